@@ -1,0 +1,1 @@
+"""Platform collectors: one module per platform, registered under `twoway.collectors`."""

@@ -1,0 +1,311 @@
+"""Metrics on small hand-built scenarios; every expected value is worked out here from SPEC §2–§3."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.scenario import DAY, NOW, ORG, Scenario, at, goal, make_config, post
+from twoway.config import Target
+from twoway.model import Account, Counters, Reaction
+from twoway.report import METRICS
+from twoway.store import Store
+
+
+@pytest.fixture
+def sc(tmp_path: Path) -> Scenario:
+    return Scenario(tmp_path)
+
+
+def test_broadcast_replies_responses_and_identities(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=5)),
+        post("r1", "alice", at(days=5, hours=-1), parent_id="b1", root_id="b1"),
+        post("a1", ORG, at(days=5, hours=-3), parent_id="r1", root_id="b1"),
+        post("r2", "bob", at(days=4), parent_id="b1", root_id="b1"),
+        post("r3", "bob", at(days=4, hours=-1), parent_id="r2", root_id="b1"),
+    )
+    m = sc.report().metrics
+    # r1, r2, r3 are community replies; a1 answers r1, two hours after it
+    assert (m["broadcast"], m["replies"], m["mentions"]) == (1, 3, 0)
+    assert m["community_messages"] == m["replies"] + m["mentions"] == 3
+    assert m["responses"] == 1 and m["answered"] == 1 and m["unanswered"] == 2
+    assert m["two_way"] == m["community_messages"] + m["responses"] == 4
+    assert m["voices"] == 2
+    assert m["conversation_rate"] == 3.0 and m["two_way_per_broadcast"] == 4.0
+    assert m["response_rate"] == pytest.approx(1 / 3)
+    assert m["median_response_seconds"] == 2 * 3600
+
+
+def test_self_thread_counts_once_and_its_later_hashtags_match(tmp_path: Path) -> None:
+    config = make_config(goals=[goal(hashtags=("summerreading",))])
+    sc = Scenario(tmp_path, config)
+    sc.write(
+        post("b1", ORG, at(days=3), text="Kickoff party on Friday"),
+        post("b2", ORG, at(days=3, minutes=-1), parent_id="b1", root_id="b1", hashtags=("SummerReading",)),
+        post("b3", ORG, at(days=3, minutes=-2), parent_id="b2", root_id="b1"),
+        post("r1", "alice", at(days=2), parent_id="b3", root_id="b1"),
+    )
+    m = sc.report().metrics
+    # the chain b1 <- b2 <- b3 is one broadcast; a reply under b3 belongs to b1's thread
+    assert m["broadcast"] == 1
+    assert m["replies"] == 1
+
+
+def test_mention_that_is_also_a_reply_counts_once_as_a_reply(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("r1", "alice", at(days=2), parent_id="b1", root_id="b1", mentions_source=True),
+        post("m1", "bob", at(days=2), mentions_source=True),
+    )
+    m = sc.report().metrics
+    assert (m["replies"], m["mentions"], m["community_messages"]) == (1, 1, 2)
+
+
+def test_mention_named_by_two_sources_counts_once_for_the_first_in_config_order(tmp_path: Path) -> None:
+    config = make_config(sources=(("a", "mastodon"), ("b", "mastodon")), goals=[goal(sources=("a", "b"))])
+    sc = Scenario(tmp_path, config)
+    mention = post("m1", "bob", at(days=2), mentions_source=True)
+    sc.write(mention, source="b")
+    sc.write(mention, source="a")
+    report = sc.report()
+    assert report.metrics["mentions"] == 1
+    assert report.by_source["a"]["mentions"] == 1 and report.by_source["b"]["mentions"] == 0
+
+
+def test_cohort_attribution_and_waiting(sc: Scenario) -> None:
+    sc.write(
+        post("old", ORG, at(days=40)),  # previous 30-day window
+        post("late", "alice", at(days=2), parent_id="old", root_id="old"),  # arrives in this window
+        post("new", ORG, at(days=10)),
+    )
+    report = sc.report()
+    assert report.metrics["broadcast"] == 1 and report.metrics["replies"] == 0
+    assert report.baseline["broadcast"] == 1 and report.baseline["replies"] == 1
+    # ... but it is waiting for an answer now, whatever the age of its broadcast
+    assert report.waiting_total == 1
+    assert report.waiting[0].url.endswith("/late")
+    assert report.waiting[0].waiting_seconds == 2 * DAY
+    assert report.deltas["replies"] == -1
+
+
+def test_zero_broadcasts_gives_null_ratios(sc: Scenario) -> None:
+    sc.write(post("m1", "bob", at(days=2), mentions_source=True))
+    m = sc.report().metrics
+    assert m["broadcast"] == 0
+    for ratio in ("conversation_rate", "amplification_rate", "applause_rate", "two_way_per_broadcast"):
+        assert m[ratio] is None
+    assert m["response_rate"] == 0.0  # one message, not answered: a real 0, not a missing one
+    assert m["median_response_seconds"] is None
+
+
+def test_source_that_cannot_measure_is_left_out_of_sum_and_denominator(tmp_path: Path) -> None:
+    config = make_config(sources=(("social", "mastodon"), ("blog", "rss")), goals=[goal(sources=("social", "blog"))])
+    sc = Scenario(tmp_path, config)
+    sc.write(post("s1", ORG, at(days=1)), post("s2", ORG, at(days=2)),
+             counters=[Counters("s1", NOW, likes=10), Counters("s2", NOW, likes=4)], source="social")
+    sc.write(post("p1", ORG, at(days=1)), post("p2", ORG, at(days=3)), post("p3", ORG, at(days=4)),
+             post("c1", "carol", at(days=1), parent_id="p1", root_id="p1"),
+             measures=frozenset({"replies", "responses"}), source="blog")
+    report = sc.report()
+    m = report.metrics
+    assert m["broadcast"] == 5
+    assert m["likes"] == 14
+    assert m["applause_rate"] == 14 / 2  # only the broadcasts of the source that counts likes
+    assert m["replies"] == 1 and m["conversation_rate"] == 1 / 5  # both measure replies
+    assert m["mentions"] == 0  # measured by "social" alone
+    assert report.by_source["blog"]["likes"] is None
+    assert report.by_source["blog"]["mentions"] is None
+    assert report.unavailable["likes"] == ("blog",)
+    assert "replies" not in report.unavailable
+
+
+def test_no_source_measures_a_part_gives_null(tmp_path: Path) -> None:
+    sc = Scenario(tmp_path)
+    sc.write(post("b1", ORG, at(days=1)), measures=frozenset({"reposts", "likes"}))
+    m = sc.report().metrics
+    assert m["replies"] is None and m["mentions"] is None and m["responses"] is None
+    assert m["community_messages"] is None and m["two_way"] is None and m["voices"] is None
+    assert m["conversation_rate"] is None and m["response_rate"] is None
+    assert m["likes"] == 0 and m["broadcast"] == 1
+
+
+def test_organizations_own_likes_and_reposts_are_excluded(tmp_path: Path) -> None:
+    sc = Scenario(tmp_path, make_config(also=["mastodon:@jane"]))
+    sc.write(
+        post("b1", ORG, at(days=1)),
+        counters=[Counters("b1", NOW, reposts=3, likes=5)],
+        reactions=[Reaction("b1", "likes", "jane"), Reaction("b1", "likes", "zed"), Reaction("b1", "reposts", ORG)],
+        accounts=[Account(ORG, "@org"), Account("jane", "@jane", "mastodon:@jane")],
+    )
+    m = sc.report().metrics
+    assert m["likes"] == 5 - 1  # jane is staff; zed is community
+    assert m["reposts"] == 3 - 1
+
+
+def test_two_staff_answering_one_message(tmp_path: Path) -> None:
+    sc = Scenario(tmp_path, make_config(also=["mastodon:@jane"]))
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("q", "alice", at(days=2), parent_id="b1", root_id="b1"),
+        post("a1", ORG, at(days=2, hours=-1), parent_id="q", root_id="b1"),
+        post("a2", "jane", at(days=2, hours=-2), parent_id="q", root_id="b1"),
+        accounts=[Account(ORG, "@org"), Account("jane", "@jane", "mastodon:@jane")],
+    )
+    m = sc.report().metrics
+    assert m["responses"] == 2 and m["answered"] == 1 and m["unanswered"] == 0
+    assert m["median_response_seconds"] == 3600  # the first answer counts
+
+
+def test_changing_also_rederives_stored_data(tmp_path: Path) -> None:
+    sc = Scenario(tmp_path, make_config())
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("q", "alice", at(days=2), parent_id="b1", root_id="b1"),
+        post("a2", "jane", at(days=2, hours=-2), parent_id="q", root_id="b1"),
+        accounts=[Account(ORG, "@org"), Account("jane", "@jane", "mastodon:@jane")],
+    )
+    assert sc.report().metrics["replies"] == 2  # jane is community while not in `also`
+    sc.store.close()
+    sc.config = make_config(also=["mastodon:@jane"])
+    sc.store = Store.open(sc.path, sc.policy)
+    m = sc.report().metrics
+    assert m["replies"] == 1 and m["responses"] == 1
+
+
+def test_deleted_response_reopens_its_message(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("q", "alice", at(days=2), parent_id="b1", root_id="b1"),
+        post("a", ORG, at(days=2, hours=-1), parent_id="q", root_id="b1"),
+    )
+    assert sc.report().metrics["answered"] == 1
+    sc.write(deleted=("a",))
+    report = sc.report()
+    assert report.metrics["answered"] == 0 and report.metrics["responses"] == 0
+    assert report.metrics["unanswered"] == 1 and report.waiting_total == 1
+
+
+def test_deleted_broadcast_takes_its_thread(sc: Scenario) -> None:
+    sc.write(post("b1", ORG, at(days=3)), post("q", "alice", at(days=2), parent_id="b1", root_id="b1"))
+    sc.write(deleted=("b1",))
+    report = sc.report()
+    assert report.metrics["broadcast"] == 0 and report.metrics["replies"] == 0 and report.waiting_total == 0
+
+
+def test_latest_counter_wins_even_when_lower(sc: Scenario) -> None:
+    sc.write(post("b1", ORG, at(days=3)), counters=[Counters("b1", at(hours=5), likes=9, reposts=2)])
+    sc.write(counters=[Counters("b1", at(hours=1), likes=7)])
+    sc.write(counters=[Counters("b1", at(hours=3), likes=12)])  # older observation arriving late
+    m = sc.report().metrics
+    assert m["likes"] == 7
+    assert m["reposts"] == 2  # not observed since: the last known value stands
+
+
+def test_voices_count_each_member_once(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("b2", ORG, at(days=3)),
+        post("r1", "alice", at(days=2), parent_id="b1", root_id="b1"),
+        post("r2", "alice", at(days=2), parent_id="b2", root_id="b2"),
+        post("r3", "bob", at(days=2), parent_id="b2", root_id="b2"),
+        post("m1", "alice", at(days=1), mentions_source=True),
+    )
+    assert sc.report().metrics["voices"] == 2
+
+
+@pytest.mark.parametrize("delays_minutes", [[10, 30, 20], [10, 40, 20, 30], [5], list(range(1, 21))])
+def test_median_and_p90(sc: Scenario, delays_minutes: list[int]) -> None:
+    posts = [post("b", ORG, at(days=10))]
+    for i, delay in enumerate(delays_minutes):
+        posts.append(post(f"q{i}", f"member{i}", at(days=5), parent_id="b", root_id="b"))
+        posts.append(post(f"a{i}", ORG, at(days=5, minutes=-delay), parent_id=f"q{i}", root_id="b"))
+    sc.write(*posts)
+    m = sc.report().metrics
+    seconds = sorted(d * 60 for d in delays_minutes)
+    n = len(seconds)
+    median = seconds[n // 2] if n % 2 else (seconds[n // 2 - 1] + seconds[n // 2]) / 2
+    assert m["median_response_seconds"] == median
+    assert m["p90_response_seconds"] == seconds[math.ceil(0.9 * n) - 1]
+
+
+def test_goal_filters(tmp_path: Path) -> None:
+    goals = [
+        goal("tag", hashtags=("books",)),
+        goal("kw", keywords=("summer reading",)),
+        goal("link", links=("example.org/events",)),
+    ]
+    sc = Scenario(tmp_path, make_config(goals=goals))
+    sc.write(
+        post("t1", ORG, at(days=1), hashtags=("Books",)),
+        post("t2", ORG, at(days=1), text="books without a hashtag"),
+        post("k1", ORG, at(days=1), text="Our Summer  Reading list"),
+        post("k2", ORG, at(days=1), text="summer readings are not the phrase"),
+        post("l1", ORG, at(days=1), links=("https://www.example.org/events/x",)),
+        post("l2", ORG, at(days=1), links=("http://example.org/eventsx",)),
+        post("l3", ORG, at(days=1), links=("https://example.org/events",)),
+        post("l4", ORG, at(days=1), links=("https://other.example/example.org/events/y",)),
+        post("m1", "alice", at(days=1), mentions_source=True, text="loving summer reading!"),
+    )
+    assert sc.report("tag").metrics["broadcast"] == 1
+    kw = sc.report("kw").metrics
+    assert kw["broadcast"] == 1 and kw["mentions"] == 1  # the mention's keyword is kept without its text
+    assert sc.report("link").metrics["broadcast"] == 2
+
+
+@pytest.mark.parametrize(
+    ("targets", "status"),
+    [
+        ((Target("replies", ">=", 1),), "met"),
+        ((Target("replies", ">=", 5),), "missed"),
+        ((Target("replies", ">=", 1), Target("median_response_seconds", "<=", 3600)), "no-data"),
+        ((Target("replies", ">=", 5), Target("median_response_seconds", "<=", 3600)), "missed"),
+        ((), "no-targets"),
+    ],
+)
+def test_goal_status_from_targets(tmp_path: Path, targets: tuple[Target, ...], status: str) -> None:
+    sc = Scenario(tmp_path, make_config(goals=[goal(targets=targets)]))
+    sc.write(post("b", ORG, at(days=2)), post("q", "alice", at(days=1), parent_id="b", root_id="b"))
+    report = sc.report()
+    assert report.status == status
+    for result in report.targets:
+        assert result.actual == report.metrics[result.metric]
+
+
+def test_storing_the_same_batch_twice_changes_nothing(sc: Scenario) -> None:
+    batch = sc.batch(
+        [
+            post("b1", ORG, at(days=3), hashtags=("x",)),
+            post("r1", "alice", at(days=2), parent_id="b1", root_id="b1"),
+            post("a1", ORG, at(days=2, hours=-1), parent_id="r1", root_id="b1"),
+            post("m1", "bob", at(days=1), mentions_source=True),
+        ],
+        counters=[Counters("b1", NOW, likes=3, reposts=1)],
+        reactions=[Reaction("b1", "likes", "alice")],
+    )
+    sc.store.write(batch)
+    first = sc.report()
+    rows = [sc.store.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone() for t in ("posts", "counters", "reactions")]
+    sc.store.write(batch)
+    second = sc.report()
+    assert first == second
+    assert rows == [sc.store.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone() for t in ("posts", "counters", "reactions")]
+
+
+def test_every_metric_present_with_the_right_type(sc: Scenario) -> None:
+    sc.write(post("b", ORG, at(days=2)), post("q", "alice", at(days=1), parent_id="b", root_id="b"))
+    report = sc.report()
+    for metrics in (report.metrics, report.baseline, report.deltas, *report.by_source.values()):
+        assert list(metrics) == list(METRICS)
+    assert isinstance(report.metrics["replies"], int) and isinstance(report.metrics["conversation_rate"], float)
+
+
+def test_community_text_kept_only_when_configured(sc: Scenario) -> None:
+    sc.write(post("b", ORG, at(days=2), text="org text"), post("q", "alice", at(days=1), text="secret", parent_id="b", root_id="b"))
+    texts = dict(sc.store.conn.execute("SELECT post_id, text FROM posts").fetchall())
+    assert texts == {"b": "org text", "q": None}
+    authors = [r[0] for r in sc.store.conn.execute("SELECT author_hash FROM posts")]
+    assert "alice" not in authors and all(len(a) == 24 for a in authors)
+

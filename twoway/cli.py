@@ -1,0 +1,297 @@
+"""The `twoway` command line: parses, wires config → store → metrics → view, maps errors to exit codes.
+
+Imports are deferred to the command that needs them, so `twoway snapshot` starts
+without Textual, and without httpx when it has nothing to poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twoway import __version__
+from twoway.errors import TwowayError, UsageError
+
+if TYPE_CHECKING:
+    from twoway.config import Config, Source
+    from twoway.report import Report
+    from twoway.store import Store
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+FORMATS = ("text", "json", "csv", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="the configuration file")
+    common.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help="run on the built-in demo organization"
+    )
+    parser = _Parser(
+        prog="twoway",
+        description="What your organization broadcast, next to the two-way engagement that followed.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"twoway {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    snapshot = commands.add_parser("snapshot", parents=[common], help="render the dashboard once and exit")
+    snapshot.add_argument("--format", choices=FORMATS, default="text")
+    snapshot.add_argument("--goal", action="append", default=[], metavar="NAME", help="only this goal (repeatable)")
+    snapshot.add_argument("--window", metavar="DURATION", help="override every goal's window, e.g. 7d")
+    snapshot.add_argument("--no-poll", action="store_true", help="read the store only, never poll")
+    snapshot.add_argument(
+        "--check", action="store_true", help="exit 1 if a goal missed, 3 if a goal has no data or a source errs"
+    )
+
+    collect = commands.add_parser("collect", parents=[common], help="poll every source into the store")
+    collect.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
+
+    commands.add_parser("check-config", parents=[common], help="validate the configuration")
+
+    forget = commands.add_parser("forget", parents=[common], help="remove everything a source stored")
+    forget.add_argument("source", metavar="ID")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        handler = {
+            None: _dashboard,
+            "snapshot": _snapshot,
+            "collect": _collect,
+            "check-config": _check_config,
+            "forget": _forget,
+        }[args.command]
+        return handler(args)
+    except TwowayError as e:
+        print(f"twoway: {e}" if not str(e).startswith(("twoway", "/", ".")) else str(e), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+# -- wiring ---------------------------------------------------------------------------
+
+
+def _is_demo(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "demo", False))
+
+
+def _load(args: argparse.Namespace) -> Config:
+    from twoway.config import find_config, load_config
+
+    if _is_demo(args):
+        from twoway.demo import demo_config
+
+        return demo_config()
+    return load_config(find_config(getattr(args, "config", None)))
+
+
+def _store_path(config: Config) -> Path:
+    from twoway.store import default_path
+
+    return config.dashboard.database or default_path()
+
+
+def _policy(config: Config):  # type: ignore[no-untyped-def]
+    from twoway.store import StorePolicy
+
+    return StorePolicy(
+        also=config.organization.also,
+        keywords=config.keywords,
+        keep_community_text=config.dashboard.store_community_text,
+    )
+
+
+def _open_demo_store(config: Config) -> Store:
+    from twoway import clock
+    from twoway.demo import fill_demo_store
+    from twoway.store import Store
+
+    store = Store.open(_store_path(config), _policy(config))
+    fill_demo_store(store, clock.now())
+    return store
+
+
+def _collector_factory(config: Config, demo: bool):  # type: ignore[no-untyped-def]
+    if demo:
+        from collectors.demo import DemoCollector
+
+        return lambda source: DemoCollector(source.id)
+    from twoway import plugins
+
+    def make(source: Source) -> object:
+        return plugins.load(source.platform)(source, config.dashboard)
+
+    return make
+
+
+def _due(config: Config, store: Store) -> list[Source]:
+    """Sources whose data is older than their interval."""
+    from twoway import clock
+
+    now = clock.now()
+    states = store.source_states()
+    due = []
+    for source in config.sources:
+        state = states.get(source.id)
+        if state is None or state.last_success is None:
+            due.append(source)
+        elif (now - state.last_success).total_seconds() >= source.interval:
+            due.append(source)
+    return due
+
+
+def _poll(config: Config, store: Store, sources: Sequence[Source], demo: bool) -> dict[str, str | None]:
+    from twoway import clock
+    from twoway.scheduler import poll_once
+
+    return asyncio.run(poll_once(store, sources, _collector_factory(config, demo), clock.now))
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    print("twoway: the live dashboard is not built yet; showing a snapshot instead.", file=sys.stderr)
+    args.format, args.goal, args.window, args.no_poll, args.check = "text", [], None, False, False
+    return _snapshot(args)
+
+
+def _report(args: argparse.Namespace) -> Report:
+    from twoway import clock
+    from twoway.config import parse_duration
+    from twoway.metrics import build_report
+    from twoway.store import Store
+
+    config = _load(args)
+    demo = _is_demo(args)
+    window = None
+    if args.window:
+        try:
+            window = parse_duration(args.window)
+        except ValueError as e:
+            raise UsageError(f"--window: {e}") from None
+    known = [g.name for g in config.goals]
+    for name in args.goal:
+        if name not in known:
+            raise UsageError(f"--goal: no goal named {name!r} (goals: {', '.join(known)})")
+    if demo:
+        store = _open_demo_store(config)
+    else:
+        path = _store_path(config)
+        store = None
+        if not args.no_poll:
+            store = Store.open(path, _policy(config))
+            due = _due(config, store)
+            if due:
+                _poll(config, store, due, demo=False)
+        if store is None:
+            store = Store.open_readonly(path, _policy(config))
+    try:
+        return build_report(store, config, clock.now(), window=window, goal_names=args.goal, demo=demo)
+    finally:
+        store.close()
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from tui.snapshot import render
+
+    report = _report(args)
+    render(report, args.format, sys.stdout)
+    sys.stdout.flush()
+    if not args.check:
+        return EXIT_OK
+    if any(g.status == "missed" for g in report.goals):
+        return EXIT_FAILED
+    if any(g.status == "no-data" for g in report.goals) or any(s.status == "error" for s in report.sources):
+        return EXIT_UNKNOWN
+    return EXIT_OK
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from twoway import clock
+    from twoway.store import Store
+
+    config = _load(args)
+    demo = _is_demo(args)
+    store = _open_demo_store(config) if demo else Store.open(_store_path(config), _policy(config))
+    try:
+        if args.once:
+            results = _poll(config, store, config.sources, demo)
+            failed = {sid: err for sid, err in results.items() if err}
+            for sid, err in failed.items():
+                print(f"twoway: {sid}: {err}", file=sys.stderr)
+            return EXIT_FAILED if failed else EXIT_OK
+        return _collect_forever(config, store, demo, clock.now)
+    finally:
+        store.close()
+
+
+def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # type: ignore[no-untyped-def]
+    """Poll each source when due until SIGINT/SIGTERM, then finish the current write and exit 0."""
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        from twoway.scheduler import poll_once
+
+        factory = _collector_factory(config, demo)
+        while not stop.is_set():
+            due = _due(config, store)
+            if due:
+                for sid, err in (await poll_once(store, due, factory, now)).items():
+                    if err:
+                        print(f"twoway: {sid}: {err}", file=sys.stderr)
+            shortest = min(s.interval for s in config.sources)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(shortest, 60))
+            except asyncio.TimeoutError:
+                pass
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from twoway.config import check_config, find_config
+
+    if _is_demo(args):
+        from twoway.demo import demo_config_path
+
+        path = demo_config_path()
+    else:
+        path = find_config(getattr(args, "config", None))
+    code, lines = check_config(path)
+    for line in lines:
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from twoway.store import Store
+
+    config = _load(args)
+    store = Store.open(_store_path(config), _policy(config))
+    try:
+        removed = store.forget(args.source)
+    finally:
+        store.close()
+    print(f"forgot {args.source}: {removed} posts removed")
+    return EXIT_OK

@@ -1,0 +1,168 @@
+"""The view-model: what metrics computes and every view renders.
+
+Frozen and free of store handles, so the snapshot formats and the live app render
+the same numbers. `Report.to_json()` is the JSON schema of SPEC §4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal, Union
+
+__all__ = [
+    "COUNTS",
+    "DURATIONS",
+    "METRICS",
+    "RATIOS",
+    "GoalReport",
+    "GoalStatus",
+    "Metrics",
+    "Report",
+    "SourceReport",
+    "SourceStatus",
+    "TargetResult",
+    "Waiting",
+    "iso",
+]
+
+COUNTS = (
+    "broadcast",
+    "replies",
+    "mentions",
+    "community_messages",
+    "responses",
+    "answered",
+    "two_way",
+    "reposts",
+    "quotes",
+    "likes",
+)
+RATIOS = (
+    "conversation_rate",
+    "amplification_rate",
+    "applause_rate",
+    "two_way_per_broadcast",
+    "response_rate",
+)
+DURATIONS = ("median_response_seconds", "p90_response_seconds")
+METRICS = COUNTS + RATIOS + DURATIONS + ("unanswered", "voices")
+"""Every metric of SPEC §3, in the order views list them."""
+
+Number = Union[int, float, None]
+Metrics = dict[str, Number]
+GoalStatus = Literal["met", "missed", "no-data", "no-targets"]
+SourceStatus = Literal["ok", "stale", "error"]
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a `Z`, to the second."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    metric: str
+    op: str
+    value: float
+    actual: Number
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A community message nobody has answered yet: the staff's to-do list."""
+
+    source: str
+    url: str
+    at: datetime
+    waiting_seconds: float
+
+
+@dataclass(frozen=True)
+class GoalReport:
+    name: str
+    status: GoalStatus
+    window: str
+    start: datetime
+    end: datetime
+    metrics: Metrics
+    baseline: Metrics
+    deltas: Metrics
+    unavailable: dict[str, tuple[str, ...]]
+    targets: tuple[TargetResult, ...]
+    by_source: dict[str, Metrics]
+    waiting_total: int
+    waiting: tuple[Waiting, ...]
+
+    @property
+    def longest_wait(self) -> float | None:
+        return max((w.waiting_seconds for w in self.waiting), default=None)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "window": self.window,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "metrics": dict(self.metrics),
+            "baseline": dict(self.baseline),
+            "deltas": dict(self.deltas),
+            "unavailable": {m: list(ids) for m, ids in self.unavailable.items()},
+            "targets": [
+                {"metric": t.metric, "op": t.op, "value": t.value, "actual": t.actual, "met": t.met}
+                for t in self.targets
+            ],
+            "by_source": {sid: dict(m) for sid, m in self.by_source.items()},
+            "waiting_total": self.waiting_total,
+            "waiting": [
+                {"source": w.source, "url": w.url, "at": iso(w.at), "waiting_seconds": w.waiting_seconds}
+                for w in self.waiting
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    id: str
+    platform: str
+    status: SourceStatus
+    last_success: datetime | None
+    error: str | None
+    followers: int | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "platform": self.platform,
+            "status": self.status,
+            "last_success": iso(self.last_success),
+            "error": self.error,
+            "followers": self.followers,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    organization: str
+    generated_at: datetime
+    demo: bool
+    window: str | None
+    """The `--window` override, or `None` when goals keep their own."""
+    clock: Literal["always", "opening-hours"]
+    goals: tuple[GoalReport, ...]
+    sources: tuple[SourceReport, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema_version": 1,
+            "generated_at": iso(self.generated_at),
+            "demo": self.demo,
+            "window": self.window,
+            "clock": self.clock,
+            "goals": [g.to_json() for g in self.goals],
+            "sources": [s.to_json() for s in self.sources],
+        }

@@ -1,0 +1,58 @@
+"""Polls sources into the store: each under its lease, none able to touch another.
+
+A source's failure becomes its one-line `error` in the store; its stored data and
+every other source carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from twoway.config import Source
+from twoway.store import Store
+
+__all__ = ["poll_once"]
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+LEASE_SECONDS = 600
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:300]
+
+
+async def poll_once(
+    store: Store,
+    sources: Sequence[Source],
+    collector_for: Callable[[Source], object],
+    now: Callable[[], datetime],
+) -> dict[str, str | None]:
+    """One cycle over `sources`, concurrently; returns each source's error or `None`."""
+
+    async def poll(source: Source) -> str | None:
+        started = now()
+        if source.missing:
+            message = f"{', '.join(source.missing)} not set in the environment"
+            store.record_error(source.id, source.platform, started, message)
+            return message
+        if not store.acquire_lease(source.id, source.platform, OWNER, started, LEASE_SECONDS):
+            return None  # another process is polling it right now; its result will land
+        try:
+            collector = collector_for(source)
+            batch = await collector.poll(store.cursor(source.id), started)  # type: ignore[attr-defined]
+            store.write(batch)
+            return None
+        except Exception as e:  # one source's failure must never reach another
+            message = _one_line(e)
+            store.record_error(source.id, source.platform, now(), message)
+            return message
+        finally:
+            store.release_lease(source.id, OWNER)
+
+    results = await asyncio.gather(*(poll(s) for s in sources))
+    return {s.id: r for s, r in zip(sources, results)}

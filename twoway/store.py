@@ -1,0 +1,602 @@
+"""The SQLite store: the one module that speaks SQL.
+
+Collectors hand it `Batch`es; it writes each in one transaction, so a crash loses at
+most that poll and readers never see half of one. Storing the same batch twice
+changes nothing.
+
+Roles (broadcast, reply, response, mention, ...) are *derived* here from the raw
+posts and the organization's accounts, per thread, whenever a thread changes or the
+set of organization accounts does. The metrics engine then only counts rows with
+indexed range scans instead of walking reply trees at read time.
+
+The SQL stays within what PostgreSQL also runs (no SQLite-only functions), so a
+shared store can follow without touching metrics or views.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from twoway.errors import StoreError
+from twoway.matching import matched_keywords, normalize_hashtag, normalize_link
+from twoway.model import PARTS, Batch, Counters, Part, Post
+
+__all__ = ["SCHEMA_VERSION", "SourceState", "Store", "StorePolicy", "default_path"]
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources (
+    source_id TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    measures TEXT,
+    cursor TEXT,
+    followers INTEGER,
+    last_success INTEGER,
+    last_error_at INTEGER,
+    last_error TEXT,
+    lease_owner TEXT,
+    lease_until INTEGER
+);
+CREATE TABLE accounts (
+    source_id TEXT NOT NULL,
+    author_hash TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    PRIMARY KEY (source_id, author_hash, origin)
+);
+CREATE TABLE posts (
+    source_id TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    parent_id TEXT,
+    root_id TEXT NOT NULL,
+    author_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    url TEXT NOT NULL,
+    text TEXT,
+    text_at BIGINT,
+    hashtags TEXT NOT NULL,
+    links TEXT NOT NULL,
+    keywords TEXT NOT NULL,
+    mentions_source INTEGER NOT NULL,
+    is_repost INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    replies INTEGER,
+    reposts INTEGER,
+    quotes INTEGER,
+    likes INTEGER,
+    counted_at BIGINT,
+    role TEXT NOT NULL DEFAULT 'other',
+    thread TEXT,
+    thread_at BIGINT,
+    answers TEXT,
+    answered_at BIGINT,
+    responses INTEGER NOT NULL DEFAULT 0,
+    own_reposts INTEGER NOT NULL DEFAULT 0,
+    own_quotes INTEGER NOT NULL DEFAULT 0,
+    own_likes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source_id, post_id)
+);
+CREATE INDEX posts_by_root ON posts (source_id, root_id);
+CREATE INDEX posts_by_thread ON posts
+    (source_id, role, thread_at, thread, answered_at, created_at, responses, author_hash);
+CREATE INDEX posts_by_created ON posts (source_id, role, created_at, answered_at);
+CREATE INDEX posts_by_platform_id ON posts (platform, post_id);
+CREATE TABLE counters (
+    source_id TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    observed_at BIGINT NOT NULL,
+    replies INTEGER,
+    reposts INTEGER,
+    quotes INTEGER,
+    likes INTEGER,
+    PRIMARY KEY (source_id, post_id, observed_at)
+);
+CREATE TABLE reactions (
+    source_id TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    author_hash TEXT NOT NULL,
+    PRIMARY KEY (source_id, post_id, kind, author_hash)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+"""Migration N brings the schema from version N to N+1; never edit a released one."""
+
+_COUNTERS = ("replies", "reposts", "quotes", "likes")
+_MESSAGE_ROLES = ("reply", "mention")
+
+
+def default_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("twoway") / "twoway.db"
+
+
+def _ts(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: collectors must give aware UTC times")
+    return int(moment.timestamp())
+
+
+def _dt(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass(frozen=True)
+class StorePolicy:
+    """What the configuration says about storing: who is staff, which keywords, which text."""
+
+    also: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    keep_community_text: bool = False
+
+
+@dataclass(frozen=True)
+class SourceState:
+    source_id: str
+    platform: str
+    measures: frozenset[Part] | None
+    cursor: str | None
+    followers: int | None
+    last_success: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    lease_owner: str | None
+    lease_until: datetime | None
+
+
+class Store:
+    """A connection to the store; `Store.open` for writers, `Store.open_readonly` for readers."""
+
+    def __init__(self, conn: sqlite3.Connection, policy: StorePolicy, *, readonly: bool) -> None:
+        self.conn = conn
+        self.policy = policy
+        self.readonly = readonly
+        self._salt = self._meta("salt") or ""
+
+    # -- opening -----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, policy: StorePolicy = StorePolicy()) -> Store:
+        """Open for writing, creating and migrating as needed."""
+        path = path.expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"{path}: cannot open the store: {e}") from None
+        store = cls(conn, policy, readonly=False)
+        store._migrate(path)
+        store._salt = store._meta("salt") or ""
+        store._rederive_if_organization_changed()
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path, policy: StorePolicy = StorePolicy()) -> Store:
+        """Open for reading only: a snapshot that does not poll never writes."""
+        path = path.expanduser()
+        if not path.exists():
+            raise StoreError(f"{path}: no store yet: run `twoway collect --once` first")
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+            )
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: cannot read the store: {e}") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"{path}: older schema {version}: run `twoway collect --once` to migrate it")
+        return cls(conn, policy, readonly=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self, path: Path) -> None:
+        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
+        for target in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                if target == 0:
+                    self.conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_hex(16),)
+                    )
+                self.conn.execute(f"PRAGMA user_version = {target + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _meta(self, key: str) -> str | None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- identities ----------------------------------------------------------------
+
+    def author_hash(self, platform: str, author_id: str) -> str:
+        """A salted hash: community members are never stored by their platform id."""
+        digest = hashlib.sha256(f"{self._salt}\0{platform}\0{author_id}".encode())
+        return digest.hexdigest()[:24]
+
+    def organization_hashes(self) -> set[str]:
+        """Every organization account the configuration names now (its sources and `also`)."""
+        placeholders = ",".join("?" * len(self.policy.also))
+        also_clause = f" OR origin IN ({placeholders})" if self.policy.also else ""
+        rows = self.conn.execute(
+            f"SELECT author_hash FROM accounts WHERE origin = 'source'{also_clause}", self.policy.also
+        )
+        return {r[0] for r in rows}
+
+    def _rederive_if_organization_changed(self) -> None:
+        signature = ",".join(sorted(self.policy.also))
+        if self._meta("also") == signature:
+            return
+        with self.transaction():
+            self._derive_all()
+            self._set_meta("also", signature)
+
+    # -- writing -------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> None:
+        """Store one poll's records and the source's success, all or nothing."""
+        with self.transaction():
+            self._write(batch)
+
+    def _write(self, batch: Batch) -> None:
+        sid, platform = batch.source_id, batch.platform
+        self._ensure_source(sid, platform)
+        org_changed = False
+        for account in batch.accounts:
+            cur = self.conn.execute(
+                "INSERT INTO accounts (source_id, author_hash, handle, origin) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (source_id, author_hash, origin) DO NOTHING",
+                (sid, self.author_hash(platform, account.author_id), account.handle, account.origin),
+            )
+            org_changed |= cur.rowcount > 0
+        org = self.organization_hashes()
+        roots: set[str] = set()
+        for post in batch.posts:
+            roots.add(self._upsert_post(sid, platform, post, org))
+        for counters in batch.counters:
+            self._observe(sid, counters)
+        for reaction in batch.reactions:
+            self.conn.execute(
+                "INSERT INTO reactions (source_id, post_id, kind, author_hash) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (source_id, post_id, kind, author_hash) DO NOTHING",
+                (sid, reaction.post_id, reaction.kind, self.author_hash(platform, reaction.author_id)),
+            )
+        affected = {c.post_id for c in batch.counters} | {r.post_id for r in batch.reactions}
+        for chunk in _chunks(sorted(set(batch.deleted))):
+            marks = ",".join("?" * len(chunk))
+            self.conn.execute(
+                f"UPDATE posts SET deleted = 1 WHERE source_id = ? AND post_id IN ({marks})", (sid, *chunk)
+            )
+            affected.update(chunk)
+        roots.update(self._roots_of(sid, sorted(affected)))
+        if org_changed:
+            self._derive_all()
+        else:
+            self._derive(sid, sorted(roots), org)
+        self.conn.execute(
+            "UPDATE sources SET platform = ?, last_success = ?, "
+            "cursor = COALESCE(?, cursor), followers = COALESCE(?, followers), "
+            "measures = COALESCE(?, measures) WHERE source_id = ?",
+            (
+                platform,
+                _ts(batch.polled_at),
+                batch.cursor,
+                batch.followers,
+                None if batch.measures is None else ",".join(p for p in PARTS if p in batch.measures),
+                sid,
+            ),
+        )
+
+    def _ensure_source(self, source_id: str, platform: str) -> None:
+        self.conn.execute(
+            "INSERT INTO sources (source_id, platform) VALUES (?, ?) ON CONFLICT (source_id) DO NOTHING",
+            (source_id, platform),
+        )
+
+    def _upsert_post(self, sid: str, platform: str, post: Post, org: set[str]) -> str:
+        """Insert or update to the latest edit; returns the post's root."""
+        author = self.author_hash(platform, post.author_id)
+        root = post.root_id
+        if root is None and post.parent_id is not None:
+            row = self.conn.execute(
+                "SELECT root_id FROM posts WHERE source_id = ? AND post_id = ?", (sid, post.parent_id)
+            ).fetchone()
+            root = row[0] if row else post.parent_id
+        root = root or post.id
+        keep_text = author in org or self.policy.keep_community_text
+        hashtags = " ".join(dict.fromkeys(normalize_hashtag(h) for h in post.hashtags if h.strip()))
+        links = "\n".join(dict.fromkeys(normalize_link(u) for u in post.links if u.strip()))
+        keywords = "" if author in org else "\n".join(matched_keywords(post.text, self.policy.keywords))
+        self.conn.execute(
+            "INSERT INTO posts (source_id, post_id, platform, parent_id, root_id, author_hash, created_at,"
+            " url, text, text_at, hashtags, links, keywords, mentions_source, is_repost)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source_id, post_id) DO UPDATE SET"
+            " parent_id = excluded.parent_id, root_id = excluded.root_id, url = excluded.url,"
+            " text = excluded.text, hashtags = excluded.hashtags, links = excluded.links,"
+            " keywords = CASE WHEN excluded.keywords = '' THEN posts.keywords ELSE excluded.keywords END,"
+            " mentions_source = excluded.mentions_source, is_repost = excluded.is_repost",
+            (
+                sid,
+                post.id,
+                platform,
+                post.parent_id,
+                root,
+                author,
+                _ts(post.created_at),
+                post.url,
+                post.text if keep_text else None,
+                _ts(post.created_at),
+                f" {hashtags} " if hashtags else "",
+                links,
+                keywords,
+                int(post.mentions_source),
+                int(post.is_repost),
+            ),
+        )
+        return root
+
+    def _observe(self, sid: str, c: Counters) -> None:
+        """Keep the history; the latest observation wins, even when lower (SPEC §2)."""
+        at = _ts(c.observed_at)
+        values = (c.replies, c.reposts, c.quotes, c.likes)
+        self.conn.execute(
+            "INSERT INTO counters (source_id, post_id, observed_at, replies, reposts, quotes, likes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, post_id, observed_at) DO NOTHING",
+            (sid, c.post_id, at, *values),
+        )
+        sets = ", ".join(f"{name} = COALESCE(?, {name})" for name in _COUNTERS)
+        self.conn.execute(
+            f"UPDATE posts SET {sets}, counted_at = ? WHERE source_id = ? AND post_id = ?"
+            " AND (counted_at IS NULL OR counted_at <= ?)",
+            (*values, at, sid, c.post_id, at),
+        )
+
+    def _roots_of(self, sid: str, post_ids: Sequence[str]) -> set[str]:
+        roots: set[str] = set()
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT root_id FROM posts WHERE source_id = ? AND post_id IN ({marks})", (sid, *chunk)
+            )
+            roots.update(r[0] for r in rows)
+        return roots
+
+    # -- deriving roles ------------------------------------------------------------
+
+    def _derive_all(self) -> None:
+        org = self.organization_hashes()
+        for (sid,) in self.conn.execute("SELECT DISTINCT source_id FROM posts").fetchall():
+            roots = [r[0] for r in self.conn.execute("SELECT DISTINCT root_id FROM posts WHERE source_id = ?", (sid,))]
+            self._derive(sid, roots, org)
+
+    def _derive(self, sid: str, roots: Sequence[str], org: set[str]) -> None:
+        for chunk in _chunks(roots):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT post_id, parent_id, root_id, author_hash, created_at, deleted, mentions_source,"
+                f" is_repost FROM posts WHERE source_id = ? AND root_id IN ({marks})",
+                (sid, *chunk),
+            ).fetchall()
+            by_root: dict[str, list[tuple]] = defaultdict(list)
+            for row in rows:
+                by_root[row[2]].append(row)
+            own = self._own_reactions(sid, chunk, org)
+            updates = []
+            for root in chunk:
+                updates.extend(_derive_thread(root, by_root.get(root, []), org, own))
+            self.conn.executemany(
+                "UPDATE posts SET role = ?, thread = ?, thread_at = ?, answers = ?, answered_at = ?,"
+                " responses = ?, own_reposts = ?, own_quotes = ?, own_likes = ?"
+                " WHERE source_id = ? AND post_id = ?",
+                [(*u[1:], sid, u[0]) for u in updates],
+            )
+
+    def _own_reactions(self, sid: str, roots: Sequence[str], org: set[str]) -> dict[tuple[str, str], int]:
+        """How many of each root's reposts/quotes/likes the organization made itself."""
+        if not org:
+            return {}
+        marks = ",".join("?" * len(roots))
+        rows = self.conn.execute(
+            f"SELECT post_id, kind, author_hash FROM reactions WHERE source_id = ? AND post_id IN ({marks})",
+            (sid, *roots),
+        )
+        own: dict[tuple[str, str], int] = defaultdict(int)
+        for post_id, kind, author in rows:
+            if author in org:
+                own[(post_id, kind)] += 1
+        return own
+
+    # -- sources: cursor, lease, health ------------------------------------------------
+
+    def source_states(self) -> dict[str, SourceState]:
+        rows = self.conn.execute(
+            "SELECT source_id, platform, measures, cursor, followers, last_success, last_error_at,"
+            " last_error, lease_owner, lease_until FROM sources"
+        )
+        states = {}
+        for r in rows:
+            measures = None if r[2] is None else frozenset(p for p in r[2].split(",") if p in PARTS)
+            states[r[0]] = SourceState(
+                r[0], r[1], measures, r[3], r[4], _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9])  # type: ignore[arg-type]
+            )
+        return states
+
+    def cursor(self, source_id: str) -> str | None:
+        row = self.conn.execute("SELECT cursor FROM sources WHERE source_id = ?", (source_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def record_error(self, source_id: str, platform: str, at: datetime, message: str) -> None:
+        with self.transaction():
+            self._ensure_source(source_id, platform)
+            self.conn.execute(
+                "UPDATE sources SET last_error_at = ?, last_error = ? WHERE source_id = ?",
+                (_ts(at), message, source_id),
+            )
+
+    def acquire_lease(self, source_id: str, platform: str, owner: str, now: datetime, seconds: int) -> bool:
+        """Take the source's poll lease unless another live process holds it."""
+        with self.transaction():
+            self._ensure_source(source_id, platform)
+            cur = self.conn.execute(
+                "UPDATE sources SET lease_owner = ?, lease_until = ? WHERE source_id = ?"
+                " AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
+                (owner, _ts(now) + seconds, source_id, owner, _ts(now)),
+            )
+            return cur.rowcount == 1
+
+    def release_lease(self, source_id: str, owner: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE sources SET lease_owner = NULL, lease_until = NULL"
+                " WHERE source_id = ? AND lease_owner = ?",
+                (source_id, owner),
+            )
+
+    def forget(self, source_id: str) -> int:
+        """Remove everything a source stored; returns how many posts went."""
+        with self.transaction():
+            n = self.conn.execute("DELETE FROM posts WHERE source_id = ?", (source_id,)).rowcount
+            for table in ("counters", "reactions", "accounts", "sources"):
+                self.conn.execute(f"DELETE FROM {table} WHERE source_id = ?", (source_id,))
+            return int(n)
+
+    def prune(self, before: datetime) -> None:
+        """Drop counter history and community text older than `retain`, keeping latest counters."""
+        cutoff = _ts(before)
+        with self.transaction():
+            self.conn.execute(
+                "DELETE FROM counters WHERE observed_at < ? AND observed_at < ("
+                " SELECT MAX(c2.observed_at) FROM counters c2"
+                " WHERE c2.source_id = counters.source_id AND c2.post_id = counters.post_id)",
+                (cutoff,),
+            )
+            org = self.organization_hashes()
+            rows = self.conn.execute(
+                "SELECT source_id, post_id, author_hash FROM posts WHERE text IS NOT NULL AND text_at < ?",
+                (cutoff,),
+            ).fetchall()
+            self.conn.executemany(
+                "UPDATE posts SET text = NULL WHERE source_id = ? AND post_id = ?",
+                [(sid, pid) for sid, pid, author in rows if author not in org],
+            )
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics: grouped counts pick the covering index only after it."""
+        self.conn.execute("ANALYZE")
+
+
+def _derive_thread(
+    root: str, rows: list[tuple], org: set[str], own: dict[tuple[str, str], int]
+) -> Iterable[tuple]:
+    """Roles for one conversation: (post_id, role, thread, thread_at, answers, answered_at,
+    responses, own_reposts, own_quotes, own_likes) per post.
+
+    `rows` are (post_id, parent_id, root_id, author_hash, created_at, deleted, mentions_source,
+    is_repost) of every stored post whose root is `root`.
+    """
+    posts = {r[0]: r for r in rows}
+    top = posts.get(root)
+    is_thread = top is not None and top[3] in org and not top[7] and top[1] is None
+    thread_gone = is_thread and bool(top[5])  # type: ignore[index]
+    thread_at = top[4] if is_thread else None  # type: ignore[index]
+
+    role: dict[str, str] = {}
+
+    def classify(pid: str) -> str:
+        if pid in role:
+            return role[pid]
+        role[pid] = "other"  # guards against cycles in hostile data
+        post_id, parent, _, author, _, deleted, mentions, is_repost = posts[pid]
+        is_org = author in org
+        parent_role = classify(parent) if parent in posts else None
+        if is_thread and thread_gone:
+            result = "gone"
+        elif is_org and is_repost:
+            result = "other"
+        elif is_thread and pid == root:
+            result = "broadcast"
+        elif is_thread and is_org and parent_role in ("broadcast", "chain"):
+            result = "chain"
+        elif is_thread and not is_org:
+            result = "reply"
+        elif not is_thread and not is_org and mentions:
+            result = "mention"
+        elif is_org and parent_role in _MESSAGE_ROLES and not posts[parent][5]:  # type: ignore[index]
+            result = "response"
+        else:
+            result = "other"
+        role[pid] = result
+        return result
+
+    for pid in posts:
+        classify(pid)
+
+    answered_at: dict[str, int] = {}
+    responses: dict[str, int] = defaultdict(int)
+    for pid, r in posts.items():
+        if role[pid] == "response" and not r[5]:
+            parent = r[1]
+            responses[parent] += 1
+            answered_at[parent] = min(answered_at.get(parent, r[4]), r[4])
+
+    for pid, r in posts.items():
+        is_message = role[pid] in _MESSAGE_ROLES
+        yield (
+            pid,
+            "gone" if r[5] else role[pid],
+            root if is_thread else None,
+            thread_at,
+            r[1] if role[pid] == "response" else None,
+            answered_at.get(pid) if is_message else None,
+            responses.get(pid, 0) if is_message else 0,
+            own.get((pid, "reposts"), 0),
+            own.get((pid, "quotes"), 0),
+            own.get((pid, "likes"), 0),
+        )
