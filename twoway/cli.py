@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -231,6 +232,7 @@ def _collect(args: argparse.Namespace) -> int:
     demo = _is_demo(args)
     store = _open_demo_store(config) if demo else Store.open(_store_path(config), _policy(config))
     try:
+        _prune(config, store, clock.now())
         if args.once:
             results = _poll(config, store, config.sources, demo)
             failed = {sid: err for sid, err in results.items() if err}
@@ -253,7 +255,11 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
         from twoway.scheduler import poll_once
 
         factory = _collector_factory(config, demo)
+        pruned = now()
         while not stop.is_set():
+            if (now() - pruned).total_seconds() >= 86400:
+                pruned = now()
+                _prune(config, store, pruned)
             due = _due(config, store)
             if due:
                 for sid, err in (await poll_once(store, due, factory, now)).items():
@@ -267,6 +273,11 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
 
     asyncio.run(run())
     return EXIT_OK
+
+
+def _prune(config: Config, store: Store, now: datetime) -> None:
+    """Counter history and community text older than `retain` go; everything else stays."""
+    store.prune(now - timedelta(seconds=config.dashboard.retain))
 
 
 def _check_config(args: argparse.Namespace) -> int:

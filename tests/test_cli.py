@@ -1,0 +1,172 @@
+"""The command line as a user runs it: real processes, the demo, a fixed clock."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twoway.cli import main
+from twoway.report import METRICS
+
+NOW = "2026-11-26T12:00:00Z"
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "TWOWAY_NOW": NOW, **(env or {})}
+    environment.pop("COLUMNS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "twoway", *args], capture_output=True, text=True, env=environment, cwd=cwd, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_json() -> dict:
+    result = run("snapshot", "--demo", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_demo_snapshot_json_shows_every_goal(demo_json: dict) -> None:
+    assert demo_json["demo"] is True
+    assert demo_json["generated_at"] == NOW
+    statuses = {g["status"] for g in demo_json["goals"]}
+    assert {"met", "missed"} <= statuses  # the demo shows both
+    assert len(demo_json["goals"]) >= 3 and len(demo_json["sources"]) >= 3
+    assert len({s["platform"] for s in demo_json["sources"]}) >= 3
+    assert any(g["waiting_total"] > 0 for g in demo_json["goals"])
+    assert any("likes" in g["unavailable"] for g in demo_json["goals"])  # the blog cannot count likes
+
+
+def test_demo_is_deterministic_for_a_fixed_now(demo_json: dict) -> None:
+    again = json.loads(run("snapshot", "--demo", "--format", "json").stdout)
+    assert again == demo_json
+
+
+def test_demo_flag_after_or_before_the_command() -> None:
+    before = run("--demo", "snapshot", "--format", "csv")
+    after = run("snapshot", "--format", "csv", "--demo")
+    assert before.returncode == after.returncode == 0
+    assert before.stdout == after.stdout
+
+
+def test_text_snapshot_says_demo_and_fits_80_columns() -> None:
+    result = run("snapshot", "--demo", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("DEMO")
+    assert "\x1b" not in result.stdout  # not a terminal: plain text
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_text_snapshot_under_ascii_encoding_and_c_locale() -> None:
+    result = run("snapshot", "--demo", env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"})
+    assert result.returncode == 0, result.stderr
+    result.stdout.encode("ascii")
+
+
+def test_csv_has_one_row_per_goal_and_metric(demo_json: dict) -> None:
+    result = run("snapshot", "--demo", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["goal", "status", "metric", "value", "baseline", "delta", "target", "met"]
+    assert len(rows) - 1 == len(demo_json["goals"]) * len(METRICS)
+
+
+def test_markdown_report_says_demo() -> None:
+    result = run("snapshot", "--demo", "--format", "markdown")
+    assert result.returncode == 0 and "DEMO" in result.stdout and "|" in result.stdout
+
+
+def test_goal_and_window_options(demo_json: dict) -> None:
+    name = demo_json["goals"][0]["name"]
+    data = json.loads(run("snapshot", "--demo", "--format", "json", "--goal", name, "--window", "7d").stdout)
+    assert [g["name"] for g in data["goals"]] == [name]
+    assert data["window"] == "7d" and data["goals"][0]["window"] == "7d"
+    assert demo_json["window"] is None
+
+
+def test_unknown_goal_is_a_usage_error() -> None:
+    result = run("snapshot", "--demo", "--goal", "Nope")
+    assert result.returncode == 2
+    assert "Nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_exit_code_follows_goal_status(demo_json: dict) -> None:
+    result = run("snapshot", "--demo", "--check", "--format", "json")
+    assert result.returncode == 1  # the demo misses a goal
+    met = next(g["name"] for g in demo_json["goals"] if g["status"] == "met")
+    assert run("snapshot", "--demo", "--check", "--goal", met).returncode == 0
+    no_targets = next(g["name"] for g in demo_json["goals"] if g["status"] == "no-targets")
+    assert run("snapshot", "--demo", "--check", "--goal", no_targets).returncode == 0
+
+
+def test_check_config_demo_and_example() -> None:
+    demo = run("check-config", "--demo")
+    assert demo.returncode == 0 and demo.stdout.startswith("ok")
+    example = Path(__file__).parents[1] / "config.toml"
+    env = {k: "" for k in os.environ if k.startswith("TWOWAY_") and k != "TWOWAY_NOW"}
+    result = run("--config", str(example), "check-config", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok")
+
+
+def test_collect_demo_once_simulates_new_activity() -> None:
+    result = run("collect", "--demo", "--once")
+    assert result.returncode == 0, result.stderr
+
+
+def test_collect_once_on_real_config_without_collectors_fails_per_source(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[organization]\nname = "T"\n[dashboard]\ndatabase = "{tmp_path / "t.db"}"\n'
+        '[[sources]]\nid = "blog"\nplatform = "rss"\nurl = "https://blog.example/feed"\n'
+    )
+    result = run("--config", str(config), "collect", "--once")
+    assert result.returncode == 1
+    assert result.stderr.startswith("twoway: blog: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    snapshot = run("--config", str(config), "snapshot", "--no-poll", "--format", "json")
+    assert snapshot.returncode == 0, snapshot.stderr
+    source = json.loads(snapshot.stdout)["sources"][0]
+    assert source["status"] == "error" and source["error"]
+
+
+def test_snapshot_no_poll_without_a_store_is_one_clear_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[organization]\nname = "T"\n[dashboard]\ndatabase = "{tmp_path / "none.db"}"\n'
+        '[[sources]]\nid = "blog"\nplatform = "rss"\nurl = "https://blog.example/feed"\n'
+    )
+    result = run("--config", str(config), "snapshot", "--no-poll")
+    assert result.returncode == 1
+    assert "no store yet" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_twoway_now_is_a_usage_error() -> None:
+    result = run("snapshot", "--demo", env={"TWOWAY_NOW": "yesterday"})
+    assert result.returncode == 2 and "TWOWAY_NOW" in result.stderr
+
+
+def test_snapshot_leaves_textual_and_httpx_unimported() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from twoway.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['snapshot', '--demo']) == 0\n"
+        "bad = [m for m in ('textual', 'httpx') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "TWOWAY_NOW": NOW}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["snapshot", "--format", "yaml"]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -1,0 +1,113 @@
+"""The store on its own: transactions, readers beside a writer, leases, health, pruning, schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.scenario import NOW, ORG, Scenario, at, post
+from twoway.errors import StoreError
+from twoway.model import Counters
+from twoway.store import SCHEMA_VERSION, Store
+
+
+@pytest.fixture
+def sc(tmp_path: Path) -> Scenario:
+    return Scenario(tmp_path)
+
+
+def test_reader_sees_committed_data_while_a_writer_is_mid_transaction(sc: Scenario) -> None:
+    sc.write(post("b1", ORG, at(days=1)))
+    reader = Store.open_readonly(sc.path)
+    with sc.store.transaction():
+        sc.store._write(sc.batch([post("b2", ORG, at(days=1))]))
+        rows = reader.conn.execute("SELECT post_id FROM posts ORDER BY post_id").fetchall()
+        assert rows == [("b1",)]  # the half-written poll is invisible
+    assert reader.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (2,)
+    with pytest.raises(sqlite3.OperationalError):
+        reader.conn.execute("DELETE FROM posts")
+    reader.close()
+
+
+def test_a_failed_batch_stores_nothing(sc: Scenario) -> None:
+    bad = post("b2", ORG, at(days=1)).__class__(id="b3", author_id=ORG, created_at=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError):
+        sc.store.write(sc.batch([post("b1", ORG, at(days=1)), bad]))
+    assert sc.store.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (0,)
+
+
+def test_lease_keeps_a_second_poller_out_until_it_expires(sc: Scenario) -> None:
+    assert sc.store.acquire_lease("src", "mastodon", "a", NOW, 60)
+    assert not sc.store.acquire_lease("src", "mastodon", "b", NOW, 60)
+    assert sc.store.acquire_lease("src", "mastodon", "b", NOW + timedelta(seconds=61), 60)
+    sc.store.release_lease("src", "b")
+    assert sc.store.acquire_lease("src", "mastodon", "a", NOW, 60)
+
+
+def test_cursor_health_and_followers(sc: Scenario) -> None:
+    sc.write(cursor="page-2", followers=120)
+    sc.store.record_error("src", "mastodon", NOW + timedelta(minutes=5), "HTTP 503 from https://x.example")
+    state = sc.store.source_states()["src"]
+    assert state.cursor == "page-2" and state.followers == 120
+    assert state.last_success == NOW and state.last_error == "HTTP 503 from https://x.example"
+    sc.write(followers=None)  # an unobserved count keeps the last known one
+    assert sc.store.source_states()["src"].followers == 120
+    assert sc.store.cursor("src") == "page-2"
+
+
+def test_counter_history_is_kept_and_pruned_to_the_latest(sc: Scenario) -> None:
+    sc.write(post("b1", ORG, at(days=300)), counters=[Counters("b1", at(days=299), likes=1)])
+    sc.write(counters=[Counters("b1", at(days=200), likes=2)])
+    sc.write(counters=[Counters("b1", at(days=1), likes=3)])
+    sc.write(counters=[Counters("b1", at(days=1), likes=3)])  # the same observation twice
+    history = "SELECT likes FROM counters ORDER BY observed_at"
+    assert [r[0] for r in sc.store.conn.execute(history)] == [1, 2, 3]
+    sc.store.prune(at(days=100))
+    assert [r[0] for r in sc.store.conn.execute(history)] == [3]
+    assert sc.store.conn.execute("SELECT likes FROM posts").fetchone() == (3,)
+
+
+def test_prune_drops_old_community_text_but_keeps_its_keywords(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.scenario import goal, make_config
+
+    config = make_config(goals=[goal(keywords=("museum pass",))])
+    config = replace(config, dashboard=replace(config.dashboard, store_community_text=True))
+    sc = Scenario(tmp_path, config)
+    sc.store.close()
+    from twoway.store import StorePolicy
+
+    sc.store = Store.open(sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True))
+    sc.write(post("m1", "alice", at(days=200), text="Is the museum pass back?", mentions_source=True))
+    sc.store.prune(at(days=100))
+    text, keywords = sc.store.conn.execute("SELECT text, keywords FROM posts").fetchone()
+    assert text is None and keywords == "museum pass"
+
+
+def test_forget_removes_everything_of_one_source(sc: Scenario) -> None:
+    sc.write(post("b1", ORG, at(days=1)), counters=[Counters("b1", NOW, likes=1)])
+    assert sc.store.forget("src") == 1
+    for table in ("posts", "counters", "accounts", "sources"):
+        assert sc.store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
+
+
+def test_schema_version_and_a_newer_store_is_refused(sc: Scenario) -> None:
+    assert sc.store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert sc.store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    sc.store.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    sc.store.close()
+    with pytest.raises(StoreError, match="newer twoway"):
+        Store.open(sc.path)
+    with pytest.raises(StoreError, match="newer twoway"):
+        Store.open_readonly(sc.path)
+
+
+def test_reopening_keeps_the_salt(sc: Scenario) -> None:
+    first = sc.store.author_hash("mastodon", "alice")
+    sc.store.close()
+    assert Store.open(sc.path).author_hash("mastodon", "alice") == first
+    assert Scenario(sc.path.parent / "other").store.author_hash("mastodon", "alice") != first

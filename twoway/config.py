@@ -1,0 +1,1050 @@
+"""Configuration: `config.toml` read with tomli into frozen, typed objects.
+
+Every problem becomes one line naming the file, the key path and, where the parser
+knows it, the line; all of them are collected before `ConfigError` is raised, so a
+user fixes everything in one go.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import ipaddress
+import os
+import re
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import tomli
+
+from twoway.errors import ConfigError
+from twoway.hours import OpeningHours, parse_hours
+from twoway.matching import normalize_hashtag, normalize_link
+from twoway.platforms import SOURCE_KEYS, PlatformKeys, known_platforms, platform_keys
+
+__all__ = [
+    "Config",
+    "Credential",
+    "Dashboard",
+    "Goal",
+    "Organization",
+    "Source",
+    "Target",
+    "check_config",
+    "find_config",
+    "format_duration",
+    "load_config",
+    "parse_duration",
+]
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A secret named by where it lives, never the secret itself."""
+
+    env: str | None = None
+    keyring: str | None = None
+
+    def resolve(self) -> str | None:
+        """The secret, read only when polling; `None` when it is not set."""
+        if self.env is not None:
+            return os.environ.get(self.env) or None
+        if self.keyring is not None:
+            try:
+                import keyring  # an optional extra
+            except ImportError:
+                return None
+            try:
+                return keyring.get_password("twoway", self.keyring) or None
+            except Exception:  # a locked or absent backend is "not set", never a crash
+                return None
+        return None
+
+    def available(self) -> bool:
+        """Whether `resolve` can be expected to succeed, without unlocking a keyring."""
+        if self.env is not None:
+            return bool(os.environ.get(self.env))
+        if self.keyring is not None:
+            return importlib.util.find_spec("keyring") is not None
+        return False
+
+    def __str__(self) -> str:
+        return f"env {self.env}" if self.env is not None else f"keyring {self.keyring}"
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    also: tuple[str, ...] = ()
+    """Staff accounts as `platform:handle`."""
+    hours: OpeningHours | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    refresh: int = 300
+    window: int = 30 * DAY
+    database: Path | None = None
+    store_community_text: bool = False
+    retain: int = 400 * DAY
+    timeout: float = 10.0
+    thread_refresh: int = 6 * 3600
+    max_response_bytes: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    platform: str
+    interval: int
+    options: Mapping[str, object] = field(default_factory=dict)
+    """The platform's own keys; credentials as `Credential`."""
+    missing: tuple[str, ...] = ()
+    """Required credentials absent from the environment: the source is in error."""
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    sources: tuple[str, ...]
+    hashtags: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    window: int | None = None
+    targets: tuple[Target, ...] = ()
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.hashtags or self.keywords or self.links)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    organization: Organization
+    dashboard: Dashboard
+    sources: tuple[Source, ...]
+    goals: tuple[Goal, ...]
+    warnings: tuple[str, ...] = ()
+    source_errors: tuple[str, ...] = ()
+    """Required credentials absent from the environment, one line each (see `Source.missing`)."""
+
+    @property
+    def clock(self) -> Literal["always", "opening-hours"]:
+        """`opening-hours` when response times count opening hours only, else `always`."""
+        return "opening-hours" if self.organization.hours is not None else "always"
+
+    def source(self, source_id: str) -> Source:
+        return next(s for s in self.sources if s.id == source_id)
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """Every goal's keywords: what the store matches in community text it does not keep."""
+        return tuple(dict.fromkeys(k for g in self.goals for k in g.keywords))
+
+
+
+# ---------------------------------------------------------------- durations
+
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")
+_UNITS = {"d": DAY, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """`90s`, `15m`, `4h`, `30d` in seconds.
+
+    Raises:
+        ValueError: not a positive whole number followed by one of s, m, h, d.
+    """
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not match or int(match[1]) <= 0:
+        raise ValueError(f"bad duration {text!r}: write a positive whole number and a unit: 90s, 15m, 4h, 30d")
+    return int(match[1]) * _UNITS[match[2]]
+
+
+def format_duration(seconds: int) -> str:
+    """The largest unit that divides exactly: 2592000 -> `30d`, 5400 -> `90m`."""
+    seconds = int(seconds)
+    if seconds == 0:
+        return "0s"
+    for unit, size in _UNITS.items():
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    raise AssertionError("unreachable: 1 divides everything")
+
+
+# ---------------------------------------------------------------- finding the file
+
+
+def _candidates() -> list[Path]:
+    import platformdirs
+
+    found: list[Path] = []
+    env = os.environ.get("TWOWAY_CONFIG")
+    if env:
+        found.append(Path(env).expanduser())
+    found.append(Path("config.toml"))
+    found.append(platformdirs.user_config_path("twoway") / "config.toml")
+    found.append(Path("/etc/twoway/config.toml"))
+    return found
+
+
+def find_config(explicit: str | None) -> Path:
+    """`--config PATH`, else the first of `$TWOWAY_CONFIG`, `./config.toml`, the user
+    config dir and `/etc/twoway/config.toml` that exists.
+
+    Raises:
+        ConfigError: the explicit path does not exist, or none of the places does.
+    """
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise ConfigError([f"{path}: {what} (given with --config)"])
+        return path
+    candidates = _candidates()
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ConfigError(
+        ["no configuration found; looked in " + ", ".join(map(str, candidates))
+         + " (give one with --config PATH, or try --demo)"]
+    )
+
+
+# ---------------------------------------------------------------- key lines
+
+_BARE_KEY = re.compile(r"[\w-]+")
+
+
+def _fmt_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else '"' + key.replace('"', '\\"') + '"'
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{_fmt_key(key)}" if prefix else _fmt_key(key)
+
+
+class _Stop(Exception):
+    pass
+
+
+class _LineScanner:
+    """Maps key paths (`sources[1].instance`) to the line they are written on.
+
+    tomli reports lines only for syntax errors, so this walks the (already valid)
+    source once more. It is best effort: on anything it does not expect it stops,
+    and the lines found so far still serve.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+        self.line = 1
+        self.lines: dict[str, int] = {}
+        self.tables: dict[str, int] = {}
+        """Arrays of tables by resolved path: their current index."""
+
+    def scan(self) -> dict[str, int]:
+        try:
+            self._document()
+        except (_Stop, IndexError, tomli.TOMLDecodeError):
+            pass
+        return self.lines
+
+    def _peek(self, n: int = 1) -> str:
+        return self.s[self.i : self.i + n]
+
+    def _advance(self, n: int = 1) -> None:
+        self.line += self.s.count("\n", self.i, self.i + n)
+        self.i += n
+
+    def _skip(self, newlines: bool) -> None:
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c in " \t\r" or (newlines and c == "\n"):
+                self._advance()
+            elif c == "#":
+                end = self.s.find("\n", self.i)
+                self._advance((len(self.s) if end < 0 else end) - self.i)
+            else:
+                return
+
+    def _expect(self, token: str) -> None:
+        self._skip(newlines=False)
+        if self._peek(len(token)) != token:
+            raise _Stop
+        self._advance(len(token))
+
+    def _record(self, path: str, line: int) -> None:
+        self.lines.setdefault(path, line)
+
+    def _document(self) -> None:
+        prefix = ""
+        while True:
+            self._skip(newlines=True)
+            if self.i >= len(self.s):
+                return
+            start, line = self.i, self.line
+            if self._peek(2) == "[[":
+                self._advance(2)
+                prefix = self._resolve(self._key(), array=True)
+                self._expect("]]")
+                self._record(prefix, line)
+            elif self._peek() == "[":
+                self._advance()
+                prefix = self._resolve(self._key(), array=False)
+                self._expect("]")
+                self._record(prefix, line)
+            else:
+                path = prefix
+                for part in self._key():
+                    path = _join(path, part)
+                    self._record(path, line)
+                self._expect("=")
+                self._value(path)
+            if self.i == start:
+                raise _Stop
+
+    def _resolve(self, keys: list[str], array: bool) -> str:
+        path = ""
+        for n, key in enumerate(keys):
+            path = _join(path, key)
+            if array and n == len(keys) - 1:
+                index = self.tables.get(path, -1) + 1
+                self.tables[path] = index
+                self._record(path, self.line)
+                path += f"[{index}]"
+            elif path in self.tables:
+                path += f"[{self.tables[path]}]"
+            self._record(path, self.line)
+        return path
+
+    def _key(self) -> list[str]:
+        parts: list[str] = []
+        while True:
+            self._skip(newlines=False)
+            c = self._peek()
+            if c in "\"'":
+                start = self.i
+                self._string()
+                parts.append(tomli.loads("k = " + self.s[start : self.i])["k"])
+            else:
+                match = _BARE_KEY.match(self.s, self.i)
+                if not match:
+                    raise _Stop
+                parts.append(match.group())
+                self._advance(match.end() - self.i)
+            self._skip(newlines=False)
+            if self._peek() != ".":
+                return parts
+            self._advance()
+
+    def _string(self) -> None:
+        quote = self._peek()
+        if self._peek(3) == quote * 3:
+            self._advance(3)
+            while self.i < len(self.s):
+                if quote == '"' and self._peek() == "\\":
+                    self._advance(2)
+                elif self._peek(3) == quote * 3:
+                    self._advance(3)
+                    while self._peek() == quote:  # up to two quotes end the content
+                        self._advance()
+                    return
+                else:
+                    self._advance()
+            raise _Stop
+        self._advance()
+        while self.i < len(self.s):
+            c = self._peek()
+            if quote == '"' and c == "\\":
+                self._advance(2)
+            elif c == quote:
+                self._advance()
+                return
+            elif c == "\n":
+                raise _Stop
+            else:
+                self._advance()
+        raise _Stop
+
+    def _value(self, path: str) -> None:
+        self._skip(newlines=False)
+        c = self._peek()
+        if c in "\"'":
+            self._string()
+        elif c == "{":
+            self._advance()
+            while True:
+                self._skip(newlines=True)
+                if self._peek() == "}":
+                    self._advance()
+                    return
+                line = self.line
+                key_path = path
+                for part in self._key():
+                    key_path = _join(key_path, part)
+                    self._record(key_path, line)
+                self._expect("=")
+                self._value(key_path)
+                self._skip(newlines=True)
+                if self._peek() == ",":
+                    self._advance()
+                elif self._peek() != "}":
+                    raise _Stop
+        elif c == "[":
+            self._advance()
+            index = 0
+            while True:
+                self._skip(newlines=True)
+                if self._peek() == "]":
+                    self._advance()
+                    return
+                item = f"{path}[{index}]"
+                self._record(item, self.line)
+                self._value(item)
+                self._skip(newlines=True)
+                if self._peek() == ",":
+                    self._advance()
+                elif self._peek() != "]":
+                    raise _Stop
+                index += 1
+        else:
+            match = re.compile(r"[^,\]}\n#]+").match(self.s, self.i)
+            if not match:
+                raise _Stop
+            self._advance(len(match.group().rstrip(" \t\r")))
+
+
+# ---------------------------------------------------------------- checking
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TARGET = re.compile(r"^\s*(>=|<=|==|>|<)\s*(\S(?:.*\S)?)\s*$")
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_TOP = ("organization", "dashboard", "sources", "goals")
+_ORGANIZATION = ("name", "also", "hours", "timezone")
+_DASHBOARD = (
+    "refresh",
+    "window",
+    "database",
+    "store_community_text",
+    "retain",
+    "timeout",
+    "thread_refresh",
+    "max_response_bytes",
+)
+_GOAL = ("name", "sources", "hashtags", "keywords", "links", "window", "targets")
+_SECRET_IN_FILE = 'secrets never sit in the file: use { env = "NAME" } (or { keyring = "NAME" })'
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, datetime):
+        return "a date-time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, time):
+        return "a time"
+    return type(value).__name__
+
+
+def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").casefold()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Checker:
+    """Collects every problem as one `file:line: key.path: message` line."""
+
+    def __init__(self, file: str, lines: dict[str, int], base: Path) -> None:
+        self.file = file
+        self.lines = lines
+        self.base = base
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.source_errors: list[str] = []
+
+    def line_of(self, path: str) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            if path.endswith("]"):
+                path = path[: path.rindex("[")]
+            else:
+                path = path.rpartition(".")[0]
+        return None
+
+    def format(self, path: str, message: str) -> str:
+        line = self.line_of(path) if path else None
+        where = f"{self.file}:{line}" if line else self.file
+        text = f"{where}: {path}: {message}" if path else f"{where}: {message}"
+        return " ".join(text.splitlines())
+
+    def error(self, path: str, message: str) -> None:
+        self.problems.append(self.format(path, message))
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(self.format(path, message))
+
+    # -- typed reads: each returns None after reporting a problem
+
+    def unknown_keys(self, table: dict[str, Any], allowed: tuple[str, ...] | list[str], path: str) -> None:
+        for key in table:
+            if key not in allowed:
+                self.error(_join(path, key), f"unknown key{_suggest(key, allowed)}")
+
+    def table(self, value: object, path: str) -> dict[str, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.error(path, f"expected a table, got {_type_name(value)}")
+        return None
+
+    def string(self, value: object, path: str) -> str | None:
+        if not isinstance(value, str):
+            self.error(path, f"expected a string, got {_type_name(value)}")
+            return None
+        if not value.strip():
+            self.error(path, "must not be empty")
+            return None
+        return value
+
+    def strings(self, value: object, path: str) -> list[str] | None:
+        if not isinstance(value, list):
+            self.error(path, f"expected an array of strings, got {_type_name(value)}")
+            return None
+        out: list[str] = []
+        ok = True
+        for n, item in enumerate(value):
+            text = self.string(item, f"{path}[{n}]")
+            if text is None:
+                ok = False
+            else:
+                out.append(text.strip())
+        return out if ok else None
+
+    def duration(self, value: object, path: str) -> int | None:
+        if not isinstance(value, str):
+            self.error(path, f'expected a duration like "15m", got {_type_name(value)}')
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.error(path, str(exc))
+            return None
+
+    def positive_int(self, value: object, path: str) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(path, f"expected a positive integer, got {_type_name(value)}")
+            return None
+        if value <= 0:
+            self.error(path, f"must be a positive integer, got {value}")
+            return None
+        return value
+
+    def boolean(self, value: object, path: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.error(path, f"expected true or false, got {_type_name(value)}")
+            return None
+        return value
+
+    def url(self, value: object, path: str) -> str | None:
+        text = self.string(value, path)
+        if text is None:
+            return None
+        text = text.strip()
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            self.error(path, f"bad URL {text!r}: {exc}")
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+            self.error(path, f"bad URL {text!r}: expected an http(s) URL like https://example.org")
+            return None
+        return text.rstrip("/")
+
+    def credential(self, value: object, path: str) -> Credential | None:
+        if isinstance(value, str):
+            self.error(path, _SECRET_IN_FILE)
+            return None
+        if not isinstance(value, dict):
+            self.error(path, f'expected {{ env = "NAME" }}, got {_type_name(value)}')
+            return None
+        self.unknown_keys(value, ("env", "keyring"), path)
+        given = [k for k in ("env", "keyring") if k in value]
+        if len(given) != 1:
+            if not any(k not in ("env", "keyring") for k in value):
+                self.error(path, 'a credential is either { env = "NAME" } or { keyring = "NAME" }')
+            return None
+        kind = given[0]
+        name = self.string(value[kind], _join(path, kind))
+        if name is None:
+            return None
+        if kind == "env" and not _ENV_NAME.match(name):
+            self.error(_join(path, kind), f"{name!r} is not an environment variable name")
+            return None
+        return Credential(env=name) if kind == "env" else Credential(keyring=name)
+
+
+def _organization(ck: _Checker, data: dict[str, Any]) -> Organization:
+    if "organization" not in data:
+        ck.error("organization", 'missing: add [organization] with name = "..."')
+        return Organization(name="")
+    table = ck.table(data["organization"], "organization")
+    if table is None:
+        return Organization(name="")
+    ck.unknown_keys(table, _ORGANIZATION, "organization")
+    name = ""
+    if "name" not in table:
+        ck.error("organization.name", "missing: the organization's name is required")
+    else:
+        name = (ck.string(table["name"], "organization.name") or "").strip()
+
+    also: list[str] = []
+    if "also" in table:
+        entries = ck.strings(table["also"], "organization.also") or []
+        known = known_platforms()
+        for n, entry in enumerate(entries):
+            path = f"organization.also[{n}]"
+            platform, colon, handle = entry.partition(":")
+            platform, handle = platform.strip(), handle.strip()
+            if not colon or not handle:
+                ck.error(path, f'{entry!r} is not platform:handle, like "mastodon:@jane@glammr.us"')
+            elif platform not in known:
+                ck.error(path, f"unknown platform {platform!r}{_suggest(platform, known)}")
+            else:
+                also.append(f"{platform}:{handle}")
+
+    tz = "UTC"
+    if "timezone" in table:
+        given = ck.string(table["timezone"], "organization.timezone")
+        if given is not None:
+            from zoneinfo import ZoneInfo, available_timezones
+
+            try:
+                ZoneInfo(given.strip())
+                tz = given.strip()
+            except Exception:
+                try:
+                    hint = _suggest(given.strip(), sorted(available_timezones()))
+                except Exception:
+                    hint = ""
+                ck.error("organization.timezone", f"unknown timezone {given!r}{hint}: use an IANA name like \"America/Chicago\"")
+
+    hours = None
+    if "hours" in table:
+        text = ck.string(table["hours"], "organization.hours")
+        if text is not None:
+            try:
+                hours = parse_hours(text, tz)
+            except ValueError as exc:
+                ck.error("organization.hours", str(exc))
+    return Organization(name=name, also=tuple(also), hours=hours, timezone=tz)
+
+
+def _dashboard(ck: _Checker, data: dict[str, Any]) -> Dashboard:
+    default = Dashboard()
+    if "dashboard" not in data:
+        return default
+    table = ck.table(data["dashboard"], "dashboard")
+    if table is None:
+        return default
+    ck.unknown_keys(table, _DASHBOARD, "dashboard")
+    values: dict[str, Any] = {}
+    for key in ("refresh", "window", "retain", "timeout", "thread_refresh"):
+        if key in table:
+            seconds = ck.duration(table[key], f"dashboard.{key}")
+            if seconds is not None:
+                values[key] = float(seconds) if key == "timeout" else seconds
+    if "database" in table:
+        text = ck.string(table["database"], "dashboard.database")
+        if text is not None:
+            path = Path(text.strip()).expanduser()
+            # Relative to the config file, so cron and a shell in another directory agree.
+            values["database"] = path if path.is_absolute() else ck.base / path
+    if "store_community_text" in table:
+        flag = ck.boolean(table["store_community_text"], "dashboard.store_community_text")
+        if flag is not None:
+            values["store_community_text"] = flag
+    if "max_response_bytes" in table:
+        size = ck.positive_int(table["max_response_bytes"], "dashboard.max_response_bytes")
+        if size is not None:
+            values["max_response_bytes"] = size
+    return replace(default, **values)
+
+
+def _source_value(ck: _Checker, keys: PlatformKeys, key: str, value: object, path: str) -> object:
+    kind = keys.type_of(key)
+    if kind == "credential":
+        return ck.credential(value, path)
+    if kind == "url":
+        return ck.url(value, path)
+    if kind == "int":
+        return ck.positive_int(value, path)
+    if kind == "bool":
+        return ck.boolean(value, path)
+    if kind == "list[str]":
+        items = ck.strings(value, path)
+        if items is not None and not items:
+            ck.error(path, "must list at least one")
+            return None
+        return tuple(items) if items is not None else None
+    if kind == "id" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if kind == "id" and not isinstance(value, str):
+        ck.error(path, f"expected a string or an integer, got {_type_name(value)}")
+        return None
+    text = ck.string(value, path)
+    return text.strip() if text is not None else None
+
+
+def _source(
+    ck: _Checker, raw: object, n: int, refresh: int, seen: dict[str, str]
+) -> tuple[Source | None, str | None]:
+    """One `[[sources]]` table; also returns its id when usable, even if other keys are wrong."""
+    path = f"sources[{n}]"
+    table = ck.table(raw, path)
+    if table is None:
+        return None, None
+    before = len(ck.problems)
+
+    source_id = None
+    if "id" not in table:
+        ck.error(f"{path}.id", "missing: every source needs an id")
+    else:
+        text = ck.string(table["id"], f"{path}.id")
+        if text is not None and not _ID.match(text):
+            ck.error(f"{path}.id", f"{text!r}: use lowercase letters, digits, - and _, starting with a letter or digit")
+        elif text is not None and text in seen:
+            ck.error(f"{path}.id", f"duplicate id {text!r} (also {seen[text]})")
+        elif text is not None:
+            seen[text] = path
+            source_id = text
+
+    platform, keys = None, None
+    if "platform" not in table:
+        ck.error(f"{path}.platform", "missing: every source needs a platform")
+    else:
+        platform = ck.string(table["platform"], f"{path}.platform")
+        if platform is not None:
+            try:
+                keys = platform_keys(platform)
+            except ValueError as exc:
+                ck.error(f"{path}.platform", str(exc))
+
+    interval = refresh
+    if "interval" in table:
+        interval = ck.duration(table["interval"], f"{path}.interval") or refresh
+
+    if keys is None:
+        return None, source_id
+    allowed = [*SOURCE_KEYS, *keys.keys]
+    ck.unknown_keys(table, allowed, path)
+    for key in keys.required:
+        if key not in table:
+            ck.error(_join(path, key), f"missing: {platform} sources need it")
+    for group in keys.one_of:
+        if not any(k in table for k in group):
+            ck.error(path, f"{platform} sources need {' or '.join(map(repr, group))}")
+
+    options: dict[str, object] = dict(keys.defaults)
+    for key in keys.keys:
+        if key in table:
+            value = _source_value(ck, keys, key, table[key], _join(path, key))
+            if value is not None:
+                options[key] = value
+
+    credentials = {k: v for k, v in options.items() if isinstance(v, Credential)}
+    if credentials:
+        for key in keys.keys:
+            url = options.get(key)
+            if keys.type_of(key) == "url" and isinstance(url, str):
+                parts = urlsplit(url)
+                if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+                    where = _join(path, key) if key in table else _join(path, next(iter(credentials)))
+                    ck.error(where, f"credentials go only over HTTPS, and {url} is plain HTTP (loopback excepted)")
+
+    missing: list[str] = []
+    available = {k for k, c in credentials.items() if c.available()}
+    for key, cred in credentials.items():
+        if key in available:
+            continue
+        where = _join(path, key)
+        why = (
+            f"{cred.env} is not set" if cred.env is not None
+            else f"keyring credential {cred.keyring!r} needs the optional keyring package (pip install keyring)"
+        )
+        group = next((g for g in keys.one_of if key in g), None)
+        if keys.is_required(key) or (group is not None and not available.intersection(group)):
+            missing.append(key)
+            ck.source_errors.append(ck.format(where, f"{why}: the source cannot be polled without it"))
+        elif group is None:
+            cost = keys.credentials.get(key) or "some data is unavailable without it"
+            ck.warn(where, f"{why}: {cost}")
+
+    if len(ck.problems) > before or source_id is None or platform is None:
+        return None, source_id
+    return Source(id=source_id, platform=platform, interval=interval, options=options, missing=tuple(missing)), source_id
+
+
+def _target(ck: _Checker, metric: str, value: object, path: str) -> Target | None:
+    from twoway.report import METRICS
+
+    if metric not in METRICS:
+        ck.error(path, f"unknown metric{_suggest(metric, METRICS)}")
+        return None
+    example = '">= 0.5"' if not metric.endswith("_seconds") else '"<= 4h"'
+    if not isinstance(value, str):
+        ck.error(path, f"bad target expression {value!r}: write an operator and a value as a string, like {example}")
+        return None
+    match = _TARGET.match(value)
+    if not match:
+        ck.error(path, f"bad target expression {value!r}: write an operator (>=, <=, >, <, ==) and a value, like {example}")
+        return None
+    op, amount = match[1], match[2]
+    if _NUMBER.match(amount):
+        number = float(amount)
+    elif metric.endswith("_seconds"):
+        try:
+            number = float(parse_duration(amount))
+        except ValueError:
+            ck.error(path, f"bad target expression {value!r}: {amount!r} is neither a number nor a duration like 4h")
+            return None
+    else:
+        ck.error(path, f"bad target expression {value!r}: {amount!r} is not a number")
+        return None
+    if number < 0:
+        ck.error(path, f"bad target expression {value!r}: metrics are never negative")
+        return None
+    return Target(metric=metric, op=op, value=number)
+
+
+def _goal(ck: _Checker, raw: object, n: int, source_ids: list[str], names: dict[str, str]) -> Goal | None:
+    path = f"goals[{n}]"
+    table = ck.table(raw, path)
+    if table is None:
+        return None
+    before = len(ck.problems)
+    ck.unknown_keys(table, _GOAL, path)
+
+    name = ""
+    if "name" not in table:
+        ck.error(f"{path}.name", "missing: every goal needs a name")
+    else:
+        name = (ck.string(table["name"], f"{path}.name") or "").strip()
+        if name and name in names:
+            ck.error(f"{path}.name", f"duplicate goal name {name!r} (also {names[name]})")
+        elif name:
+            names[name] = path
+
+    sources = tuple(source_ids)
+    if "sources" in table:
+        listed = ck.strings(table["sources"], f"{path}.sources")
+        if listed is not None:
+            if not listed:
+                ck.error(f"{path}.sources", "lists no source: leave it out to use every source")
+            for m, sid in enumerate(listed):
+                if sid not in source_ids:
+                    ck.error(f"{path}.sources[{m}]", f"unknown source {sid!r}{_suggest(sid, source_ids)}")
+            sources = tuple(dict.fromkeys(listed))
+
+    hashtags: list[str] = []
+    for m, tag in enumerate(ck.strings(table.get("hashtags", []), f"{path}.hashtags") or []):
+        normalized = normalize_hashtag(tag)
+        if not normalized or any(c.isspace() for c in normalized):
+            ck.error(f"{path}.hashtags[{m}]", f"{tag!r} is not a hashtag")
+        else:
+            hashtags.append(normalized)
+    keywords = ck.strings(table.get("keywords", []), f"{path}.keywords") or []
+    links: list[str] = []
+    for m, link in enumerate(ck.strings(table.get("links", []), f"{path}.links") or []):
+        normalized = normalize_link(link)
+        if not normalized.split("/")[0] or any(c.isspace() for c in normalized):
+            ck.error(f"{path}.links[{m}]", f"{link!r} is not a link prefix like \"example.org/events\"")
+        else:
+            links.append(normalized)
+
+    window = None
+    if "window" in table:
+        window = ck.duration(table["window"], f"{path}.window")
+
+    targets: list[Target] = []
+    if "targets" in table:
+        spec = ck.table(table["targets"], f"{path}.targets")
+        for metric, value in (spec or {}).items():
+            target = _target(ck, metric, value, _join(f"{path}.targets", metric))
+            if target is not None:
+                targets.append(target)
+
+    if len(ck.problems) > before:
+        return None
+    return Goal(
+        name=name,
+        sources=sources,
+        hashtags=tuple(dict.fromkeys(hashtags)),
+        keywords=tuple(dict.fromkeys(keywords)),
+        links=tuple(dict.fromkeys(links)),
+        window=window,
+        targets=tuple(targets),
+    )
+
+
+def _check(ck: _Checker, data: dict[str, Any], path: Path) -> Config:
+    for key in data:
+        if key not in _TOP:
+            ck.error(_fmt_key(key), f"unknown key{_suggest(key, _TOP)}")
+    organization = _organization(ck, data)
+    dashboard = _dashboard(ck, data)
+
+    sources: list[Source] = []
+    source_ids: list[str] = []
+    raw_sources = data.get("sources")
+    if raw_sources is None:
+        ck.error("sources", "missing: add at least one [[sources]] table")
+    elif not isinstance(raw_sources, list):
+        ck.error("sources", f"expected an array of tables ([[sources]]), got {_type_name(raw_sources)}")
+    elif not raw_sources:
+        ck.error("sources", "no sources: add at least one [[sources]] table")
+    else:
+        seen: dict[str, str] = {}
+        for n, raw in enumerate(raw_sources):
+            source, source_id = _source(ck, raw, n, dashboard.refresh, seen)
+            if source is not None:
+                sources.append(source)
+            if source_id is not None:
+                source_ids.append(source_id)
+
+    goals: list[Goal] = []
+    raw_goals = data.get("goals", [])
+    if not isinstance(raw_goals, list):
+        ck.error("goals", f"expected an array of tables ([[goals]]), got {_type_name(raw_goals)}")
+    else:
+        names: dict[str, str] = {}
+        for n, raw in enumerate(raw_goals):
+            goal = _goal(ck, raw, n, source_ids, names)
+            if goal is not None:
+                goals.append(goal)
+        if not raw_goals:
+            ck.warn("goals", "no goals: add [[goals]] tables to see broadcast next to engagement")
+
+    if ck.problems:
+        raise ConfigError(ck.problems)
+    return Config(
+        path=path,
+        organization=organization,
+        dashboard=dashboard,
+        sources=tuple(sources),
+        goals=tuple(goals),
+        warnings=tuple(ck.warnings),
+        source_errors=tuple(ck.source_errors),
+    )
+
+
+def _read(path: Path) -> str:
+    """The file's text, refused when anyone may change it."""
+    file = str(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read: {exc.strerror or exc}"]) from None
+    if os.name == "posix" and info.st_mode & stat.S_IWOTH:
+        raise ConfigError(
+            [f"{file}: refused: the file is world-writable, so anyone on this machine could change "
+             f"what twoway does; run: chmod o-w {file}"]
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{file}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def load_config(path: Path) -> Config:
+    """Read and check `path`.
+
+    Raises:
+        ConfigError: every problem found, one `file:line: key.path: message` line each.
+    """
+    path = Path(path)
+    file = str(path)
+    text = _read(path)
+    try:
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        msg = getattr(exc, "msg", None) or str(exc)
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "colno", None)
+        where = f"{file}:{line}" if line else file
+        at = f" (column {col})" if col else ""
+        raise ConfigError([" ".join(f"{where}: TOML syntax error: {msg}{at}".splitlines())]) from None
+    except Exception as exc:  # e.g. RecursionError on absurd nesting: still one line
+        raise ConfigError([f"{file}: cannot parse: {type(exc).__name__}"]) from None
+    ck = _Checker(file, _LineScanner(text).scan(), path.parent)
+    try:
+        return _check(ck, data, path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bug here must still read as a config problem, not a traceback
+        problems = [*ck.problems, f"{file}: cannot check this configuration ({type(exc).__name__}: {exc})"]
+        raise ConfigError([" ".join(p.splitlines()) for p in problems]) from None
+
+
+def check_config(path: Path) -> tuple[int, list[str]]:
+    """What `twoway check-config` prints and its exit code (0 fine, 2 wrong)."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return 2, list(exc.problems)
+    if config.source_errors:
+        return 2, [*config.source_errors, *config.warnings]
+    platforms = ", ".join(dict.fromkeys(s.platform for s in config.sources))
+    n, m = len(config.sources), len(config.goals)
+    summary = (
+        f"ok: {path}: {n} source{'s' if n != 1 else ''} ({platforms}), {m} goal{'s' if m != 1 else ''}"
+    )
+    return 0, [summary, *config.warnings]
