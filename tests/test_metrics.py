@@ -11,6 +11,7 @@ from tests.scenario import DAY, NOW, ORG, Scenario, at, goal, make_config, post
 from twoway.config import Target
 from twoway.model import Account, Counters, Reaction
 from twoway.report import METRICS
+from twoway.metrics import build_report
 from twoway.store import Store
 
 
@@ -309,3 +310,31 @@ def test_community_text_kept_only_when_configured(sc: Scenario) -> None:
     authors = [r[0] for r in sc.store.conn.execute("SELECT author_hash FROM posts")]
     assert "alice" not in authors and all(len(a) == 24 for a in authors)
 
+
+
+def test_opening_hours_clock_counts_open_time_only(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from twoway.hours import parse_hours
+
+    config = make_config()
+    hours = parse_hours("Mon-Fri 09:00-17:00", "UTC")
+    config = replace(config, organization=replace(config.organization, hours=hours))
+    sc = Scenario(tmp_path, config)
+    utc = timezone.utc
+    friday_4pm = datetime(2026, 6, 26, 16, tzinfo=utc)
+    monday_10am = datetime(2026, 6, 29, 10, tzinfo=utc)
+    monday_430pm = datetime(2026, 6, 29, 16, 30, tzinfo=utc)
+    assert NOW == datetime(2026, 6, 30, 12, tzinfo=utc)  # a Tuesday
+    sc.write(
+        post("b", ORG, at(days=10)),
+        post("q", "alice", friday_4pm, parent_id="b", root_id="b"),
+        post("a", ORG, monday_10am, parent_id="q", root_id="b"),
+        post("w", "bob", monday_430pm, parent_id="b", root_id="b"),
+    )
+    report = build_report(sc.store, sc.config, NOW)
+    assert report.clock == "opening-hours"
+    goal_report = report.goals[0]
+    assert goal_report.metrics["median_response_seconds"] == 2 * 3600  # Fri 16–17 and Mon 9–10
+    assert goal_report.waiting[0].waiting_seconds == 3.5 * 3600  # Mon 16:30–17 and Tue 9–12
