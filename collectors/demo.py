@@ -71,10 +71,10 @@ DAY = 86400
 HISTORY_DAYS = 90
 
 _PLATFORMS = {"library-mastodon": "mastodon", "library-bluesky": "bluesky", "library-blog": "wordpress"}
-_HOSTS = {
-    "library-mastodon": "https://social.riverside.example/@library/",
-    "library-bluesky": "https://bsky.app/profile/library.riverside.example/post/",
-    "library-blog": "https://blog.riverside.example/?p=",
+_URLS = {
+    "library-mastodon": "https://social.riverside.example/@{author}/{id}",
+    "library-bluesky": "https://bsky.app/profile/{author}.riverside.example/post/{id}",
+    "library-blog": "https://blog.riverside.example/?p={root}#comment-{id}",
 }
 _MEASURES: dict[str, frozenset[Part]] = {
     "library-mastodon": frozenset(PARTS),
@@ -128,7 +128,8 @@ class _Generator:
 
     def _post(self, sid: str, author: str, at: datetime, text: str, **kw: object) -> Post:
         pid = self._id()
-        post = Post(id=pid, author_id=author, created_at=at, url=_HOSTS[sid] + pid, text=text, **kw)  # type: ignore[arg-type]
+        url = _URLS[sid].format(author=author, id=pid, root=kw.get("root_id") or pid)
+        post = Post(id=pid, author_id=author, created_at=at, url=url, text=text, **kw)  # type: ignore[arg-type]
         self.sources[sid].posts.append(post)
         return post
 

@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="the configuration file")
     common.add_argument(
         "--demo", action="store_true", default=argparse.SUPPRESS, help="run on the built-in demo organization"
@@ -194,19 +194,36 @@ def _report(args: argparse.Namespace) -> Report:
     if demo:
         store = _open_demo_store(config)
     else:
-        path = _store_path(config)
-        store = None
-        if not args.no_poll:
-            store = Store.open(path, _policy(config))
-            due = _due(config, store)
-            if due:
-                _poll(config, store, due, demo=False)
-        if store is None:
-            store = Store.open_readonly(path, _policy(config))
+        store = _fresh_store(config, poll=not args.no_poll)
     try:
         return build_report(store, config, clock.now(), window=window, goal_names=args.goal, demo=demo)
     finally:
         store.close()
+
+
+def _fresh_store(config: Config, *, poll: bool) -> Store:
+    """The store opened read-only, after polling the sources that are due when allowed to."""
+    from twoway.errors import StoreError
+    from twoway.store import Store
+
+    path, policy = _store_path(config), _policy(config)
+    if not poll:
+        return Store.open_readonly(path, policy)
+    try:
+        store = Store.open_readonly(path, policy)
+        due = _due(config, store)
+    except StoreError:  # no store yet, or one to migrate: the poll below creates it
+        due = list(config.sources)
+    else:
+        if not due:
+            return store
+        store.close()
+    writer = Store.open(path, policy)
+    try:
+        _poll(config, writer, due, demo=False)
+    finally:
+        writer.close()
+    return Store.open_readonly(path, policy)
 
 
 def _snapshot(args: argparse.Namespace) -> int:

@@ -428,7 +428,7 @@ class Store:
             for row in rows:
                 by_root[row[2]].append(row)
             own = self._own_reactions(sid, chunk, org)
-            updates = []
+            updates: list[tuple] = []
             for root in chunk:
                 updates.extend(_derive_thread(root, by_root.get(root, []), org, own))
             self.conn.executemany(

@@ -1,0 +1,580 @@
+"""`twoway snapshot` formats on a hand-built Report: shapes, safety, and readability."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from twoway.report import (
+    COUNTS,
+    DURATIONS,
+    METRICS,
+    RATIOS,
+    GoalReport,
+    Report,
+    SourceReport,
+    TargetResult,
+    Waiting,
+)
+from tui.snapshot import CSV_HEADER, render
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+HOSTILE_MARKUP = "https://glammr.us/@pat/1?q=[bold red]x[/]"
+HOSTILE_URLS = (
+    "https://glammr.us/@pat/1?q=\x1b[31m[bold red]x[/]\x1b[0m",
+    "https://bsky.app/profile/a/post/2\x1b]8;;https://evil.example\x07click\x1b]8;;\x07",
+    "https://blog.riverside.example/?p=3\u202egpj.exe|pipe",
+    "https://glammr.us/@sam/4\x1b]52;c;ZXZpbA==\x07\x9b2J\u200b",
+)
+BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _metrics(**values: float | None) -> dict[str, float | None]:
+    return {m: values.get(m) for m in METRICS}
+
+
+def _deltas(now: dict[str, float | None], before: dict[str, float | None]) -> dict[str, float | None]:
+    return {
+        m: None if now[m] is None or before[m] is None else now[m] - before[m]  # type: ignore[operator]
+        for m in METRICS
+    }
+
+
+def _summer_reading() -> GoalReport:
+    now = _metrics(
+        broadcast=24,
+        replies=25,
+        mentions=4,
+        community_messages=29,
+        responses=12,
+        answered=11,
+        two_way=41,
+        reposts=52,
+        quotes=4,
+        likes=310,
+        conversation_rate=25 / 24,
+        amplification_rate=56 / 24,
+        applause_rate=310 / 24,
+        two_way_per_broadcast=41 / 24,
+        response_rate=11 / 29,
+        median_response_seconds=12000.0,
+        p90_response_seconds=93600.0,
+        unanswered=18,
+        voices=17,
+    )
+    before = _metrics(
+        broadcast=20,
+        replies=14,
+        mentions=3,
+        community_messages=17,
+        responses=10,
+        answered=9,
+        two_way=27,
+        reposts=49,
+        quotes=4,
+        likes=322,
+        conversation_rate=0.7,
+        amplification_rate=53 / 20,
+        applause_rate=322 / 20,
+        two_way_per_broadcast=27 / 20,
+        response_rate=9 / 17,
+        median_response_seconds=None,
+        p90_response_seconds=None,
+        unanswered=8,
+        voices=12,
+    )
+    waiting = tuple(
+        Waiting(source=src, url=url, at=NOW - timedelta(seconds=secs), waiting_seconds=secs)
+        for src, url, secs in (
+            ("library-mastodon", HOSTILE_URLS[0], 187_200.0),
+            ("library-bluesky", HOSTILE_URLS[1], 90_000.0),
+            ("library-blog", HOSTILE_URLS[2], 7_260.0),
+            ("library-mastodon", HOSTILE_URLS[3], 300.0),
+        )
+    )
+    return GoalReport(
+        name="Summer reading",
+        status="missed",
+        window="30d",
+        start=NOW - timedelta(days=30),
+        end=NOW,
+        metrics=now,
+        baseline=before,
+        deltas=_deltas(now, before),
+        unavailable={"likes": ("library-blog",), "mentions": ("library-blog",)},
+        targets=(
+            TargetResult("conversation_rate", ">=", 0.5, now["conversation_rate"], True),
+            TargetResult("response_rate", ">=", 0.9, now["response_rate"], False),
+            TargetResult("median_response_seconds", "<=", 14400.0, 12000.0, True),
+        ),
+        by_source={
+            "library-mastodon": _metrics(broadcast=14, replies=20, likes=200, conversation_rate=20 / 14),
+            "library-bluesky": _metrics(broadcast=8, replies=5, likes=110, conversation_rate=5 / 8),
+            "library-blog": _metrics(broadcast=2, replies=0, likes=None, conversation_rate=0.0),
+        },
+        waiting_total=18,
+        waiting=waiting,
+    )
+
+
+def _ask_a_librarian() -> GoalReport:
+    now = _metrics(
+        broadcast=0,
+        replies=0,
+        mentions=0,
+        community_messages=0,
+        responses=0,
+        answered=0,
+        two_way=0,
+        reposts=0,
+        quotes=0,
+        likes=None,
+        unanswered=0,
+        voices=0,
+    )
+    return GoalReport(
+        name="=HYPERLINK(\"http://evil\") [i]Ask[/i] a | librarian",
+        status="met",
+        window="7d",
+        start=NOW - timedelta(days=7),
+        end=NOW,
+        metrics=now,
+        baseline=dict(now),
+        deltas=_deltas(now, dict(now)),
+        unavailable={"likes": ("library-blog",)},
+        targets=(TargetResult("unanswered", "<=", 5, 0, True),),
+        by_source={"library-blog": dict(now)},
+        waiting_total=0,
+        waiting=(),
+    )
+
+
+def make_report() -> Report:
+    """Two goals (one missed, one met), three sources (ok, stale, error), hostile text."""
+    return Report(
+        organization="Riverside Library",
+        generated_at=NOW,
+        demo=True,
+        window=None,
+        clock="opening-hours",
+        goals=(_summer_reading(), _ask_a_librarian()),
+        sources=(
+            SourceReport("library-mastodon", "mastodon", "ok", NOW - timedelta(minutes=5), None, 1234),
+            SourceReport("library-bluesky", "bluesky", "stale", NOW - timedelta(hours=7, minutes=3), None, 567),
+            SourceReport(
+                "library-blog",
+                "wordpress",
+                "error",
+                None,
+                "HTTP 503 from https://blog.riverside.example/wp-json \x1b[2J[red]boom[/red] \u202eevil",
+                None,
+            ),
+        ),
+    )
+
+
+@pytest.fixture
+def report() -> Report:
+    return make_report()
+
+
+def _flat(text: str) -> str:
+    """The words of a rendering with panel borders gone, so wrapped phrases can be found."""
+    return " ".join(re.sub("[│╭╮╰╯]", " ", text).split())
+
+
+def _text(report: Report, width: int = 80, **kwargs: object) -> str:
+    out = io.StringIO()
+    render(report, "text", out, width=width, **kwargs)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+# -- JSON -------------------------------------------------------------------------
+
+
+def _iso(value: object) -> datetime:
+    assert isinstance(value, str) and value.endswith("Z"), value
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert parsed.tzinfo is not None
+    return parsed
+
+
+def _check_metrics(block: object) -> None:
+    assert isinstance(block, dict)
+    assert set(block) == set(METRICS), set(METRICS) ^ set(block)
+    for name, value in block.items():
+        if name in COUNTS or name in ("unanswered", "voices"):
+            assert value is None or (isinstance(value, int) and not isinstance(value, bool)), (name, value)
+        else:
+            assert name in RATIOS + DURATIONS
+            assert value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)), (name, value)
+
+
+def _check_json(doc: object) -> None:
+    """A hand-written validator for SPEC §4's JSON object."""
+    assert isinstance(doc, dict)
+    assert doc["schema_version"] == 1
+    _iso(doc["generated_at"])
+    assert isinstance(doc["demo"], bool)
+    assert doc["window"] is None or isinstance(doc["window"], str)
+    assert doc["clock"] in ("always", "opening-hours")
+    assert isinstance(doc["goals"], list) and isinstance(doc["sources"], list)
+    source_ids = {s["id"] for s in doc["sources"]}
+    for goal in doc["goals"]:
+        assert isinstance(goal["name"], str)
+        assert goal["status"] in ("met", "missed", "no-data", "no-targets")
+        assert isinstance(goal["window"], str)
+        assert _iso(goal["start"]) < _iso(goal["end"])
+        for key in ("metrics", "baseline", "deltas"):
+            _check_metrics(goal[key])
+        assert isinstance(goal["unavailable"], dict)
+        for metric, ids in goal["unavailable"].items():
+            assert metric in METRICS
+            assert isinstance(ids, list) and all(i in source_ids for i in ids)
+        for target in goal["targets"]:
+            assert set(target) == {"metric", "op", "value", "actual", "met"}
+            assert target["metric"] in METRICS and isinstance(target["op"], str)
+            assert isinstance(target["value"], (int, float)) and not isinstance(target["value"], bool)
+            assert target["actual"] is None or isinstance(target["actual"], (int, float))
+            assert target["met"] in (True, False, None)
+        assert isinstance(goal["by_source"], dict)
+        for sid, block in goal["by_source"].items():
+            assert sid in source_ids
+            _check_metrics(block)
+        assert isinstance(goal["waiting_total"], int) and goal["waiting_total"] >= len(goal["waiting"])
+        assert len(goal["waiting"]) <= 100
+        ats = []
+        for item in goal["waiting"]:
+            assert set(item) == {"source", "url", "at", "waiting_seconds"}
+            assert item["source"] in source_ids and isinstance(item["url"], str)
+            ats.append(_iso(item["at"]))
+            assert isinstance(item["waiting_seconds"], (int, float))
+        assert ats == sorted(ats), "waiting is oldest first"
+    for source in doc["sources"]:
+        assert set(source) == {"id", "platform", "status", "last_success", "error", "followers"}
+        assert isinstance(source["id"], str) and isinstance(source["platform"], str)
+        assert source["status"] in ("ok", "stale", "error")
+        if source["last_success"] is not None:
+            _iso(source["last_success"])
+        assert source["error"] is None or isinstance(source["error"], str)
+        assert source["followers"] is None or (
+            isinstance(source["followers"], int) and not isinstance(source["followers"], bool)
+        )
+
+
+def test_json_matches_the_schema(report: Report) -> None:
+    out = io.StringIO()
+    render(report, "json", out)
+    text = out.getvalue()
+    assert text.endswith("}\n")
+    doc = json.loads(text)
+    _check_json(doc)
+    assert doc["demo"] is True
+    assert len(doc["goals"]) == 2 and len(doc["sources"]) == 3
+
+
+def test_json_keeps_data_exact_but_escapes_what_could_steer_a_terminal(report: Report) -> None:
+    out = io.StringIO()
+    render(report, "json", out)
+    text = out.getvalue()
+    assert not BAD_CHARS.search(text)
+    assert "\x1b" not in text and "\u202e" not in text and "\x9b" not in text
+    doc = json.loads(text)
+    assert doc == json.loads(json.dumps(report.to_json()))
+    assert doc["goals"][0]["waiting"][0]["url"] == HOSTILE_URLS[0]
+
+
+def test_json_to_an_ascii_stream_escapes_instead_of_crashing(report: Report) -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    render(report, "json", out)
+    out.flush()
+    _check_json(json.loads(raw.getvalue().decode("ascii")))
+
+
+def test_json_path_imports_neither_rich_nor_textual() -> None:
+    code = (
+        "import io, sys\n"
+        "import tui.snapshot\n"
+        "from datetime import datetime, timezone\n"
+        "from twoway.report import METRICS, GoalReport, Report, SourceReport, Waiting\n"
+        "now = datetime(2025, 6, 1, tzinfo=timezone.utc)\n"
+        "m = dict.fromkeys(METRICS, 1)\n"
+        "g = GoalReport('G', 'no-targets', '30d', now, now, m, m, m, {}, (), {'s': m}, 1,\n"
+        "               (Waiting('s', 'https://x/\\x1b[1m', now, 5.0),))\n"
+        "s = SourceReport('s', 'rss', 'ok', now, None, None)\n"
+        "r = Report('Riverside', now, True, None, 'always', (g,), (s,))\n"
+        "out = io.StringIO()\n"
+        "tui.snapshot.render(r, 'json', out)\n"
+        "tui.snapshot.render(r, 'csv', out)\n"
+        "assert out.getvalue().startswith('{')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'textual'))\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# -- CSV --------------------------------------------------------------------------
+
+
+def _csv_rows(report: Report) -> list[list[str]]:
+    out = io.StringIO()
+    render(report, "csv", out)
+    text = out.getvalue()
+    assert text.splitlines()[0] == ",".join(CSV_HEADER)
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_header_and_one_row_per_goal_and_metric(report: Report) -> None:
+    rows = _csv_rows(report)
+    assert rows[0] == ["goal", "status", "metric", "value", "baseline", "delta", "target", "met"]
+    body = rows[1:]
+    assert len(body) == len(report.goals) * len(METRICS)
+    assert [r[2] for r in body[: len(METRICS)]] == list(METRICS)
+    assert all(len(r) == 8 for r in body)
+
+
+def test_csv_values_targets_and_nulls(report: Report) -> None:
+    rows = {(r[0], r[2]): r for r in _csv_rows(report)[1:]}
+    broadcast = rows[("Summer reading", "broadcast")]
+    assert broadcast[1:] == ["missed", "broadcast", "24", "20", "4", "", ""]
+    rate = rows[("Summer reading", "response_rate")]
+    assert rate[3] == "0.3793" and rate[6] == ">= 0.9" and rate[7] == "false"
+    assert rows[("Summer reading", "conversation_rate")][7] == "true"
+    median = rows[("Summer reading", "median_response_seconds")]
+    assert median[3] == "12000" and median[4] == "" and median[5] == "" and median[6] == "<= 14400"
+    # a negative delta is a number, not a formula
+    assert rows[("Summer reading", "likes")][5] == "-12"
+    assert rows[("Summer reading", "applause_rate")][5].startswith("-")
+
+
+def test_csv_guards_formulas_in_text_cells(report: Report) -> None:
+    rows = _csv_rows(report)[1:]
+    names = {r[0] for r in rows}
+    assert "'=HYPERLINK(\"http://evil\") [i]Ask[/i] a | librarian" in names
+    for row in rows:
+        for cell in (row[0], row[1], row[2], row[6]):
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), row
+            assert not (cell.startswith("-") and not re.fullmatch(r"-[\d.]+", cell)), row
+
+
+def test_csv_negative_numbers_stay_numbers() -> None:
+    from tui.snapshot import _csv_number, _csv_text
+
+    assert _csv_number(-3) == "-3"
+    assert _csv_number(-0.25) == "-0.25"
+    assert _csv_number(1 / 3) == "0.3333"
+    assert _csv_number(-0.00001) == "0"
+    assert _csv_number(None) == ""
+    assert _csv_text("-3") == "'-3"  # a string that looks like a number is still text
+    assert _csv_text("@SUM(A1)") == "'@SUM(A1)"
+    assert _csv_text("\tx") == " x"  # neutralized to a space first: nothing left to run
+
+
+# -- text -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_text_fits_the_width(report: Report, width: int) -> None:
+    from rich.cells import cell_len
+
+    text = _text(report, width)
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert text.splitlines()[0].startswith("DEMO")
+
+
+def test_text_is_plain_and_shows_the_essentials(report: Report) -> None:
+    text = _text(report)
+    assert "\x1b" not in text and "\x07" not in text
+    assert not BAD_CHARS.search(text)
+    flat = _flat(text)
+    for needed in (
+        "DEMO",
+        "Riverside Library",
+        "Summer reading",
+        "missed",
+        "met",
+        "broadcast",
+        "two-way",
+        "one-way",
+        "reposts 52 (+3)",
+        "likes — (not measured)",
+        "library-blog cannot measure mentions, likes",
+        "18 waiting, longest 2d 4h",
+        "3h 20m",
+        "5m ago",
+        "7h 3m ago",
+        "never",
+        "1,234",
+        "response rate",
+        "wanted ≥ 0.90",
+        "✗",
+        "✓",
+        "library-bluesky",
+        "stale",
+    ):
+        assert needed in flat, needed
+    assert "—" in text  # null baseline and deltas
+
+
+def test_text_shows_hostile_network_text_literally(report: Report) -> None:
+    text = _text(report, 120)
+    flat = _flat(text)
+    assert "[bold red]x[/]" in flat
+    assert "[red]boom[/red]" in flat
+    assert "[i]Ask[/i]" in flat
+    assert "\\u202e" in flat  # the bidi override is shown, not obeyed
+    assert "evil.example" not in text  # the OSC 8 target is dropped with the sequence
+    assert "ZXZpbA==" not in text  # and the OSC 52 payload
+
+
+def test_text_with_color_on_a_tty_styles_and_no_color_strips_colour(
+    report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = Tty()
+    render(report, "text", out, width=100)
+    assert "\x1b[" in out.getvalue()
+    assert re.search(r"\x1b\[[0-9;]*3[1-2]m", out.getvalue())  # red or green
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = Tty()
+    render(report, "text", out, width=100)
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", out.getvalue())
+    assert "\x1b]" not in out.getvalue()  # no hyperlinks either
+
+
+def test_text_honours_columns(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "100")
+    out = io.StringIO()
+    render(report, "text", out)
+    widths = [cell_len(line) for line in out.getvalue().splitlines()]
+    assert max(widths) == 100  # goal panels span the whole width
+
+
+def test_text_to_an_ascii_stream_does_not_raise(report: Report) -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    render(report, "text", out, width=80)
+    out.flush()
+    text = raw.getvalue().decode("ascii")
+    assert "DEMO" in text and "Summer reading" in text
+    assert "#" in text  # ASCII bars
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_text_without_goals_or_sources() -> None:
+    empty = Report("Riverside", NOW, False, "7d", "always", (), ())
+    text = _text(empty)
+    assert "DEMO" not in text
+    assert "No goals configured" in text
+
+
+# -- Markdown ---------------------------------------------------------------------
+
+
+def test_markdown_is_a_pasteable_report(report: Report) -> None:
+    out = io.StringIO()
+    render(report, "markdown", out)
+    text = out.getvalue()
+    lines = text.splitlines()
+    assert lines[0].startswith("> **DEMO**")
+    assert any(line.startswith("# Riverside Library") for line in lines)
+    assert "### Summer reading — missed" in lines
+    assert "| metric | now | before | change |" in lines
+    assert "| broadcast | 24 | 20 | +4 |" in lines
+    assert "### Sources" in lines
+    assert "**Waiting for a response:** 18, longest 2d 4h." in lines
+
+
+def test_markdown_escapes_pipes_and_markup(report: Report) -> None:
+    out = io.StringIO()
+    render(report, "markdown", out)
+    text = out.getvalue()
+    assert not BAD_CHARS.search(text)
+    assert "a \\| librarian" in text
+    assert "\\[i\\]Ask\\[/i\\]" in text
+    assert "\\[red\\]boom\\[/red\\]" in text
+    assert "%7Cpipe" in text  # a pipe in a URL is percent-encoded, the link still works
+    # every table row has exactly its columns: no unescaped pipe split a cell
+    for line in text.splitlines():
+        if line.startswith("| "):
+            cells = re.split(r"(?<!\\)\|", line)
+            assert len(cells) - 2 in (4, 6), line
+
+
+def test_unknown_format_is_a_clear_error(report: Report) -> None:
+    with pytest.raises(ValueError, match="text, json, csv, markdown"):
+        render(report, "yaml", io.StringIO())
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "csv", "markdown"])
+def test_every_format_survives_an_ascii_stream(report: Report, fmt: str) -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    render(report, fmt, out, width=80)
+    out.flush()
+    assert raw.getvalue().decode("ascii")
+
+
+def test_text_under_pythonioencoding_ascii_in_a_real_process() -> None:
+    code = (
+        "import sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from test_snapshot_formats import make_report\n"
+        "from tui.snapshot import render\n"
+        "render(make_report(), 'text', sys.stdout)\n"
+    )
+    env = {"PYTHONIOENCODING": "ascii", "PATH": "/usr/bin:/bin", "COLUMNS": "80"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    text = result.stdout.decode("ascii")
+    assert text.startswith("DEMO - built-in demo organization")
+    assert "\x1b" not in text
+
+
+def test_human_readable_numbers() -> None:
+    from tui.render import ASCII, format_delta, format_target, format_value, human_duration, relative_time
+
+    assert [human_duration(s) for s in (0, 45, 60, 3600, 12000, 86400, 187200)] == [
+        "0s",
+        "45s",
+        "1m",
+        "1h",
+        "3h 20m",
+        "1d",
+        "2d 4h",
+    ]
+    assert relative_time(NOW - timedelta(minutes=5), NOW) == "5m ago"
+    assert relative_time(NOW - timedelta(seconds=10), NOW) == "just now"
+    assert relative_time(None, NOW) == "never"
+    assert format_delta("broadcast", 12) == "+12"
+    assert format_delta("response_rate", -0.05) == "−0.05"
+    assert format_delta("response_rate", -0.05, ASCII) == "-0.05"
+    assert format_delta("median_response_seconds", 1500.0) == "+25m"
+    assert format_delta("likes", 0) == "±0"
+    assert format_delta("likes", None) == "—"
+    assert format_value("conversation_rate", None, ASCII) == "-"
+    assert format_value("followers", 12345) == "12,345"
+    assert format_target("median_response_seconds", "<=", 14400) == "≤ 4h"
+    assert format_target("response_rate", ">=", 0.9, ASCII) == ">= 0.90"

@@ -1,0 +1,1 @@
+"""Views: the Textual live app and the Rich snapshot; importing the package loads neither."""

@@ -1,0 +1,504 @@
+"""Rich renderables built from the view-model, shared by `twoway snapshot` and the live app.
+
+Only `twoway.report` objects come in; nothing here reads the store or the network.
+Every string that did not come from this module (URLs, source errors, ids, goal and
+organization names) goes through `clean` and into a `rich.text.Text`, never into
+markup, so `[bold red]` in a URL stays literal (SPEC §8).
+
+What goes to the terminal depends on its encoding: `Glyphs` holds the few non-ASCII
+characters the views draw (bars, ✓/✗, the em dash for a null) and `glyphs_for`
+falls back to ASCII when the output cannot encode them. `clean` also replaces what
+the encoding cannot hold before Rich measures the text, so layout stays right.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.cells import cell_len, set_cell_size
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from twoway.model import PARTS
+from twoway.report import DURATIONS, RATIOS, GoalReport, Report
+from twoway.text import excerpt, neutralize
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+__all__ = [
+    "ASCII",
+    "LABELS",
+    "UNICODE",
+    "Glyphs",
+    "clean",
+    "demo_banner",
+    "format_delta",
+    "format_target",
+    "format_value",
+    "glyphs_for",
+    "goal_panel",
+    "goal_status",
+    "header",
+    "human_duration",
+    "relative_time",
+    "sources_table",
+    "utc",
+]
+
+LABELS: dict[str, str] = {
+    "broadcast": "broadcast",
+    "replies": "replies",
+    "mentions": "mentions",
+    "community_messages": "community messages",
+    "responses": "responses",
+    "answered": "answered",
+    "two_way": "two-way",
+    "reposts": "reposts",
+    "quotes": "quotes",
+    "likes": "likes",
+    "conversation_rate": "conversation rate",
+    "amplification_rate": "amplification rate",
+    "applause_rate": "applause rate",
+    "two_way_per_broadcast": "two-way per broadcast",
+    "response_rate": "response rate",
+    "median_response_seconds": "median response time",
+    "p90_response_seconds": "90th pct response time",
+    "unanswered": "unanswered",
+    "voices": "voices",
+}
+"""Metric names as a reader says them."""
+
+LOWER_IS_BETTER = frozenset({"median_response_seconds", "p90_response_seconds", "unanswered"})
+KEY_RATES = ("conversation_rate", "two_way_per_broadcast", "response_rate", "median_response_seconds")
+ONE_WAY = ("reposts", "quotes", "likes")
+STATUS_STYLE = {
+    "met": "bold green",
+    "missed": "bold red",
+    "no-data": "bold yellow",
+    "no-targets": "bold",
+    "ok": "green",
+    "stale": "yellow",
+    "error": "bold red",
+}
+BAR_MAX = 60
+"""Longest bar, so the numbers stay near their bars on a wide terminal."""
+WAITING_LISTED = 5
+"""Oldest waiting messages a goal panel lists; the JSON has up to 100."""
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """The non-ASCII characters views draw, and the encoding text must fit."""
+
+    bar: str = "█"
+    met: str = "✓"
+    missed: str = "✗"
+    unknown: str = "?"
+    null: str = "—"
+    minus: str = "−"
+    plusminus: str = "±"
+    ellipsis: str = "…"
+    dot: str = "·"
+    arrow: str = "→"
+    ge: str = "≥"
+    le: str = "≤"
+    encoding: str = "utf-8"
+
+
+UNICODE = Glyphs()
+ASCII = Glyphs(
+    bar="#",
+    met="+",
+    missed="x",
+    unknown="?",
+    null="-",
+    minus="-",
+    plusminus="+",
+    ellipsis="...",
+    dot="|",
+    arrow="->",
+    ge=">=",
+    le="<=",
+    encoding="ascii",
+)
+
+
+def _encoding_name(encoding: str | None) -> str:
+    try:
+        return codecs.lookup(encoding or "utf-8").name
+    except LookupError:
+        return "ascii"
+
+
+def glyphs_for(encoding: str | None) -> Glyphs:
+    """The glyphs an output in `encoding` can show: Unicode when it can hold them all."""
+    name = _encoding_name(encoding)
+    drawn = "".join(v for k, v in vars(UNICODE).items() if k != "encoding")
+    try:
+        drawn.encode(name)
+    except UnicodeEncodeError:
+        return replace(ASCII, encoding=name)
+    return replace(UNICODE, encoding=name)
+
+
+def clean(text: str, glyphs: Glyphs = UNICODE) -> str:
+    """Network or config text made inert and representable in the output encoding."""
+    text = neutralize(text)
+    if glyphs.encoding.startswith("utf"):
+        return text
+    return text.encode(glyphs.encoding, "replace").decode(glyphs.encoding)
+
+
+def utc(moment: datetime) -> datetime:
+    """The moment in UTC, the zone every view labels its times with."""
+    return moment.astimezone(timezone.utc)
+
+
+def human_duration(seconds: float) -> str:
+    """Two units at most: `45s`, `12m`, `3h 20m`, `2d 4h`."""
+    total = int(round(abs(seconds)))
+    if total < 60:
+        return f"{total}s"
+    minutes, _ = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+def relative_time(moment: datetime | None, now: datetime) -> str:
+    """`5m ago` against `now` (the report's generation time), `never` for no moment."""
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    if seconds < 0:
+        return "in " + human_duration(-seconds)
+    if seconds < 60:
+        return "just now"
+    return human_duration(seconds) + " ago"
+
+
+def _number(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def format_value(metric: str, value: float | None, glyphs: Glyphs = UNICODE) -> str:
+    """A metric's value as views show it; a null is the null glyph."""
+    if value is None:
+        return glyphs.null
+    if metric in DURATIONS:
+        return human_duration(value)
+    if metric in RATIOS or not float(value).is_integer():
+        return _number(value, 2)
+    return _number(value, 0)
+
+
+def format_delta(metric: str, delta: float | None, glyphs: Glyphs = UNICODE) -> str:
+    """`+12`, `−0.05`, `+25m`, `±0`; the null glyph when either window had no value."""
+    if delta is None:
+        return glyphs.null
+    magnitude = format_value(metric, abs(delta), glyphs)
+    if magnitude.strip("0.s") == "":  # rounds to zero
+        return glyphs.plusminus + magnitude
+    return ("+" if delta > 0 else glyphs.minus) + magnitude
+
+
+def format_target(metric: str, op: str, value: float, glyphs: Glyphs = UNICODE) -> str:
+    """`≥ 0.50`, `≤ 4h`: the wanted side of a target."""
+    shown_op = {">=": glyphs.ge, "<=": glyphs.le}.get(op, op)
+    return f"{clean(shown_op, glyphs)} {format_value(metric, value, glyphs)}"
+
+
+def _delta_style(metric: str, delta: float | None) -> str:
+    if not delta:
+        return "dim"
+    better = (delta < 0) if metric in LOWER_IS_BETTER else (delta > 0)
+    return "green" if better else "red"
+
+
+def _unavailable_note(goal: GoalReport, metric: str) -> Text:
+    """Marks a metric no source of the goal can measure, so `—` is not read as "none"."""
+    if goal.metrics.get(metric) is not None or not goal.unavailable.get(metric):
+        return Text()
+    return Text(" (not measured)", style="dim italic")
+
+
+def _metric_inline(goal: GoalReport, metric: str, glyphs: Glyphs, *, delta: bool = True) -> Text:
+    """`reposts 52 (+3)`, or `likes — (not measured)`."""
+    text = Text.assemble(
+        (LABELS[metric] + " ", "dim"),
+        (format_value(metric, goal.metrics.get(metric), glyphs), "bold"),
+    )
+    if delta and goal.metrics.get(metric) is not None:
+        d = goal.deltas.get(metric)
+        text.append(f" ({format_delta(metric, d, glyphs)})", _delta_style(metric, d))
+    text.append_text(_unavailable_note(goal, metric))
+    return text
+
+
+def _join(parts: list[Text], separator: str) -> Text:
+    return Text(separator, style="dim").join(parts)
+
+
+def _bars(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
+    """Broadcast next to two-way as bars on one scale, numbers at the end."""
+    rows = [("broadcast", "broadcast", "blue"), ("two-way", "two_way", "green")]
+    values = [goal.metrics.get(metric) for _, metric, _ in rows]
+    numbers = [format_value(metric, v, glyphs) for (_, metric, _), v in zip(rows, values)]
+    deltas = [
+        f"({format_delta(metric, goal.deltas.get(metric), glyphs)})" if v is not None else ""
+        for (_, metric, _), v in zip(rows, values)
+    ]
+    label_w = max(len(label) for label, _, _ in rows)
+    number_w = max(len(n) for n in numbers)
+    delta_w = max(len(d) for d in deltas)
+    bar_w = max(4, min(BAR_MAX, width - label_w - number_w - delta_w - 3))
+    scale = max((v for v in values if v is not None), default=0)
+    lines = Text()
+    for (label, metric, style), value, number, delta in zip(rows, values, numbers, deltas):
+        length = 0
+        if value and scale:
+            length = max(1, round(value / scale * bar_w))
+        if lines:
+            lines.append("\n")
+        lines.append(label.ljust(label_w) + " ", "bold")
+        lines.append(glyphs.bar * length, style)
+        lines.append(" " * (bar_w - length) + " ")
+        lines.append(number.rjust(number_w), "bold")
+        if delta:
+            lines.append(" " + delta, _delta_style(metric, goal.deltas.get(metric)))
+    return lines
+
+
+def _breakdown(goal: GoalReport, indent: int, glyphs: Glyphs) -> Text:
+    """What the two-way number is made of: messages, responses, people."""
+    m = goal.metrics
+
+    def value(metric: str) -> tuple[str, str]:
+        return (format_value(metric, m.get(metric), glyphs), "bold")
+
+    pad = " " * indent
+    return Text.assemble(
+        pad,
+        value("community_messages"),
+        (" community messages (", "dim"),
+        value("replies"),
+        (" replies, ", "dim"),
+        value("mentions"),
+        (" mentions) from ", "dim"),
+        value("voices"),
+        (" voices", "dim"),
+        "\n" + pad,
+        value("responses"),
+        (" responses, ", "dim"),
+        value("answered"),
+        (" messages answered", "dim"),
+    )
+
+
+def _rates(goal: GoalReport, glyphs: Glyphs) -> Table:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim")
+    table.add_column("key rates", style="bold", no_wrap=True)
+    table.add_column("now", justify="right", no_wrap=True)
+    table.add_column("before", justify="right", no_wrap=True)
+    table.add_column("change", justify="right", no_wrap=True)
+    for metric in KEY_RATES:
+        delta = goal.deltas.get(metric)
+        table.add_row(
+            LABELS[metric],
+            Text(format_value(metric, goal.metrics.get(metric), glyphs), style="bold"),
+            Text(format_value(metric, goal.baseline.get(metric), glyphs), style="dim"),
+            Text(format_delta(metric, delta, glyphs), style=_delta_style(metric, delta)),
+        )
+    return table
+
+
+def _targets(goal: GoalReport, glyphs: Glyphs) -> Text:
+    if not goal.targets:
+        return Text("no targets set", style="dim")
+    text = Text("targets", style="bold")
+    marks = {True: (glyphs.met, "green"), False: (glyphs.missed, "red"), None: (glyphs.unknown, "yellow")}
+    for target in goal.targets:
+        mark, style = marks[target.met]
+        label = LABELS.get(target.metric, clean(target.metric, glyphs))
+        text.append("\n  ")
+        text.append(mark, f"bold {style}")
+        text.append(f" {label} ")
+        text.append(format_value(target.metric, target.actual, glyphs), "bold")
+        text.append(", wanted " + format_target(target.metric, target.op, target.value, glyphs), "dim")
+        if target.met is None:
+            text.append(" (no data)", "yellow")
+    return text
+
+
+def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
+    if not goal.waiting_total:
+        return Text("nothing waiting for a response", style="dim")
+    text = Text()
+    text.append(f"{goal.waiting_total:,} waiting", "bold yellow")
+    if goal.longest_wait is not None:
+        text.append(f", longest {human_duration(goal.longest_wait)}")
+    listed = goal.waiting[:WAITING_LISTED]
+    age_w = max((len(human_duration(w.waiting_seconds)) for w in listed), default=0)
+    source_w = min(20, max((cell_len(clean(w.source, glyphs)) for w in listed), default=0))
+    url_w = max(10, width - 2 - age_w - 2 - source_w - 2)
+    for item in listed:
+        source = excerpt(clean(item.source, glyphs), source_w, ellipsis=glyphs.ellipsis)
+        text.append("\n  ")
+        text.append(human_duration(item.waiting_seconds).rjust(age_w), "yellow")
+        text.append("  " + set_cell_size(source, source_w) + "  ", "dim")
+        text.append(excerpt(clean(item.url, glyphs), url_w, ellipsis=glyphs.ellipsis))
+    more = goal.waiting_total - len(listed)
+    if more > 0:
+        text.append(f"\n  {glyphs.ellipsis} and {more:,} more", "dim")
+    return text
+
+
+def _footnotes(goal: GoalReport, glyphs: Glyphs) -> Text | None:
+    """Which source cannot measure which part: its `—` and its gaps in the sums."""
+    missing: dict[str, list[str]] = {}
+    for part in PARTS:
+        for source in goal.unavailable.get(part, ()):
+            missing.setdefault(source, []).append(part)
+    if not missing:
+        return None
+    lines = [f"{clean(source, glyphs)} cannot measure {', '.join(parts)}" for source, parts in missing.items()]
+    return Text("\n".join(lines), style="dim italic")
+
+
+def goal_status(goal: GoalReport, glyphs: Glyphs = UNICODE) -> Text:
+    mark = {"met": glyphs.met, "missed": glyphs.missed, "no-data": glyphs.unknown}.get(goal.status, glyphs.dot)
+    return Text(f"{mark} {goal.status}", style=STATUS_STYLE.get(goal.status, ""))
+
+
+def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> RenderableType:
+    """One goal: status, broadcast next to two-way, one-way apart, rates, targets, waiting.
+
+    `width` is the whole panel's, borders included.
+    """
+    inner = max(20, width - 4)
+    window = clean(goal.window, glyphs)
+    status_line = Text.assemble(
+        goal_status(goal, glyphs),
+        ("  ", ""),
+        (
+            f"{window}: {utc(goal.start):%Y-%m-%d} {glyphs.arrow} {utc(goal.end):%Y-%m-%d},"
+            f" compared with the {window} before",
+            "dim",
+        ),
+    )
+    one_way = Text.assemble(("one-way  ", "bold"))
+    one_way.append_text(_join([_metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
+    parts: list[RenderableType] = [
+        status_line,
+        Text(),
+        _bars(goal, inner, glyphs),
+        _breakdown(goal, len("broadcast") + 1, glyphs),
+        Text(),
+        one_way,
+        Text(),
+        _rates(goal, glyphs),
+        Text(),
+        _targets(goal, glyphs),
+        Text(),
+        _waiting(goal, inner, glyphs),
+    ]
+    footnotes = _footnotes(goal, glyphs)
+    if footnotes is not None:
+        parts += [Text(), footnotes]
+    return Panel(
+        Group(*parts),
+        title=Text(clean(goal.name, glyphs), style="bold"),
+        title_align="left",
+        border_style=STATUS_STYLE.get(goal.status, "").replace("bold ", "") or "dim",
+        box=box.ROUNDED,
+        padding=(0, 1),
+        width=width,
+    )
+
+
+def demo_banner(glyphs: Glyphs = UNICODE) -> Text:
+    return Text(f"DEMO {glyphs.null} built-in demo organization, not real data", style="bold reverse yellow")
+
+
+def _summary(report: Report, glyphs: Glyphs) -> Text:
+    def count(items: list[str], order: tuple[str, ...]) -> str:
+        return ", ".join(f"{items.count(s)} {s}" for s in order if items.count(s))
+
+    goals = [g.status for g in report.goals]
+    sources = [s.status for s in report.sources]
+    text = Text(f"{len(goals)} goal{'s' * (len(goals) != 1)}", style="bold")
+    if goals:
+        text.append(": " + count(goals, ("missed", "no-data", "met", "no-targets")))
+    text.append(f" {glyphs.dot} ", style="dim")
+    text.append(f"{len(sources)} source{'s' * (len(sources) != 1)}", style="bold")
+    if sources:
+        text.append(": " + count(sources, ("error", "stale", "ok")))
+    return text
+
+
+def header(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
+    """The demo banner when it applies, who and when, and the one-line verdict."""
+    lines: list[RenderableType] = []
+    if report.demo:
+        lines.append(demo_banner(glyphs))
+    lines.append(
+        Text.assemble(
+            (clean(report.organization, glyphs), "bold"),
+            (f" {glyphs.dot} social communication", ""),
+        )
+    )
+    window = (
+        f"window {clean(report.window, glyphs)} for every goal" if report.window else "each goal's own window"
+    )
+    lines.append(Text(f"{utc(report.generated_at):%Y-%m-%d %H:%M} UTC {glyphs.dot} {window}", style="dim"))
+    if report.clock == "opening-hours":
+        lines.append(Text("response and waiting times count opening hours only", style="dim"))
+    lines.append(_summary(report, glyphs))
+    return Group(*lines)
+
+
+def sources_table(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
+    """One row per source: is it collecting, and since when; errors in full below."""
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        show_edge=False,
+        header_style="bold",
+        title=Text("sources", style="bold"),
+        title_justify="left",
+    )
+    table.add_column("source", overflow="fold")
+    table.add_column("platform", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("last success", no_wrap=True)
+    table.add_column("followers", justify="right", no_wrap=True)
+    errors = Text()
+    for source in report.sources:
+        source_id = clean(source.id, glyphs)
+        table.add_row(
+            Text(source_id, style="bold"),
+            Text(clean(source.platform, glyphs)),
+            Text(source.status, style=STATUS_STYLE.get(source.status, "")),
+            Text(relative_time(source.last_success, report.generated_at)),
+            Text(format_value("followers", source.followers, glyphs)),
+        )
+        if source.error:
+            if errors:
+                errors.append("\n")
+            errors.append(f"{source_id}: ", style="bold red")
+            errors.append(" ".join(clean(source.error, glyphs).split()))
+    if not errors:
+        return table
+    return Group(table, errors)

@@ -1,0 +1,348 @@
+"""`twoway snapshot`: one Report, rendered once, as text, JSON, CSV or Markdown.
+
+The JSON and CSV paths import neither Rich nor Textual, so a monitoring check that
+asks for JSON starts fast; text and Markdown import `tui.render` when called.
+
+Whatever the output's encoding, nothing here raises on a character it cannot hold:
+text and Markdown choose ASCII glyphs and replace unencodable network text, JSON
+falls back to `\\u` escapes, CSV replaces with `?`. JSON keeps network strings
+exactly as collected (it is data for programs) but writes the characters that could
+steer a terminal or reorder a line (C1 controls, bidi, zero-width, separators) as
+`\\u` escapes, so `cat report.json` is as safe as the text view (SPEC §8).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+import os
+import re
+from typing import TYPE_CHECKING, TextIO
+
+from twoway.report import METRICS, Report
+from twoway.text import neutralize
+
+if TYPE_CHECKING:
+    from tui.render import Glyphs
+
+__all__ = ["CSV_HEADER", "FORMATS", "render"]
+
+FORMATS = ("text", "json", "csv", "markdown")
+CSV_HEADER = ("goal", "status", "metric", "value", "baseline", "delta", "target", "met")
+DEFAULT_WIDTH = 80
+
+# Characters JSON leaves raw with ensure_ascii=False that a terminal or a reader
+# should never get raw: DEL and C1, bidi controls, zero-width, line separators,
+# lone surrogates. They only ever occur inside JSON strings, so escaping is lossless.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
+_MD_METRICS = (
+    "broadcast",
+    "two_way",
+    "community_messages",
+    "responses",
+    "reposts",
+    "quotes",
+    "likes",
+    "conversation_rate",
+    "response_rate",
+    "median_response_seconds",
+    "unanswered",
+    "voices",
+)
+
+
+def render(
+    report: Report,
+    fmt: str,
+    out: TextIO,
+    *,
+    width: int | None = None,
+    color: bool | None = None,
+) -> None:
+    """Write `report` to `out` in `fmt` (one of `FORMATS`).
+
+    Args:
+        width: columns for text; else `COLUMNS`, else the terminal's, else 80.
+        color: styles and colours for text; `None` means only when `out` is a
+            terminal and `NO_COLOR` is unset. Never escape codes when `out` is not a
+            terminal, unless `color=True` asks for them.
+    """
+    if fmt == "json":
+        _render_json(report, out)
+    elif fmt == "csv":
+        _write_safely(out, _csv(report))
+    elif fmt == "markdown":
+        _write_safely(out, _markdown(report, _glyphs(out)))
+    elif fmt == "text":
+        _render_text(report, out, width=width, color=color)
+    else:
+        raise ValueError(f"unknown snapshot format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def _encoding(out: TextIO) -> str:
+    try:
+        return codecs.lookup(getattr(out, "encoding", None) or "utf-8").name
+    except LookupError:
+        return "ascii"
+
+
+def _write_safely(out: TextIO, text: str) -> None:
+    encoding = _encoding(out)
+    out.write(text.encode(encoding, "replace").decode(encoding))
+
+
+# -- JSON -------------------------------------------------------------------------
+
+
+def _render_json(report: Report, out: TextIO) -> None:
+    unicode_ok = _encoding(out).startswith("utf")
+    text = json.dumps(report.to_json(), indent=2, ensure_ascii=not unicode_ok)
+    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    out.write(text + "\n")
+
+
+# -- CSV --------------------------------------------------------------------------
+
+
+def _csv_number(value: float | None) -> str:
+    """Ints as ints, floats to four decimals at most; empty for null."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return ""
+    shown = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if shown in ("-0", "") else shown
+
+
+def _csv_text(value: str) -> str:
+    """A string cell a spreadsheet will show, never run."""
+    value = neutralize(value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for goal in report.goals:
+        targets = {t.metric: t for t in goal.targets}
+        for metric in METRICS:
+            target = targets.get(metric)
+            wanted = met = ""
+            if target is not None:
+                wanted = _csv_text(f"{target.op} {_csv_number(target.value)}")
+                met = "" if target.met is None else str(target.met).lower()
+            writer.writerow(
+                [
+                    _csv_text(goal.name),
+                    _csv_text(goal.status),
+                    metric,
+                    _csv_number(goal.metrics.get(metric)),
+                    _csv_number(goal.baseline.get(metric)),
+                    _csv_number(goal.deltas.get(metric)),
+                    wanted,
+                    met,
+                ]
+            )
+    return buffer.getvalue()
+
+
+# -- Markdown -----------------------------------------------------------------------
+
+
+def _glyphs(out: TextIO) -> Glyphs:
+    from tui.render import glyphs_for
+
+    return glyphs_for(_encoding(out))
+
+
+def md_escape(text: str) -> str:
+    """Network or config text as one line of literal Markdown, safe in a table cell."""
+    line = " ".join(neutralize(text).split())
+    line = _MD_SPECIAL.sub(r"\\\1", line)
+    if line[:1] in ("-", "+"):
+        line = "\\" + line
+    return line
+
+
+def md_url(url: str) -> str:
+    """An autolink for http(s), else a code span; neither can carry markup or break a table."""
+    url = "%20".join(neutralize(url).split())
+    for ch in "<>|`":
+        url = url.replace(ch, f"%{ord(ch):02X}")
+    if re.match(r"https?://[^\s]+$", url, flags=re.IGNORECASE):
+        return f"<{url}>"
+    return f"`{url}`" if url else ""
+
+
+def _markdown(report: Report, glyphs: Glyphs) -> str:
+    from tui.render import (
+        LABELS,
+        WAITING_LISTED,
+        format_delta,
+        format_target,
+        format_value,
+        human_duration,
+        relative_time,
+        utc,
+    )
+
+    lines: list[str] = []
+    if report.demo:
+        lines += [f"> **DEMO** {glyphs.null} built-in demo organization, not real data", ""]
+    lines += [f"# {md_escape(report.organization)} {glyphs.null} social communication", ""]
+    window = f"window {md_escape(report.window)} for every goal" if report.window else "each goal's own window"
+    meta = f"Generated {utc(report.generated_at):%Y-%m-%d %H:%M} UTC {glyphs.dot} {window}"
+    if report.clock == "opening-hours":
+        meta += f" {glyphs.dot} response times count opening hours only"
+    lines += [meta + ".", ""]
+
+    marks = {True: glyphs.met, False: glyphs.missed, None: glyphs.unknown}
+    for goal in report.goals:
+        lines += [f"### {md_escape(goal.name)} {glyphs.null} {goal.status}", ""]
+        lines += [
+            f"{md_escape(goal.window)} window, {utc(goal.start):%Y-%m-%d %H:%M} to {utc(goal.end):%Y-%m-%d %H:%M} UTC,"
+            " compared with the window before.",
+            "",
+        ]
+        lines += ["| metric | now | before | change |", "| --- | ---: | ---: | ---: |"]
+        for metric in _MD_METRICS:
+            now = format_value(metric, goal.metrics.get(metric), glyphs)
+            if goal.unavailable.get(metric):
+                now += "\\*"
+            lines.append(
+                f"| {LABELS[metric]} | {now} | {format_value(metric, goal.baseline.get(metric), glyphs)}"
+                f" | {format_delta(metric, goal.deltas.get(metric), glyphs)} |"
+            )
+        lines.append("")
+        unavailable = [(m, ids) for m, ids in goal.unavailable.items() if ids]
+        if unavailable:
+            notes = "; ".join(
+                f"{md_escape(LABELS.get(m, m))} by {', '.join(md_escape(i) for i in ids)}" for m, ids in unavailable
+            )
+            lines += [f"\\* Not measured: {notes}.", ""]
+        if goal.targets:
+            lines += ["**Targets**", ""]
+            for target in goal.targets:
+                label = LABELS.get(target.metric) or md_escape(target.metric)
+                actual = format_value(target.metric, target.actual, glyphs)
+                wanted = md_escape(format_target(target.metric, target.op, target.value, glyphs))
+                verdict = {True: "met", False: "missed", None: "no data"}[target.met]
+                lines.append(f"- {marks[target.met]} {label}: {actual}, wanted {wanted} ({verdict})")
+            lines.append("")
+        else:
+            lines += ["No targets set.", ""]
+        if goal.waiting_total:
+            longest = f", longest {human_duration(goal.longest_wait)}" if goal.longest_wait is not None else ""
+            lines += [f"**Waiting for a response:** {goal.waiting_total:,}{longest}.", ""]
+            listed = goal.waiting[:WAITING_LISTED]
+            for item in listed:
+                lines.append(
+                    f"- {human_duration(item.waiting_seconds)} {glyphs.dot} {md_escape(item.source)}"
+                    f" {glyphs.dot} {md_url(item.url)}"
+                )
+            if goal.waiting_total > len(listed):
+                lines.append(f"- {glyphs.ellipsis} and {goal.waiting_total - len(listed):,} more")
+            lines.append("")
+        else:
+            lines += ["**Waiting for a response:** none.", ""]
+
+    lines += ["### Sources", ""]
+    lines += [
+        "| source | platform | status | last success | followers | error |",
+        "| --- | --- | --- | --- | ---: | --- |",
+    ]
+    for source in report.sources:
+        lines.append(
+            f"| {md_escape(source.id)} | {md_escape(source.platform)} | {source.status}"
+            f" | {relative_time(source.last_success, report.generated_at)}"
+            f" | {format_value('followers', source.followers, glyphs)}"
+            f" | {md_escape(source.error) if source.error else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -- text ---------------------------------------------------------------------------
+
+
+class _Sink:
+    """Hands Rich the output's encoding and tty-ness, and never lets a write raise."""
+
+    def __init__(self, out: TextIO, encoding: str) -> None:
+        self._out = out
+        self.encoding = encoding
+
+    def write(self, text: str) -> int:
+        self._out.write(text.encode(self.encoding, "replace").decode(self.encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        return _isatty(self._out)
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _width(out: TextIO, width: int | None) -> int:
+    if width:
+        return max(20, width)
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(20, int(columns))
+    if _isatty(out):
+        try:
+            return max(20, os.get_terminal_size(out.fileno()).columns)
+        except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+            pass
+    return DEFAULT_WIDTH
+
+
+def _render_text(report: Report, out: TextIO, *, width: int | None, color: bool | None) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from tui.render import glyphs_for, goal_panel, header, sources_table
+
+    encoding = _encoding(out)
+    glyphs = glyphs_for(encoding)
+    styled = _isatty(out) if color is None else color
+    no_color = bool(os.environ.get("NO_COLOR")) if color is None else not color
+    console = Console(
+        file=_Sink(out, encoding),  # type: ignore[arg-type]  # a file-like object is all Rich needs
+        width=_width(out, width),
+        force_terminal=styled,
+        color_system="auto" if styled else None,
+        no_color=no_color,
+        legacy_windows=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+        force_jupyter=False,
+        force_interactive=False,
+    )
+    console.print(header(report, glyphs=glyphs))
+    for goal in report.goals:
+        console.print()
+        console.print(goal_panel(goal, console.width, glyphs=glyphs))
+    if not report.goals:
+        console.print()
+        console.print(Text("No goals configured: add a [[goals]] table to config.toml.", style="dim"))
+    console.print()
+    console.print(sources_table(report, glyphs=glyphs))
