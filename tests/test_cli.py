@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.json_schema import check_report_json
 from twoway.cli import main
 from twoway.report import METRICS
 
@@ -170,3 +171,12 @@ def test_snapshot_leaves_textual_and_httpx_unimported() -> None:
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["snapshot", "--format", "yaml"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_demo_json_matches_the_schema(demo_json: dict) -> None:
+    check_report_json(demo_json)
+    for goal in demo_json["goals"]:
+        m = goal["metrics"]
+        assert m["community_messages"] == m["replies"] + m["mentions"]
+        assert m["two_way"] == m["community_messages"] + m["responses"]
+        assert m["answered"] <= m["community_messages"] and m["voices"] <= m["community_messages"]

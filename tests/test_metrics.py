@@ -9,9 +9,9 @@ import pytest
 
 from tests.scenario import DAY, NOW, ORG, Scenario, at, goal, make_config, post
 from twoway.config import Target
+from twoway.metrics import build_report
 from twoway.model import Account, Counters, Reaction
 from twoway.report import METRICS
-from twoway.metrics import build_report
 from twoway.store import Store
 
 

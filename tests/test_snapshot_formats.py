@@ -13,18 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.json_schema import check_report_json
+from tui.snapshot import CSV_HEADER, render
 from twoway.report import (
-    COUNTS,
-    DURATIONS,
     METRICS,
-    RATIOS,
     GoalReport,
     Report,
     SourceReport,
     TargetResult,
     Waiting,
 )
-from tui.snapshot import CSV_HEADER, render
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -202,83 +200,13 @@ def _text(report: Report, width: int = 80, **kwargs: object) -> str:
 # -- JSON -------------------------------------------------------------------------
 
 
-def _iso(value: object) -> datetime:
-    assert isinstance(value, str) and value.endswith("Z"), value
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert parsed.tzinfo is not None
-    return parsed
-
-
-def _check_metrics(block: object) -> None:
-    assert isinstance(block, dict)
-    assert set(block) == set(METRICS), set(METRICS) ^ set(block)
-    for name, value in block.items():
-        if name in COUNTS or name in ("unanswered", "voices"):
-            assert value is None or (isinstance(value, int) and not isinstance(value, bool)), (name, value)
-        else:
-            assert name in RATIOS + DURATIONS
-            assert value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)), (name, value)
-
-
-def _check_json(doc: object) -> None:
-    """A hand-written validator for SPEC §4's JSON object."""
-    assert isinstance(doc, dict)
-    assert doc["schema_version"] == 1
-    _iso(doc["generated_at"])
-    assert isinstance(doc["demo"], bool)
-    assert doc["window"] is None or isinstance(doc["window"], str)
-    assert doc["clock"] in ("always", "opening-hours")
-    assert isinstance(doc["goals"], list) and isinstance(doc["sources"], list)
-    source_ids = {s["id"] for s in doc["sources"]}
-    for goal in doc["goals"]:
-        assert isinstance(goal["name"], str)
-        assert goal["status"] in ("met", "missed", "no-data", "no-targets")
-        assert isinstance(goal["window"], str)
-        assert _iso(goal["start"]) < _iso(goal["end"])
-        for key in ("metrics", "baseline", "deltas"):
-            _check_metrics(goal[key])
-        assert isinstance(goal["unavailable"], dict)
-        for metric, ids in goal["unavailable"].items():
-            assert metric in METRICS
-            assert isinstance(ids, list) and all(i in source_ids for i in ids)
-        for target in goal["targets"]:
-            assert set(target) == {"metric", "op", "value", "actual", "met"}
-            assert target["metric"] in METRICS and isinstance(target["op"], str)
-            assert isinstance(target["value"], (int, float)) and not isinstance(target["value"], bool)
-            assert target["actual"] is None or isinstance(target["actual"], (int, float))
-            assert target["met"] in (True, False, None)
-        assert isinstance(goal["by_source"], dict)
-        for sid, block in goal["by_source"].items():
-            assert sid in source_ids
-            _check_metrics(block)
-        assert isinstance(goal["waiting_total"], int) and goal["waiting_total"] >= len(goal["waiting"])
-        assert len(goal["waiting"]) <= 100
-        ats = []
-        for item in goal["waiting"]:
-            assert set(item) == {"source", "url", "at", "waiting_seconds"}
-            assert item["source"] in source_ids and isinstance(item["url"], str)
-            ats.append(_iso(item["at"]))
-            assert isinstance(item["waiting_seconds"], (int, float))
-        assert ats == sorted(ats), "waiting is oldest first"
-    for source in doc["sources"]:
-        assert set(source) == {"id", "platform", "status", "last_success", "error", "followers"}
-        assert isinstance(source["id"], str) and isinstance(source["platform"], str)
-        assert source["status"] in ("ok", "stale", "error")
-        if source["last_success"] is not None:
-            _iso(source["last_success"])
-        assert source["error"] is None or isinstance(source["error"], str)
-        assert source["followers"] is None or (
-            isinstance(source["followers"], int) and not isinstance(source["followers"], bool)
-        )
-
-
 def test_json_matches_the_schema(report: Report) -> None:
     out = io.StringIO()
     render(report, "json", out)
     text = out.getvalue()
     assert text.endswith("}\n")
     doc = json.loads(text)
-    _check_json(doc)
+    check_report_json(doc)
     assert doc["demo"] is True
     assert len(doc["goals"]) == 2 and len(doc["sources"]) == 3
 
@@ -299,7 +227,7 @@ def test_json_to_an_ascii_stream_escapes_instead_of_crashing(report: Report) -> 
     out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
     render(report, "json", out)
     out.flush()
-    _check_json(json.loads(raw.getvalue().decode("ascii")))
+    check_report_json(json.loads(raw.getvalue().decode("ascii")))
 
 
 def test_json_path_imports_neither_rich_nor_textual() -> None:

@@ -177,7 +177,6 @@ def _report(args: argparse.Namespace) -> Report:
     from twoway import clock
     from twoway.config import parse_duration
     from twoway.metrics import build_report
-    from twoway.store import Store
 
     config = _load(args)
     demo = _is_demo(args)

@@ -16,7 +16,6 @@ shared store can follow without touching metrics or views.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import sqlite3
 from collections import defaultdict
