@@ -54,7 +54,9 @@ class Scenario:
 
     @property
     def policy(self) -> StorePolicy:
-        return StorePolicy(also=self.config.organization.also, keywords=self.config.keywords)
+        return StorePolicy(
+            also=self.config.organization.also, keywords=self.config.keywords, hours=self.config.organization.hours
+        )
 
     def batch(
         self,

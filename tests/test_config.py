@@ -531,7 +531,7 @@ def test_third_party_platform(monkeypatch: pytest.MonkeyPatch) -> None:
 
             return Collector
 
-    monkeypatch.setattr("twoway.platforms.entry_points", lambda group: [FakeEntryPoint()])
+    monkeypatch.setattr("twoway.plugins.entry_points", lambda group="twoway.collectors": [FakeEntryPoint()])
     keys = platform_keys("gopher")
     assert isinstance(keys, PlatformKeys)
     assert keys.required == ("url",) and keys.type_of("token") == "credential"

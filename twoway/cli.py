@@ -7,8 +7,6 @@ without Textual, and without httpx when it has nothing to poll.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -115,6 +113,7 @@ def _policy(config: Config):  # type: ignore[no-untyped-def]
         also=config.organization.also,
         keywords=config.keywords,
         keep_community_text=config.dashboard.store_community_text,
+        hours=config.organization.hours,
     )
 
 
@@ -136,7 +135,10 @@ def _collector_factory(config: Config, demo: bool):  # type: ignore[no-untyped-d
     from twoway import plugins
 
     def make(source: Source) -> object:
-        return plugins.load(source.platform)(source, config.dashboard)
+        collector = plugins.load(source.platform)
+        if collector is None:
+            raise TwowayError(f"no collector installed for platform {source.platform!r}")
+        return collector(source, config.dashboard)
 
     return make
 
@@ -158,6 +160,8 @@ def _due(config: Config, store: Store) -> list[Source]:
 
 
 def _poll(config: Config, store: Store, sources: Sequence[Source], demo: bool) -> dict[str, str | None]:
+    import asyncio
+
     from twoway import clock
     from twoway.scheduler import poll_once
 
@@ -262,6 +266,9 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # type: ignore[no-untyped-def]
     """Poll each source when due until SIGINT/SIGTERM, then finish the current write and exit 0."""
+    import asyncio
+    import signal
+
     stop = asyncio.Event()
 
     async def run() -> None:

@@ -7,9 +7,7 @@ user fixes everything in one go.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
-import ipaddress
 import os
 import re
 import stat
@@ -25,7 +23,7 @@ import tomli
 from twoway.errors import ConfigError
 from twoway.hours import OpeningHours, parse_hours
 from twoway.matching import normalize_hashtag, normalize_link
-from twoway.platforms import SOURCE_KEYS, PlatformKeys, known_platforms, platform_keys
+from twoway.platforms import PLATFORMS, SOURCE_KEYS, PlatformKeys, known_platforms, platform_keys
 
 __all__ = [
     "Config",
@@ -477,6 +475,8 @@ def _type_name(value: object) -> str:
 
 
 def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -486,6 +486,8 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -641,15 +643,14 @@ def _organization(ck: _Checker, data: dict[str, Any]) -> Organization:
     also: list[str] = []
     if "also" in table:
         entries = ck.strings(table["also"], "organization.also") or []
-        known = known_platforms()
         for n, entry in enumerate(entries):
             path = f"organization.also[{n}]"
             platform, colon, handle = entry.partition(":")
             platform, handle = platform.strip(), handle.strip()
             if not colon or not handle:
                 ck.error(path, f'{entry!r} is not platform:handle, like "mastodon:@jane@glammr.us"')
-            elif platform not in known:
-                ck.error(path, f"unknown platform {platform!r}{_suggest(platform, known)}")
+            elif platform not in PLATFORMS and platform not in known_platforms():
+                ck.error(path, f"unknown platform {platform!r}{_suggest(platform, known_platforms())}")
             else:
                 also.append(f"{platform}:{handle}")
 
@@ -667,7 +668,10 @@ def _organization(ck: _Checker, data: dict[str, Any]) -> Organization:
                     hint = _suggest(given.strip(), sorted(available_timezones()))
                 except Exception:
                     hint = ""
-                ck.error("organization.timezone", f"unknown timezone {given!r}{hint}: use an IANA name like \"America/Chicago\"")
+                ck.error(
+                    "organization.timezone",
+                    f"unknown timezone {given!r}{hint}: use an IANA name like \"America/Chicago\"",
+                )
 
     hours = None
     if "hours" in table:
@@ -822,7 +826,8 @@ def _source(
 
     if len(ck.problems) > before or source_id is None or platform is None:
         return None, source_id
-    return Source(id=source_id, platform=platform, interval=interval, options=options, missing=tuple(missing)), source_id
+    source = Source(id=source_id, platform=platform, interval=interval, options=options, missing=tuple(missing))
+    return source, source_id
 
 
 def _target(ck: _Checker, metric: str, value: object, path: str) -> Target | None:
@@ -837,7 +842,9 @@ def _target(ck: _Checker, metric: str, value: object, path: str) -> Target | Non
         return None
     match = _TARGET.match(value)
     if not match:
-        ck.error(path, f"bad target expression {value!r}: write an operator (>=, <=, >, <, ==) and a value, like {example}")
+        ck.error(
+            path, f"bad target expression {value!r}: write an operator (>=, <=, >, <, ==) and a value, like {example}"
+        )
         return None
     op, amount = match[1], match[2]
     if _NUMBER.match(amount):

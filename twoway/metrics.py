@@ -1,9 +1,10 @@
 """The metrics of SPEC §3, per goal and window, read from the store.
 
-Broadcasts and mentions (few) are fetched with their text and filtered here, since
-whole-word keyword matching is not portable SQL; the many community messages are
-counted in SQL over the threads that matched, and only what cannot be summed
-(distinct voices, response times) comes back row by row.
+The store hands over each broadcast once, with its self-thread's text and its
+thread's rollups (replies, responses, answered, the members who took part, the
+response waits), and each mention; goal filters and sums run here over those few
+rows, shared by every goal. Messages are never visited one by one, except the
+oldest 100 waiting.
 
 A part a source cannot measure stays `None` for that source and is left out of
 the goal's sum and of its ratio's denominator; a sum of parts counts what is
@@ -14,8 +15,8 @@ measured, so `community_messages = replies + mentions` and
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -33,12 +34,11 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import SourceState, Store
+from twoway.store import Message, SourceState, Store, Text, Thread
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
 WAITING_LISTED = 100
-_CHUNK = 500
 
 MEASURED_BY: dict[str, tuple[frozenset[Part], ...]] = {
     "replies": (frozenset({"replies"}),),
@@ -79,21 +79,21 @@ class _Tally:
     quotes: int = 0
     likes: int = 0
     voices: set[str] = field(default_factory=set)
-    durations: list[float] = field(default_factory=list)
+    waits: list[int] = field(default_factory=list)
 
 
 def _ratio(numerator: int | None, denominator: int) -> float | None:
     return None if numerator is None or denominator == 0 else numerator / denominator
 
 
-def _median(values: Sequence[float]) -> float | None:
+def _median(values: Sequence[int]) -> float | None:
     if not values:
         return None
     n, mid = len(values), len(values) // 2
     return float(values[mid]) if n % 2 else (values[mid - 1] + values[mid]) / 2
 
 
-def _p90(values: Sequence[float]) -> float | None:
+def _p90(values: Sequence[int]) -> float | None:
     """Nearest rank: the smallest value with at least 90% of values at or below it."""
     return float(values[math.ceil(0.9 * len(values)) - 1]) if values else None
 
@@ -128,7 +128,7 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
     )
     reposts, quotes, likes = total("reposts"), total("quotes"), total("likes")
     amplified = None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0)
-    durations = sorted(d for t in answering for d in t.durations)
+    durations = sorted(d for t in answering for d in t.waits)
     voicing = [t for t in tallies if measures_metric("voices", t.measures)]
     return {
         "broadcast": sum(t.broadcast for t in tallies),
@@ -182,208 +182,126 @@ def _status(results: Sequence[TargetResult]) -> GoalStatus:
     return "met"
 
 
-class _GoalQuery:
-    """One goal's reads against the store, for any window."""
+class _Reader:
+    """One snapshot's reads, each made once per source and shared by every goal."""
 
-    def __init__(self, store: Store, config: Config, goal: Goal, states: dict[str, SourceState]) -> None:
+    def __init__(self, store: Store, config: Config, now: datetime, span: int) -> None:
         self.store = store
-        self.conn = store.conn
-        self.config = config
+        self.now = now
+        self.since = now - timedelta(seconds=span)
+        self.order = [s.id for s in config.sources]
+        self._threads: dict[str, tuple[list[int], list[Thread]]] = {}
+        self._mentions: dict[str, list[Message]] = {}
+        self._waiting: dict[tuple[str, int], tuple[dict[str, int], dict[str, Thread]]] = {}
+
+    def threads(self, sid: str, start: int, end: int) -> list[Thread]:
+        """The source's broadcasts made in [start, end), from one read of the whole span."""
+        if sid not in self._threads:
+            threads = sorted(self.store.threads(sid, self.since, self.now), key=lambda t: t.at)
+            self._threads[sid] = ([t.at for t in threads], threads)
+        ats, threads = self._threads[sid]
+        return threads[bisect_left(ats, start) : bisect_left(ats, end)]
+
+    def mentions(self, sid: str, start: int, end: int) -> list[Message]:
+        if sid not in self._mentions:
+            earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
+            self._mentions[sid] = self.store.mentions(sid, self.since, self.now, earlier=earlier)
+        return [m for m in self._mentions[sid] if start <= m.at < end]
+
+    def waiting(self, sid: str, start: int) -> tuple[dict[str, int], dict[str, Thread]]:
+        """Unanswered replies written since `start`, counted per thread, and those threads however old."""
+        if (sid, start) not in self._waiting:
+            counts = self.store.waiting_by_thread(sid, _dt(start), self.now)
+            known = {t.id: t for t in self.threads(sid, 0, int(self.now.timestamp()) + 1) if t.id in counts}
+            older = self.store.threads_by_id(sid, sorted(set(counts) - set(known)))
+            self._waiting[(sid, start)] = (counts, {**known, **{t.id: t for t in older}})
+        return self._waiting[(sid, start)]
+
+
+class _GoalScope:
+    """What one goal counts: its sources' broadcasts and mentions that match its filters."""
+
+    def __init__(self, goal: Goal, reader: _Reader, measures: dict[str, frozenset[Part]]) -> None:
         self.goal = goal
-        self.measures = {
-            sid: (states[sid].measures or frozenset()) if sid in states else frozenset() for sid in goal.sources
-        }
-        self.order = {s.id: i for i, s in enumerate(config.sources)}
-        hours = config.organization.hours
-        self.elapsed = hours.open_seconds if hours else _wall_seconds
+        self.reader = reader
+        self.measures = measures
+        self._matched: dict[tuple[str, str], bool] = {}
 
-    # -- filters -------------------------------------------------------------------
-
-    def _matches(self, text: str, hashtags: Iterable[str], links: Iterable[str], keywords: Iterable[str]) -> bool:
+    def matches(self, content: Text) -> bool:
         goal = self.goal
         if not goal.filtered:
             return True
-        if goal.hashtags and set(goal.hashtags) & set(hashtags):
+        if goal.hashtags and not content.hashtags.isdisjoint(goal.hashtags):
             return True
-        if goal.keywords and (set(goal.keywords) & set(keywords) or matched_keywords(text, goal.keywords)):
-            return True
-        return any(link_matches(link, prefix) for link in links for prefix in goal.links)
+        if goal.keywords:
+            kept = set(goal.keywords) & set(content.keywords)
+            if kept or matched_keywords(content.text, goal.keywords):
+                return True
+        return any(link_matches(link, prefix) for link in content.links for prefix in goal.links)
 
-    def _matching_threads(self, source_id: str, rows: Iterable[tuple]) -> set[str]:
-        """Threads whose broadcast, with its self-thread, matches the goal's filters.
+    def thread_matches(self, thread: Thread | None) -> bool:
+        if thread is None:
+            return False
+        key = (thread.source, thread.id)
+        if key not in self._matched:
+            self._matched[key] = self.matches(thread.content)
+        return self._matched[key]
 
-        `rows` are (thread, text, hashtags, links) of every broadcast and chain post.
-        """
-        text: dict[str, list[str]] = defaultdict(list)
-        tags: dict[str, set[str]] = defaultdict(set)
-        links: dict[str, set[str]] = defaultdict(set)
-        for thread, body, hashtags, linked in rows:
-            text[thread].append(body or "")
-            tags[thread].update(hashtags.split())
-            links[thread].update(linked.split("\n") if linked else ())
-        return {t for t in text if self._matches("\n".join(text[t]), tags[t], links[t], ())}
-
-    def _chain_rows(self, source_id: str, threads: Sequence[str]) -> list[tuple]:
-        rows: list[tuple] = []
-        for chunk in _chunks(threads):
-            marks = ",".join("?" * len(chunk))
-            rows += self.conn.execute(
-                "SELECT thread, text, hashtags, links FROM posts WHERE source_id = ?"
-                f" AND role IN ('broadcast', 'chain') AND thread IN ({marks})",
-                (source_id, *chunk),
-            ).fetchall()
-        return rows
-
-    # -- a window ------------------------------------------------------------------
-
-    def tallies(self, start: int, end: int) -> dict[str, _Tally]:
-        tallies = {}
-        for sid in self.goal.sources:
-            tally = _Tally(self.measures[sid])
-            threads = self._broadcasts(sid, start, end, tally)
-            self._replies(sid, start, end, threads, tally)
-            for row in self._mentions(sid, start, end):
-                tally.mentions += 1
-                tally.responses += row.responses
-                tally.voices.add(row.author)
-                if row.answered_at is not None:
-                    tally.answered += 1
-                    tally.durations.append(self._elapsed(row.created_at, row.answered_at))
-            tallies[sid] = tally
-        return tallies
-
-    def _elapsed(self, start: int, end: int) -> float:
-        return float(self.elapsed(_dt(start), _dt(end)))
-
-    def _broadcasts(self, sid: str, start: int, end: int, tally: _Tally) -> list[str] | None:
-        """Count the broadcasts and their counters; returns matched threads (`None`: all)."""
-        rows = self.conn.execute(
-            "SELECT thread, role, text, hashtags, links, reposts, quotes, likes,"
-            " own_reposts, own_quotes, own_likes FROM posts"
-            " WHERE source_id = ? AND role IN ('broadcast', 'chain') AND thread_at >= ? AND thread_at < ?",
-            (sid, start, end),
-        ).fetchall()
-        matched = self._matching_threads(sid, [(r[0], r[2], r[3], r[4]) for r in rows])
-        for thread, role, _, _, _, reposts, quotes, likes, own_r, own_q, own_l in rows:
-            if role != "broadcast" or thread not in matched:
+    def tally(self, sid: str, start: int, end: int) -> _Tally:
+        tally = _Tally(self.measures[sid])
+        for thread in self.reader.threads(sid, start, end):
+            if not self.thread_matches(thread):
                 continue
             tally.broadcast += 1
-            tally.reposts += max((reposts or 0) - own_r, 0)
-            tally.quotes += max((quotes or 0) - own_q, 0)
-            tally.likes += max((likes or 0) - own_l, 0)
-        return None if not self.goal.filtered else sorted(matched)
+            tally.reposts += thread.reposts or 0
+            tally.quotes += thread.quotes or 0
+            tally.likes += thread.likes or 0
+            tally.replies += thread.replies
+            tally.responses += thread.responses
+            tally.answered += thread.answered
+            tally.voices.update(thread.voices)
+            tally.waits.extend(thread.waits)
+        for mention in self.reader.mentions(sid, start, end):
+            if not self.matches(mention.content):
+                continue
+            tally.mentions += 1
+            tally.responses += mention.responses
+            tally.voices.add(mention.voice)
+            if mention.wait is not None:
+                tally.answered += 1
+                tally.waits.append(mention.wait)
+        return tally
 
-    def _reply_scope(self, sid: str, start: int, end: int, threads: Sequence[str] | None) -> Iterable[tuple[str, tuple]]:
-        base = "FROM posts WHERE source_id = ? AND role = 'reply' AND thread_at >= ? AND thread_at < ?"
-        if threads is None:
-            yield base, (sid, start, end)
-            return
-        for chunk in _chunks(threads):
-            yield f"{base} AND thread IN ({','.join('?' * len(chunk))})", (sid, start, end, *chunk)
-
-    def _replies(self, sid: str, start: int, end: int, threads: Sequence[str] | None, tally: _Tally) -> None:
-        for scope, params in self._reply_scope(sid, start, end, threads):
-            count, responses, answered = self.conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(responses), 0),"
-                f" COALESCE(SUM(CASE WHEN answered_at IS NULL THEN 0 ELSE 1 END), 0) {scope}",
-                params,
-            ).fetchone()
-            tally.replies += count
-            tally.responses += responses
-            tally.answered += answered
-            tally.voices.update(r[0] for r in self.conn.execute(f"SELECT DISTINCT author_hash {scope}", params))
-            rows = self.conn.execute(
-                f"SELECT created_at, answered_at {scope.replace('WHERE', 'WHERE answered_at IS NOT NULL AND')}",
-                params,
-            )
-            tally.durations.extend(self._elapsed(created, answered_at) for created, answered_at in rows)
-
-    def _mentions(self, sid: str, start: int, end: int, *, unanswered: bool = False) -> list[_Message]:
-        """Mentions made in the window that match the goal and count for this source."""
-        rows = self.conn.execute(
-            "SELECT post_id, platform, url, created_at, answered_at, responses, author_hash,"
-            " text, hashtags, links, keywords FROM posts"
-            " WHERE source_id = ? AND role = 'mention' AND created_at >= ? AND created_at < ?"
-            + (" AND answered_at IS NULL" if unanswered else ""),
-            (sid, start, end),
-        ).fetchall()
-        rows = [
-            r for r in rows if self._matches(r[7] or "", r[8].split(), r[9].split("\n") if r[9] else (), r[10].split("\n"))
-        ]
-        owned = self._owned_elsewhere(sid, rows)
-        return [
-            _Message(sid, r[0], r[2], r[3], r[4], r[5], r[6]) for r in rows if (r[1], r[0]) not in owned
-        ]
-
-    def _owned_elsewhere(self, sid: str, rows: Sequence[tuple]) -> set[tuple[str, str]]:
-        """Mentions another source counts: as a reply in its thread, or as an earlier-named source's mention."""
-        owned: set[tuple[str, str]] = set()
-        by_platform: dict[str, list[str]] = defaultdict(list)
-        for r in rows:
-            by_platform[r[1]].append(r[0])
-        for platform, ids in by_platform.items():
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                for other, post_id, role in self.conn.execute(
-                    f"SELECT source_id, post_id, role FROM posts WHERE platform = ? AND post_id IN ({marks})"
-                    " AND source_id <> ? AND role IN ('reply', 'mention')",
-                    (platform, *chunk, sid),
-                ):
-                    earlier = self.order.get(other, len(self.order)) < self.order.get(sid, len(self.order))
-                    if role == "reply" or earlier:
-                        owned.add((platform, post_id))
-        return owned
-
-    # -- waiting -------------------------------------------------------------------
-
-    def waiting(self, start: int, end: int, now: datetime) -> tuple[int, tuple[Waiting, ...]]:
+    def waiting(self, start: int, now: datetime, clock: Callable[[int, int], int]) -> tuple[int, tuple[Waiting, ...]]:
         """Unanswered community messages written in the window, whatever the broadcast's age."""
-        items: list[_Message] = []
+        end = int(now.timestamp())
+        total, items = 0, []
         for sid in self.goal.sources:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
-            rows = self.conn.execute(
-                "SELECT post_id, thread, url, created_at, author_hash FROM posts"
-                " WHERE source_id = ? AND role = 'reply' AND answered_at IS NULL"
-                " AND created_at >= ? AND created_at < ?",
-                (sid, start, end),
-            ).fetchall()
-            if self.goal.filtered:
-                threads = sorted({r[1] for r in rows})
-                matched = self._matching_threads(sid, self._chain_rows(sid, threads))
-                rows = [r for r in rows if r[1] in matched]
-            items += [_Message(sid, r[0], r[2], r[3], None, 0, r[4]) for r in rows]
-            items += self._mentions(sid, start, end, unanswered=True)
-        items.sort(key=lambda m: (m.created_at, m.source, m.post_id))
-        listed = tuple(
-            Waiting(m.source, m.url, _dt(m.created_at), self.elapsed(_dt(m.created_at), now))
-            for m in items[:WAITING_LISTED]
+            counts, threads = self.reader.waiting(sid, start)
+            matched = {t for t in counts if self.thread_matches(threads.get(t))}
+            total += sum(counts[t] for t in matched)
+            listed = 0
+            for post_id, thread, url, created in self.reader.store.oldest_waiting(sid, _dt(start), now):
+                if thread in matched:
+                    items.append((created, sid, post_id, url))
+                    listed += 1
+                    if listed == WAITING_LISTED:
+                        break
+            for m in self.reader.mentions(sid, start, end):
+                if m.answered_at is None and self.matches(m.content):
+                    total += 1
+                    items.append((m.at, sid, m.post_id, m.url))
+        items.sort()
+        return total, tuple(
+            Waiting(sid, url, _dt(created), float(clock(created, end)))
+            for created, sid, _, url in items[:WAITING_LISTED]
         )
-        return len(items), listed
-
-
-@dataclass(frozen=True)
-class _Message:
-    source: str
-    post_id: str
-    url: str
-    created_at: int
-    answered_at: int | None
-    responses: int
-    author: str
-
-
-def _wall_seconds(start: datetime, end: datetime) -> float:
-    return max((end - start).total_seconds(), 0.0)
 
 
 def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
 
 
 def goal_report(
@@ -393,25 +311,24 @@ def goal_report(
     now: datetime,
     *,
     window: int | None = None,
-    states: dict[str, SourceState] | None = None,
+    reader: _Reader | None = None,
 ) -> GoalReport:
     """Every metric of one goal for its window and the baseline window before it."""
-    states = store.source_states() if states is None else states
     length = window or goal.window or config.dashboard.window
+    reader = reader or _Reader(store, config, now, 2 * length)
+    states = store.source_states()
+    measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
+    scope = _GoalScope(goal, reader, measures)
     end = int(now.timestamp())
     start, base_start = end - length, end - 2 * length
-    query = _GoalQuery(store, config, goal, states)
-    current = query.tallies(start, end)
-    before = query.tallies(base_start, start)
-    metrics, baseline = _combine(current.values()), _combine(before.values())
+    current = {sid: scope.tally(sid, start, end) for sid in goal.sources}
+    metrics = _combine(current.values())
+    baseline = _combine(scope.tally(sid, base_start, start) for sid in goal.sources)
     results = tuple(
         TargetResult(t.metric, t.op, t.value, metrics[t.metric], _check(t, metrics[t.metric])) for t in goal.targets
     )
-    unavailable = {
-        m: tuple(sid for sid in goal.sources if not measures_metric(m, query.measures[sid]))
-        for m in METRICS
-    }
-    waiting_total, waiting = query.waiting(start, end, now)
+    unavailable = {m: tuple(sid for sid in goal.sources if not measures_metric(m, measures[sid])) for m in METRICS}
+    waiting_total, waiting = scope.waiting(start, now, store.policy.wait)
     return GoalReport(
         name=goal.name,
         status=_status(results),
@@ -466,13 +383,15 @@ def build_report(
     """The whole dashboard, once: every goal (or those named) and every source."""
     states = store.source_states()
     goals = [g for g in config.goals if not goal_names or g.name in goal_names]
+    longest = max((window or g.window or config.dashboard.window for g in goals), default=0)
+    reader = _Reader(store, config, now, 2 * longest)
     return Report(
         organization=config.organization.name,
         generated_at=now,
         demo=demo,
         window=format_duration(window) if window else None,
         clock="opening-hours" if config.organization.hours else "always",
-        goals=tuple(goal_report(store, config, g, now, window=window, states=states) for g in goals),
+        goals=tuple(goal_report(store, config, g, now, window=window, reader=reader) for g in goals),
         sources=tuple(source_report(config, states.get(s.id), s.id, now) for s in config.sources),
     )
 

@@ -8,14 +8,13 @@ A platform not listed is looked up by name in the entry-point group
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Literal
 
+from twoway import plugins
+
 __all__ = [
-    "ENTRY_POINT_GROUP",
     "IMPORTERS",
     "PLATFORMS",
     "SOURCE_KEYS",
@@ -27,7 +26,6 @@ __all__ = [
     "platform_keys",
 ]
 
-ENTRY_POINT_GROUP = "twoway.collectors"
 
 KeyType = Literal["str", "id", "url", "int", "bool", "list[str]", "credential"]
 """How a key's value is checked: `id` is a string or an integer (kept as a string)."""
@@ -185,16 +183,9 @@ class UnknownPlatform(ValueError):
     """No built-in platform and no entry point of that name; the message lists the known ones."""
 
 
-def _entry_point_names() -> list[str]:
-    try:
-        return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
-    except Exception:
-        return []
-
-
 def known_platforms() -> tuple[str, ...]:
     """Built-in platforms and installed collectors' names, without importing any."""
-    return tuple(dict.fromkeys([*PLATFORMS, *_entry_point_names()]))
+    return tuple(dict.fromkeys([*PLATFORMS, *plugins.installed()]))
 
 
 def platform_keys(name: str) -> PlatformKeys:
@@ -207,19 +198,14 @@ def platform_keys(name: str) -> PlatformKeys:
     if name in PLATFORMS:
         return PLATFORMS[name]
     try:
-        matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
-    except Exception:
-        matches = []
-    if not matches:
+        collector = plugins.load(name)
+    except plugins.PluginError as e:
+        raise ValueError(str(e)) from None
+    if collector is None:
+        import difflib
+
         known = known_platforms()
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UnknownPlatform(f"unknown platform {name!r}{hint}; known: {', '.join(known)}")
-    try:
-        collector = matches[0].load()
-    except Exception as exc:
-        raise ValueError(
-            f"the collector for platform {name!r} ({matches[0].value}) failed to load: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    return PlatformKeys.coerce(getattr(collector, "KEYS", PlatformKeys()))
+    return PlatformKeys.coerce(getattr(collector, "KEYS", None) or PlatformKeys())

@@ -1,28 +1,44 @@
-"""Collectors found through the `twoway.collectors` entry points, ours included."""
+"""Collectors found through the `twoway.collectors` entry points, ours included.
+
+The one place that reads entry points; it does so only when asked, since scanning
+installed distributions costs more than a snapshot's whole start-up budget.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from typing import Any
 
 from twoway.errors import TwowayError
 
-__all__ = ["GROUP", "installed", "load"]
+__all__ = ["GROUP", "PluginError", "entry_points", "installed", "load"]
 
 GROUP = "twoway.collectors"
 
 
+class PluginError(TwowayError):
+    """A collector is installed but cannot be imported."""
+
+
+def entry_points(group: str = GROUP) -> list[Any]:
+    from importlib.metadata import entry_points as scan
+
+    try:
+        return list(scan(group=group))
+    except Exception:  # a broken distribution elsewhere must not take twoway down
+        return []
+
+
 def installed() -> list[str]:
     """Platform names with a collector, without importing any of them."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+    return sorted({ep.name for ep in entry_points()})
 
 
-def load(platform: str) -> type:
-    """The collector class for `platform`; a failed import becomes one clear line."""
-    for ep in entry_points(group=GROUP, name=platform):
-        try:
-            return ep.load()  # type: ignore[no-any-return]
-        except Exception as e:  # a broken plugin must not take twoway down
-            raise TwowayError(f"collector {platform!r} ({ep.value}) failed to load: {e}") from None
-    raise TwowayError(
-        f"no collector installed for platform {platform!r} (installed: {', '.join(installed()) or 'none'})"
-    )
+def load(platform: str) -> Any | None:
+    """The collector class for `platform`, `None` when none is installed."""
+    for ep in entry_points():
+        if ep.name == platform:
+            try:
+                return ep.load()
+            except Exception as e:
+                raise PluginError(f"the collector for platform {platform!r} ({ep.value}) failed to load: {e}") from None
+    return None

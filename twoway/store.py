@@ -18,18 +18,32 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import sys
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from twoway.errors import StoreError
+from twoway.hours import OpeningHours
 from twoway.matching import matched_keywords, normalize_hashtag, normalize_link
 from twoway.model import PARTS, Batch, Counters, Part, Post
 
-__all__ = ["SCHEMA_VERSION", "SourceState", "Store", "StorePolicy", "default_path"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Message",
+    "SourceState",
+    "Store",
+    "StorePolicy",
+    "Text",
+    "Thread",
+    "default_path",
+    "voice",
+]
 
 SCHEMA_VERSION = 1
 
@@ -81,16 +95,22 @@ CREATE TABLE posts (
     thread_at BIGINT,
     answers TEXT,
     answered_at BIGINT,
+    wait BIGINT,
     responses INTEGER NOT NULL DEFAULT 0,
+    thread_replies INTEGER NOT NULL DEFAULT 0,
+    thread_responses INTEGER NOT NULL DEFAULT 0,
+    thread_answered INTEGER NOT NULL DEFAULT 0,
+    thread_voices BLOB,
+    thread_waits BLOB,
     own_reposts INTEGER NOT NULL DEFAULT 0,
     own_quotes INTEGER NOT NULL DEFAULT 0,
     own_likes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source_id, post_id)
 );
 CREATE INDEX posts_by_root ON posts (source_id, root_id);
-CREATE INDEX posts_by_thread ON posts
-    (source_id, role, thread_at, thread, answered_at, created_at, responses, author_hash);
-CREATE INDEX posts_by_created ON posts (source_id, role, created_at, answered_at);
+CREATE INDEX posts_by_thread ON posts (source_id, role, thread_at);
+CREATE INDEX posts_by_created ON posts (source_id, role, created_at);
+CREATE INDEX posts_waiting ON posts (source_id, role, answered_at, created_at, thread);
 CREATE INDEX posts_by_platform_id ON posts (platform, post_id);
 CREATE TABLE counters (
     source_id TEXT NOT NULL,
@@ -146,6 +166,19 @@ class StorePolicy:
     also: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     keep_community_text: bool = False
+    hours: OpeningHours | None = None
+    """Response waits count opening hours only when set."""
+
+    @property
+    def signature(self) -> str:
+        """What derived data depends on: when it changes, every thread is derived again."""
+        return "|".join([",".join(sorted(self.also)), str(self.hours or "")])
+
+    def wait(self, start: int, end: int) -> int:
+        """Seconds from `start` to `end` on the response clock."""
+        if self.hours is None:
+            return max(end - start, 0)
+        return round(self.hours.open_seconds(_dt(start), _dt(end)))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -188,7 +221,7 @@ class Store:
         store = cls(conn, policy, readonly=False)
         store._migrate(path)
         store._salt = store._meta("salt") or ""
-        store._rederive_if_organization_changed()
+        store._rederive_if_policy_changed()
         return store
 
     @classmethod
@@ -268,13 +301,12 @@ class Store:
         )
         return {r[0] for r in rows}
 
-    def _rederive_if_organization_changed(self) -> None:
-        signature = ",".join(sorted(self.policy.also))
-        if self._meta("also") == signature:
+    def _rederive_if_policy_changed(self) -> None:
+        if self._meta("derived_with") == self.policy.signature:
             return
         with self.transaction():
             self._derive_all()
-            self._set_meta("also", signature)
+            self._set_meta("derived_with", self.policy.signature)
 
     # -- writing -------------------------------------------------------------------
 
@@ -306,7 +338,7 @@ class Store:
                 "ON CONFLICT (source_id, post_id, kind, author_hash) DO NOTHING",
                 (sid, reaction.post_id, reaction.kind, self.author_hash(platform, reaction.author_id)),
             )
-        affected = {c.post_id for c in batch.counters} | {r.post_id for r in batch.reactions}
+        affected = {r.post_id for r in batch.reactions}
         for chunk in _chunks(sorted(set(batch.deleted))):
             marks = ",".join("?" * len(chunk))
             self.conn.execute(
@@ -423,16 +455,17 @@ class Store:
                 f" is_repost FROM posts WHERE source_id = ? AND root_id IN ({marks})",
                 (sid, *chunk),
             ).fetchall()
-            by_root: dict[str, list[tuple]] = defaultdict(list)
+            by_root: dict[str, list[_Row]] = defaultdict(list)
             for row in rows:
-                by_root[row[2]].append(row)
+                by_root[row[2]].append(_Row(*row))
             own = self._own_reactions(sid, chunk, org)
-            updates: list[tuple] = []
+            updates: list[tuple[object, ...]] = []
             for root in chunk:
-                updates.extend(_derive_thread(root, by_root.get(root, []), org, own))
+                updates.extend(_derive_thread(root, by_root.get(root, []), org, own, self.policy.wait))
             self.conn.executemany(
-                "UPDATE posts SET role = ?, thread = ?, thread_at = ?, answers = ?, answered_at = ?,"
-                " responses = ?, own_reposts = ?, own_quotes = ?, own_likes = ?"
+                "UPDATE posts SET role = ?, thread = ?, thread_at = ?, answers = ?, answered_at = ?, wait = ?,"
+                " responses = ?, own_reposts = ?, own_quotes = ?, own_likes = ?, thread_replies = ?,"
+                " thread_responses = ?, thread_answered = ?, thread_voices = ?, thread_waits = ?"
                 " WHERE source_id = ? AND post_id = ?",
                 [(*u[1:], sid, u[0]) for u in updates],
             )
@@ -451,6 +484,91 @@ class Store:
             if author in org:
                 own[(post_id, kind)] += 1
         return own
+
+    # -- reading, for metrics ------------------------------------------------------
+
+    def threads(self, source_id: str, start: datetime, end: datetime) -> list[Thread]:
+        """The broadcasts made in [start, end), each with its self-thread's text and its rollups."""
+        rows = self.conn.execute(
+            "SELECT thread, role, thread_at, text, hashtags, links, reposts - own_reposts, quotes - own_quotes,"
+            " likes - own_likes, thread_replies, thread_responses, thread_answered, thread_voices, thread_waits"
+            " FROM posts WHERE source_id = ? AND role IN ('broadcast', 'chain') AND thread_at >= ? AND thread_at < ?",
+            (source_id, _ts(start), _ts(end)),
+        )
+        return _threads(source_id, rows)
+
+    def threads_by_id(self, source_id: str, threads: Sequence[str]) -> list[Thread]:
+        """The given broadcasts whatever their age (for the waiting list)."""
+        found: list[Thread] = []
+        for chunk in _chunks(threads):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT thread, role, thread_at, text, hashtags, links, NULL, NULL, NULL, 0, 0, 0, NULL, NULL"
+                f" FROM posts WHERE source_id = ? AND root_id IN ({marks}) AND role IN ('broadcast', 'chain')",
+                (source_id, *chunk),
+            )
+            found += _threads(source_id, rows)
+        return found
+
+    def mentions(
+        self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()
+    ) -> list[Message]:
+        """Mentions of the source made in [start, end) that count for it.
+
+        One counted elsewhere is left out: a reply in an organization thread of another
+        source, or a mention of a source named `earlier` in config order (SPEC §2).
+        """
+        rows = self.conn.execute(
+            "SELECT post_id, platform, url, created_at, answered_at, wait, responses, author_hash,"
+            " text, hashtags, links, keywords FROM posts"
+            " WHERE source_id = ? AND role = 'mention' AND created_at >= ? AND created_at < ?",
+            (source_id, _ts(start), _ts(end)),
+        ).fetchall()
+        owned = self._counted_elsewhere(source_id, [(r[1], r[0]) for r in rows], earlier)
+        return [
+            Message(
+                source_id, r[0], r[2], r[3], r[4], r[5], r[6], voice(r[7]),
+                Text(r[8] or "", frozenset(r[9].split()), _lines(r[10]), _lines(r[11])),
+            )
+            for r in rows
+            if (r[1], r[0]) not in owned
+        ]
+
+    def _counted_elsewhere(
+        self, source_id: str, posts: Sequence[tuple[str, str]], earlier: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        by_platform: dict[str, list[str]] = defaultdict(list)
+        for platform, post_id in posts:
+            by_platform[platform].append(post_id)
+        owned: set[tuple[str, str]] = set()
+        for platform, ids in by_platform.items():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                for other, post_id, role in self.conn.execute(
+                    f"SELECT source_id, post_id, role FROM posts WHERE platform = ? AND post_id IN ({marks})"
+                    " AND source_id <> ? AND role IN ('reply', 'mention')",
+                    (platform, *chunk, source_id),
+                ):
+                    if role == "reply" or other in earlier:
+                        owned.add((platform, post_id))
+        return owned
+
+    def waiting_by_thread(self, source_id: str, start: datetime, end: datetime) -> dict[str, int]:
+        """How many unanswered replies written in [start, end) each thread holds."""
+        rows = self.conn.execute(
+            "SELECT thread, COUNT(*) FROM posts WHERE source_id = ? AND role = 'reply' AND answered_at IS NULL"
+            " AND created_at >= ? AND created_at < ? GROUP BY thread",
+            (source_id, _ts(start), _ts(end)),
+        )
+        return dict(rows.fetchall())
+
+    def oldest_waiting(self, source_id: str, start: datetime, end: datetime) -> Iterator[tuple[str, str, str, int]]:
+        """Unanswered replies written in [start, end), oldest first: (post_id, thread, url, created_at)."""
+        yield from self.conn.execute(
+            "SELECT post_id, thread, url, created_at FROM posts WHERE source_id = ? AND role = 'reply'"
+            " AND answered_at IS NULL AND created_at >= ? AND created_at < ? ORDER BY created_at, post_id",
+            (source_id, _ts(start), _ts(end)),
+        )
 
     # -- sources: cursor, lease, health ------------------------------------------------
 
@@ -531,20 +649,129 @@ class Store:
         self.conn.execute("ANALYZE")
 
 
-def _derive_thread(
-    root: str, rows: list[tuple], org: set[str], own: dict[tuple[str, str], int]
-) -> Iterable[tuple]:
-    """Roles for one conversation: (post_id, role, thread, thread_at, answers, answered_at,
-    responses, own_reposts, own_quotes, own_likes) per post.
+class _Row(NamedTuple):
+    post_id: str
+    parent_id: str | None
+    root_id: str
+    author_hash: str
+    created_at: int
+    deleted: int
+    mentions_source: int
+    is_repost: int
 
-    `rows` are (post_id, parent_id, root_id, author_hash, created_at, deleted, mentions_source,
-    is_repost) of every stored post whose root is `root`.
+
+@dataclass(frozen=True)
+class Text:
+    """What goal filters match: a post's (or a self-thread's) text, hashtags, links and kept keywords."""
+
+    text: str
+    hashtags: frozenset[str]
+    links: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A broadcast with its self-thread, its counters and what its thread holds."""
+
+    source: str
+    id: str
+    at: int
+    content: Text
+    reposts: int | None
+    quotes: int | None
+    likes: int | None
+    replies: int
+    responses: int
+    answered: int
+    voices: array[int]
+    waits: array[int]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A community message standing on its own (a mention)."""
+
+    source: str
+    post_id: str
+    url: str
+    at: int
+    answered_at: int | None
+    wait: int | None
+    responses: int
+    voice: int
+    content: Text
+
+
+def voice(author_hash: str) -> int:
+    """A community member as a 60-bit integer: cheap to collect into sets across threads."""
+    return int(author_hash[:15], 16)
+
+
+def _pack(values: Iterable[int]) -> bytes:
+    packed = array("q", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(blob: bytes | None) -> array[int]:
+    values = array("q")
+    if blob:
+        values.frombytes(blob)
+        if sys.byteorder == "big":
+            values.byteswap()
+    return values
+
+
+def _lines(value: str) -> tuple[str, ...]:
+    return tuple(value.split("\n")) if value else ()
+
+
+def _threads(source_id: str, rows: Iterable[tuple[Any, ...]]) -> list[Thread]:
+    """Fold broadcast and self-thread rows into one `Thread` per broadcast."""
+    text: dict[str, list[str]] = defaultdict(list)
+    tags: dict[str, set[str]] = defaultdict(set)
+    links: dict[str, list[str]] = defaultdict(list)
+    tops: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        thread, role = row[0], row[1]
+        text[thread].append(row[3] or "")
+        tags[thread].update(row[4].split())
+        links[thread].extend(_lines(row[5]))
+        if role == "broadcast":
+            tops[thread] = row
+    return [
+        Thread(
+            source_id, thread, r[2], Text("\n".join(text[thread]), frozenset(tags[thread]), tuple(links[thread])),
+            _floor(r[6]), _floor(r[7]), _floor(r[8]), r[9], r[10], r[11], _unpack(r[12]), _unpack(r[13]),
+        )
+        for thread, r in tops.items()
+    ]
+
+
+def _floor(value: int | None) -> int | None:
+    return None if value is None else max(value, 0)
+
+
+def _derive_thread(
+    root: str,
+    rows: list[_Row],
+    org: set[str],
+    own: dict[tuple[str, str], int],
+    wait: Callable[[int, int], int],
+) -> Iterable[tuple[object, ...]]:
+    """Roles for one conversation, one update tuple per post.
+
+    A broadcast also gets its thread's rollups (replies, responses, answered, the
+    members who replied, the response waits), so metrics sum a few rows per broadcast
+    instead of visiting every message.
     """
-    posts = {r[0]: r for r in rows}
+    posts = {r.post_id: r for r in rows}
     top = posts.get(root)
-    is_thread = top is not None and top[3] in org and not top[7] and top[1] is None
-    thread_gone = is_thread and bool(top[5])  # type: ignore[index]
-    thread_at = top[4] if is_thread else None  # type: ignore[index]
+    is_thread = top is not None and top.author_hash in org and not top.is_repost and top.parent_id is None
+    thread_gone = is_thread and bool(top.deleted)  # type: ignore[union-attr]
+    thread_at = top.created_at if is_thread else None  # type: ignore[union-attr]
 
     role: dict[str, str] = {}
 
@@ -552,12 +779,13 @@ def _derive_thread(
         if pid in role:
             return role[pid]
         role[pid] = "other"  # guards against cycles in hostile data
-        post_id, parent, _, author, _, deleted, mentions, is_repost = posts[pid]
-        is_org = author in org
-        parent_role = classify(parent) if parent in posts else None
-        if is_thread and thread_gone:
+        post = posts[pid]
+        is_org = post.author_hash in org
+        parent = posts.get(post.parent_id) if post.parent_id else None
+        parent_role = classify(parent.post_id) if parent else None
+        if thread_gone:
             result = "gone"
-        elif is_org and is_repost:
+        elif is_org and post.is_repost:
             result = "other"
         elif is_thread and pid == root:
             result = "broadcast"
@@ -565,9 +793,9 @@ def _derive_thread(
             result = "chain"
         elif is_thread and not is_org:
             result = "reply"
-        elif not is_thread and not is_org and mentions:
+        elif not is_thread and not is_org and post.mentions_source:
             result = "mention"
-        elif is_org and parent_role in _MESSAGE_ROLES and not posts[parent][5]:  # type: ignore[index]
+        elif is_org and parent is not None and parent_role in _MESSAGE_ROLES and not parent.deleted:
             result = "response"
         else:
             result = "other"
@@ -576,26 +804,39 @@ def _derive_thread(
 
     for pid in posts:
         classify(pid)
+    final = {pid: "gone" if posts[pid].deleted else r for pid, r in role.items()}
 
     answered_at: dict[str, int] = {}
     responses: dict[str, int] = defaultdict(int)
-    for pid, r in posts.items():
-        if role[pid] == "response" and not r[5]:
-            parent = r[1]
-            responses[parent] += 1
-            answered_at[parent] = min(answered_at.get(parent, r[4]), r[4])
+    for pid, post in posts.items():
+        if final[pid] == "response" and post.parent_id is not None:
+            responses[post.parent_id] += 1
+            answered_at[post.parent_id] = min(answered_at.get(post.parent_id, post.created_at), post.created_at)
+    waits = {pid: wait(posts[pid].created_at, at) for pid, at in answered_at.items()}
+    replies = [pid for pid, r in final.items() if r == "reply"]
 
-    for pid, r in posts.items():
-        is_message = role[pid] in _MESSAGE_ROLES
+    for pid, post in posts.items():
+        is_message = final[pid] in _MESSAGE_ROLES
+        rollup: tuple[object, ...] = (0, 0, 0, None, None)
+        if final[pid] == "broadcast":
+            rollup = (
+                len(replies),
+                sum(responses.get(r, 0) for r in replies),
+                sum(1 for r in replies if r in answered_at),
+                _pack(sorted({voice(posts[r].author_hash) for r in replies})),
+                _pack(sorted(waits[r] for r in replies if r in waits)),
+            )
         yield (
             pid,
-            "gone" if r[5] else role[pid],
+            final[pid],
             root if is_thread else None,
             thread_at,
-            r[1] if role[pid] == "response" else None,
+            post.parent_id if final[pid] == "response" else None,
             answered_at.get(pid) if is_message else None,
+            waits.get(pid) if is_message else None,
             responses.get(pid, 0) if is_message else 0,
             own.get((pid, "reposts"), 0),
             own.get((pid, "quotes"), 0),
             own.get((pid, "likes"), 0),
+            *rollup,
         )
