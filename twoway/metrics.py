@@ -128,7 +128,10 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
     )
     reposts, quotes, likes = total("reposts"), total("quotes"), total("likes")
     amplified = None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0)
-    durations = sorted(d for t in answering for d in t.waits)
+    durations: list[int] = []
+    for t in answering:
+        durations += t.waits
+    durations.sort()
     voicing = [t for t in tallies if measures_metric("voices", t.measures)]
     return {
         "broadcast": sum(t.broadcast for t in tallies),
@@ -191,7 +194,7 @@ class _Reader:
         self.since = now - timedelta(seconds=span)
         self.order = [s.id for s in config.sources]
         self._threads: dict[str, tuple[list[int], list[Thread]]] = {}
-        self._mentions: dict[str, list[Message]] = {}
+        self._mentions: dict[str, tuple[list[int], list[Message]]] = {}
         self._waiting: dict[tuple[str, int], tuple[dict[str, int], dict[str, Thread]]] = {}
 
     def threads(self, sid: str, start: int, end: int) -> list[Thread]:
@@ -203,10 +206,13 @@ class _Reader:
         return threads[bisect_left(ats, start) : bisect_left(ats, end)]
 
     def mentions(self, sid: str, start: int, end: int) -> list[Message]:
+        """The mentions made in [start, end) that count for the source."""
         if sid not in self._mentions:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
-            self._mentions[sid] = self.store.mentions(sid, self.since, self.now, earlier=earlier)
-        return [m for m in self._mentions[sid] if start <= m.at < end]
+            mentions = sorted(self.store.mentions(sid, self.since, self.now, earlier=earlier), key=lambda m: m.at)
+            self._mentions[sid] = ([m.at for m in mentions], mentions)
+        ats, mentions = self._mentions[sid]
+        return mentions[bisect_left(ats, start) : bisect_left(ats, end)]
 
     def waiting(self, sid: str, start: int) -> tuple[dict[str, int], dict[str, Thread]]:
         """Unanswered replies written since `start`, counted per thread, and those threads however old."""
@@ -225,7 +231,7 @@ class _GoalScope:
         self.goal = goal
         self.reader = reader
         self.measures = measures
-        self._matched: dict[tuple[str, str], bool] = {}
+        self._matched: dict[tuple[str, str, str], bool] = {}
 
     def matches(self, content: Text) -> bool:
         goal = self.goal
@@ -242,9 +248,17 @@ class _GoalScope:
     def thread_matches(self, thread: Thread | None) -> bool:
         if thread is None:
             return False
-        key = (thread.source, thread.id)
+        return self._memo(("thread", thread.source, thread.id), thread.content)
+
+    def mention_matches(self, mention: Message) -> bool:
+        return self._memo(("mention", mention.source, mention.post_id), mention.content)
+
+    def _memo(self, key: tuple[str, str, str], content: Text) -> bool:
+        """Each broadcast and mention is matched once per goal, however many windows ask."""
+        if not self.goal.filtered:
+            return True
         if key not in self._matched:
-            self._matched[key] = self.matches(thread.content)
+            self._matched[key] = self.matches(content)
         return self._matched[key]
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
@@ -262,7 +276,7 @@ class _GoalScope:
             tally.voices.update(thread.voices)
             tally.waits.extend(thread.waits)
         for mention in self.reader.mentions(sid, start, end):
-            if not self.matches(mention.content):
+            if not self.mention_matches(mention):
                 continue
             tally.mentions += 1
             tally.responses += mention.responses
@@ -280,17 +294,13 @@ class _GoalScope:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
             counts, threads = self.reader.waiting(sid, start)
-            matched = {t for t in counts if self.thread_matches(threads.get(t))}
+            matched = [t for t in counts if self.thread_matches(threads.get(t))]
             total += sum(counts[t] for t in matched)
-            listed = 0
-            for post_id, thread, url, created in self.reader.store.oldest_waiting(sid, _dt(start), now):
-                if thread in matched:
-                    items.append((created, sid, post_id, url))
-                    listed += 1
-                    if listed == WAITING_LISTED:
-                        break
+            in_threads = sorted(matched) if self.goal.filtered else None
+            oldest = self.reader.store.oldest_waiting(sid, _dt(start), now, in_threads, WAITING_LISTED)
+            items += [(created, sid, post_id, url) for created, post_id, url in oldest]
             for m in self.reader.mentions(sid, start, end):
-                if m.answered_at is None and self.matches(m.content):
+                if m.answered_at is None and self.mention_matches(m):
                     total += 1
                     items.append((m.at, sid, m.post_id, m.url))
         items.sort()

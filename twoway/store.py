@@ -102,6 +102,9 @@ CREATE TABLE posts (
     thread_answered INTEGER NOT NULL DEFAULT 0,
     thread_voices BLOB,
     thread_waits BLOB,
+    thread_text TEXT,
+    thread_hashtags TEXT,
+    thread_links TEXT,
     own_reposts INTEGER NOT NULL DEFAULT 0,
     own_quotes INTEGER NOT NULL DEFAULT 0,
     own_likes INTEGER NOT NULL DEFAULT 0,
@@ -109,6 +112,7 @@ CREATE TABLE posts (
 );
 CREATE INDEX posts_by_root ON posts (source_id, root_id);
 CREATE INDEX posts_by_thread ON posts (source_id, role, thread_at);
+CREATE INDEX posts_by_post_id ON posts (source_id, role, post_id);
 CREATE INDEX posts_by_created ON posts (source_id, role, created_at);
 CREATE INDEX posts_waiting ON posts (source_id, role, answered_at, created_at, thread);
 CREATE INDEX posts_by_platform_id ON posts (platform, post_id);
@@ -452,7 +456,7 @@ class Store:
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
                 "SELECT post_id, parent_id, root_id, author_hash, created_at, deleted, mentions_source,"
-                f" is_repost FROM posts WHERE source_id = ? AND root_id IN ({marks})",
+                f" is_repost, text, hashtags, links FROM posts WHERE source_id = ? AND root_id IN ({marks})",
                 (sid, *chunk),
             ).fetchall()
             by_root: dict[str, list[_Row]] = defaultdict(list)
@@ -465,8 +469,8 @@ class Store:
             self.conn.executemany(
                 "UPDATE posts SET role = ?, thread = ?, thread_at = ?, answers = ?, answered_at = ?, wait = ?,"
                 " responses = ?, own_reposts = ?, own_quotes = ?, own_likes = ?, thread_replies = ?,"
-                " thread_responses = ?, thread_answered = ?, thread_voices = ?, thread_waits = ?"
-                " WHERE source_id = ? AND post_id = ?",
+                " thread_responses = ?, thread_answered = ?, thread_voices = ?, thread_waits = ?,"
+                " thread_text = ?, thread_hashtags = ?, thread_links = ? WHERE source_id = ? AND post_id = ?",
                 [(*u[1:], sid, u[0]) for u in updates],
             )
 
@@ -490,12 +494,11 @@ class Store:
     def threads(self, source_id: str, start: datetime, end: datetime) -> list[Thread]:
         """The broadcasts made in [start, end), each with its self-thread's text and its rollups."""
         rows = self.conn.execute(
-            "SELECT thread, role, thread_at, text, hashtags, links, reposts - own_reposts, quotes - own_quotes,"
-            " likes - own_likes, thread_replies, thread_responses, thread_answered, thread_voices, thread_waits"
-            " FROM posts WHERE source_id = ? AND role IN ('broadcast', 'chain') AND thread_at >= ? AND thread_at < ?",
+            f"SELECT {_THREAD_COLUMNS} FROM posts WHERE source_id = ? AND role = 'broadcast'"
+            " AND thread_at >= ? AND thread_at < ?",
             (source_id, _ts(start), _ts(end)),
         )
-        return _threads(source_id, rows)
+        return [_thread(source_id, row) for row in rows]
 
     def threads_by_id(self, source_id: str, threads: Sequence[str]) -> list[Thread]:
         """The given broadcasts whatever their age (for the waiting list)."""
@@ -503,11 +506,11 @@ class Store:
         for chunk in _chunks(threads):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                "SELECT thread, role, thread_at, text, hashtags, links, NULL, NULL, NULL, 0, 0, 0, NULL, NULL"
-                f" FROM posts WHERE source_id = ? AND root_id IN ({marks}) AND role IN ('broadcast', 'chain')",
+                f"SELECT {_THREAD_COLUMNS} FROM posts WHERE source_id = ? AND role = 'broadcast'"
+                f" AND post_id IN ({marks})",
                 (source_id, *chunk),
             )
-            found += _threads(source_id, rows)
+            found += [_thread(source_id, row) for row in rows]
         return found
 
     def mentions(
@@ -562,13 +565,25 @@ class Store:
         )
         return dict(rows.fetchall())
 
-    def oldest_waiting(self, source_id: str, start: datetime, end: datetime) -> Iterator[tuple[str, str, str, int]]:
-        """Unanswered replies written in [start, end), oldest first: (post_id, thread, url, created_at)."""
-        yield from self.conn.execute(
-            "SELECT post_id, thread, url, created_at FROM posts WHERE source_id = ? AND role = 'reply'"
-            " AND answered_at IS NULL AND created_at >= ? AND created_at < ? ORDER BY created_at, post_id",
-            (source_id, _ts(start), _ts(end)),
+    def oldest_waiting(
+        self, source_id: str, start: datetime, end: datetime, threads: Sequence[str] | None, limit: int
+    ) -> list[tuple[int, str, str]]:
+        """The `limit` oldest unanswered replies written in [start, end), in `threads` (`None`: any).
+
+        Returns (created_at, post_id, url), oldest first.
+        """
+        query = (
+            "SELECT created_at, post_id, url FROM posts WHERE source_id = ? AND role = 'reply'"
+            " AND answered_at IS NULL AND created_at >= ? AND created_at < ?{} ORDER BY created_at LIMIT ?"
         )
+        window = (source_id, _ts(start), _ts(end))
+        if threads is None:
+            return self.conn.execute(query.format(""), (*window, limit)).fetchall()
+        found: list[tuple[int, str, str]] = []
+        for chunk in _chunks(threads):
+            marks = ",".join("?" * len(chunk))
+            found += self.conn.execute(query.format(f" AND thread IN ({marks})"), (*window, *chunk, limit))
+        return sorted(found)[:limit]
 
     # -- sources: cursor, lease, health ------------------------------------------------
 
@@ -658,10 +673,12 @@ class _Row(NamedTuple):
     deleted: int
     mentions_source: int
     is_repost: int
+    text: str | None
+    hashtags: str
+    links: str
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     """What goal filters match: a post's (or a self-thread's) text, hashtags, links and kept keywords."""
 
     text: str
@@ -670,8 +687,7 @@ class Text:
     keywords: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Thread:
+class Thread(NamedTuple):
     """A broadcast with its self-thread, its counters and what its thread holds."""
 
     source: str
@@ -688,8 +704,7 @@ class Thread:
     waits: array[int]
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A community message standing on its own (a mention)."""
 
     source: str
@@ -701,6 +716,21 @@ class Message:
     responses: int
     voice: int
     content: Text
+
+
+_THREAD_COLUMNS = (
+    "post_id, thread_at, thread_text, thread_hashtags, thread_links, reposts - own_reposts,"
+    " quotes - own_quotes, likes - own_likes, thread_replies, thread_responses, thread_answered,"
+    " thread_voices, thread_waits"
+)
+
+
+def _thread(source_id: str, r: tuple[Any, ...]) -> Thread:
+    content = Text(r[2] or "", frozenset(r[3].split()), _lines(r[4]))
+    return Thread(
+        source_id, r[0], r[1], content, _floor(r[5]), _floor(r[6]), _floor(r[7]), r[8], r[9], r[10],
+        _unpack(r[11]), _unpack(r[12]),
+    )
 
 
 def voice(author_hash: str) -> int:
@@ -726,28 +756,6 @@ def _unpack(blob: bytes | None) -> array[int]:
 
 def _lines(value: str) -> tuple[str, ...]:
     return tuple(value.split("\n")) if value else ()
-
-
-def _threads(source_id: str, rows: Iterable[tuple[Any, ...]]) -> list[Thread]:
-    """Fold broadcast and self-thread rows into one `Thread` per broadcast."""
-    text: dict[str, list[str]] = defaultdict(list)
-    tags: dict[str, set[str]] = defaultdict(set)
-    links: dict[str, list[str]] = defaultdict(list)
-    tops: dict[str, tuple[Any, ...]] = {}
-    for row in rows:
-        thread, role = row[0], row[1]
-        text[thread].append(row[3] or "")
-        tags[thread].update(row[4].split())
-        links[thread].extend(_lines(row[5]))
-        if role == "broadcast":
-            tops[thread] = row
-    return [
-        Thread(
-            source_id, thread, r[2], Text("\n".join(text[thread]), frozenset(tags[thread]), tuple(links[thread])),
-            _floor(r[6]), _floor(r[7]), _floor(r[8]), r[9], r[10], r[11], _unpack(r[12]), _unpack(r[13]),
-        )
-        for thread, r in tops.items()
-    ]
 
 
 def _floor(value: int | None) -> int | None:
@@ -817,14 +825,19 @@ def _derive_thread(
 
     for pid, post in posts.items():
         is_message = final[pid] in _MESSAGE_ROLES
-        rollup: tuple[object, ...] = (0, 0, 0, None, None)
+        rollup: tuple[object, ...] = (0, 0, 0, None, None, None, None, None)
         if final[pid] == "broadcast":
+            chain = sorted((p for p in posts.values() if role[p.post_id] in ("broadcast", "chain")),
+                           key=lambda p: (p.created_at, p.post_id))
             rollup = (
                 len(replies),
                 sum(responses.get(r, 0) for r in replies),
                 sum(1 for r in replies if r in answered_at),
                 _pack(sorted({voice(posts[r].author_hash) for r in replies})),
                 _pack(sorted(waits[r] for r in replies if r in waits)),
+                "\n".join(p.text or "" for p in chain if not p.deleted),
+                " ".join(dict.fromkeys(t for p in chain if not p.deleted for t in p.hashtags.split())),
+                "\n".join(p.links for p in chain if p.links and not p.deleted),
             )
         yield (
             pid,
