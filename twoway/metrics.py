@@ -19,6 +19,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Generic, TypeVar, Union
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import link_matches, matched_keywords
@@ -34,7 +35,7 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import Message, SourceState, Store, Text, Thread
+from twoway.store import Message, SourceState, Store, Thread, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
@@ -78,7 +79,7 @@ class _Tally:
     reposts: int = 0
     quotes: int = 0
     likes: int = 0
-    voices: set[str] = field(default_factory=set)
+    voices: set[int] = field(default_factory=set)
     waits: list[int] = field(default_factory=list)
 
 
@@ -185,6 +186,69 @@ def _status(results: Sequence[TargetResult]) -> GoalStatus:
     return "met"
 
 
+Item = Union[Thread, Message]
+ItemT = TypeVar("ItemT", Thread, Message)
+
+
+def matches(goal: Goal, item: Item) -> bool:
+    """Whether a broadcast (with its self-thread) or a mention matches the goal's filters."""
+    if not goal.filtered:
+        return True
+    if goal.hashtags and not set(item.hashtags.split()).isdisjoint(goal.hashtags):
+        return True
+    return _matches_text(goal, item)
+
+
+def _matches_text(goal: Goal, item: Item) -> bool:
+    """The keyword and link filters; hashtags are looked up through `_Pool.by_tag`."""
+    if goal.keywords:
+        kept = item.keywords.split("\n") if item.keywords else ()
+        if any(k in kept for k in goal.keywords) or matched_keywords(item.text, goal.keywords):
+            return True
+    if goal.links and item.links:
+        return any(link_matches(link, prefix) for link in item.links.split("\n") for prefix in goal.links)
+    return False
+
+
+class _Pool(Generic[ItemT]):
+    """One source's broadcasts or mentions over the snapshot's span, oldest first."""
+
+    def __init__(self, items: list[ItemT]) -> None:
+        self.items: list[ItemT] = sorted(items, key=lambda item: item.at)
+        self.ats: list[int] = [item.at for item in self.items]
+        self._by_tag: dict[str, list[int]] | None = None
+        self._ids: dict[str, int] | None = None
+
+    def bounds(self, start: int, end: int) -> tuple[int, int]:
+        return bisect_left(self.ats, start), bisect_left(self.ats, end)
+
+    def by_tag(self) -> dict[str, list[int]]:
+        """Positions of the items carrying each hashtag: hashtag goals never scan the pool."""
+        if self._by_tag is None:
+            self._by_tag = {}
+            for i, item in enumerate(self.items):
+                for tag in item.hashtags.split():
+                    self._by_tag.setdefault(tag, []).append(i)
+        return self._by_tag
+
+    def position(self, item_id: str) -> int | None:
+        if self._ids is None:
+            self._ids = {item[1]: i for i, item in enumerate(self.items)}  # a thread's id, a mention's post_id
+        return self._ids.get(item_id)
+
+    def select(self, goal: Goal) -> list[int] | None:
+        """Positions of the items matching `goal`, ascending; `None` when it has no filters."""
+        if not goal.filtered:
+            return None
+        chosen: set[int] = set()
+        index = self.by_tag()
+        for tag in goal.hashtags:
+            chosen.update(index.get(tag, ()))
+        if goal.keywords or goal.links:
+            chosen.update(i for i, item in enumerate(self.items) if i not in chosen and _matches_text(goal, item))
+        return sorted(chosen)
+
+
 class _Reader:
     """One snapshot's reads, each made once per source and shared by every goal."""
 
@@ -193,34 +257,30 @@ class _Reader:
         self.now = now
         self.since = now - timedelta(seconds=span)
         self.order = [s.id for s in config.sources]
-        self._threads: dict[str, tuple[list[int], list[Thread]]] = {}
-        self._mentions: dict[str, tuple[list[int], list[Message]]] = {}
+        self._threads: dict[str, _Pool[Thread]] = {}
+        self._mentions: dict[str, _Pool[Message]] = {}
         self._waiting: dict[tuple[str, int], tuple[dict[str, int], dict[str, Thread]]] = {}
 
-    def threads(self, sid: str, start: int, end: int) -> list[Thread]:
-        """The source's broadcasts made in [start, end), from one read of the whole span."""
+    def threads(self, sid: str) -> _Pool[Thread]:
         if sid not in self._threads:
-            threads = sorted(self.store.threads(sid, self.since, self.now), key=lambda t: t.at)
-            self._threads[sid] = ([t.at for t in threads], threads)
-        ats, threads = self._threads[sid]
-        return threads[bisect_left(ats, start) : bisect_left(ats, end)]
+            self._threads[sid] = _Pool(list(self.store.threads(sid, self.since, self.now)))
+        return self._threads[sid]
 
-    def mentions(self, sid: str, start: int, end: int) -> list[Message]:
-        """The mentions made in [start, end) that count for the source."""
+    def mentions(self, sid: str) -> _Pool[Message]:
+        """The source's mentions that count for it (not for an earlier-named source)."""
         if sid not in self._mentions:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
-            mentions = sorted(self.store.mentions(sid, self.since, self.now, earlier=earlier), key=lambda m: m.at)
-            self._mentions[sid] = ([m.at for m in mentions], mentions)
-        ats, mentions = self._mentions[sid]
-        return mentions[bisect_left(ats, start) : bisect_left(ats, end)]
+            self._mentions[sid] = _Pool(list(self.store.mentions(sid, self.since, self.now, earlier=earlier)))
+        return self._mentions[sid]
 
     def waiting(self, sid: str, start: int) -> tuple[dict[str, int], dict[str, Thread]]:
         """Unanswered replies written since `start`, counted per thread, and those threads however old."""
         if (sid, start) not in self._waiting:
             counts = self.store.waiting_by_thread(sid, _dt(start), self.now)
-            known = {t.id: t for t in self.threads(sid, 0, int(self.now.timestamp()) + 1) if t.id in counts}
+            pool = self.threads(sid)
+            known = {t: pool.items[i] for t in counts if (i := pool.position(t)) is not None}
             older = self.store.threads_by_id(sid, sorted(set(counts) - set(known)))
-            self._waiting[(sid, start)] = (counts, {**known, **{t.id: t for t in older}})
+            self._waiting[(sid, start)] = (counts, {**known, **{t.id: t for t in older}})  # type: ignore[misc]
         return self._waiting[(sid, start)]
 
 
@@ -231,41 +291,39 @@ class _GoalScope:
         self.goal = goal
         self.reader = reader
         self.measures = measures
-        self._matched: dict[tuple[str, str, str], bool] = {}
+        self._selected: dict[int, list[int] | None] = {}
 
-    def matches(self, content: Text) -> bool:
-        goal = self.goal
-        if not goal.filtered:
-            return True
-        if goal.hashtags and not content.hashtags.isdisjoint(goal.hashtags):
-            return True
-        if goal.keywords:
-            kept = set(goal.keywords) & set(content.keywords)
-            if kept or matched_keywords(content.text, goal.keywords):
-                return True
-        return any(link_matches(link, prefix) for link in content.links for prefix in goal.links)
+    def _selection(self, pool: _Pool[ItemT]) -> list[int] | None:
+        """Each pool is filtered once per goal, whatever the number of windows."""
+        if id(pool) not in self._selected:
+            self._selected[id(pool)] = pool.select(self.goal)
+        return self._selected[id(pool)]
 
-    def thread_matches(self, thread: Thread | None) -> bool:
+    def _in_window(self, pool: _Pool[ItemT], start: int, end: int) -> list[ItemT]:
+        """The goal's items of `pool` made in [start, end)."""
+        selected = self._selection(pool)
+        lo, hi = pool.bounds(start, end)
+        if selected is None:
+            return pool.items[lo:hi]
+        return [pool.items[i] for i in selected[bisect_left(selected, lo) : bisect_left(selected, hi)]]
+
+    def _thread_matches(self, sid: str, thread: Thread | None) -> bool:
         if thread is None:
             return False
-        return self._memo(("thread", thread.source, thread.id), thread.content)
-
-    def mention_matches(self, mention: Message) -> bool:
-        return self._memo(("mention", mention.source, mention.post_id), mention.content)
-
-    def _memo(self, key: tuple[str, str, str], content: Text) -> bool:
-        """Each broadcast and mention is matched once per goal, however many windows ask."""
-        if not self.goal.filtered:
+        pool = self.reader.threads(sid)
+        i = pool.position(thread.id)
+        selected = self._selection(pool)
+        if selected is None:
             return True
-        if key not in self._matched:
-            self._matched[key] = self.matches(content)
-        return self._matched[key]
+        if i is None:  # older than the span: match it on its own
+            return matches(self.goal, thread)
+        j = bisect_left(selected, i)
+        return j < len(selected) and selected[j] == i
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid])
-        for thread in self.reader.threads(sid, start, end):
-            if not self.thread_matches(thread):
-                continue
+        voices, waits = tally.voices, tally.waits
+        for thread in self._in_window(self.reader.threads(sid), start, end):
             tally.broadcast += 1
             tally.reposts += thread.reposts or 0
             tally.quotes += thread.quotes or 0
@@ -273,17 +331,16 @@ class _GoalScope:
             tally.replies += thread.replies
             tally.responses += thread.responses
             tally.answered += thread.answered
-            tally.voices.update(thread.voices)
-            tally.waits.extend(thread.waits)
-        for mention in self.reader.mentions(sid, start, end):
-            if not self.mention_matches(mention):
-                continue
+            voices.update(unpack(thread.voices))
+            waits.extend(unpack(thread.waits))
+        for mention in self._in_window(self.reader.mentions(sid), start, end):
             tally.mentions += 1
             tally.responses += mention.responses
-            tally.voices.add(mention.voice)
+            voices.add(mention.voice)
             if mention.wait is not None:
                 tally.answered += 1
-                tally.waits.append(mention.wait)
+                waits.append(mention.wait)
+        waits.sort()
         return tally
 
     def waiting(self, start: int, now: datetime, clock: Callable[[int, int], int]) -> tuple[int, tuple[Waiting, ...]]:
@@ -294,13 +351,13 @@ class _GoalScope:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
             counts, threads = self.reader.waiting(sid, start)
-            matched = [t for t in counts if self.thread_matches(threads.get(t))]
+            matched = [t for t in counts if self._thread_matches(sid, threads.get(t))]
             total += sum(counts[t] for t in matched)
             in_threads = sorted(matched) if self.goal.filtered else None
             oldest = self.reader.store.oldest_waiting(sid, _dt(start), now, in_threads, WAITING_LISTED)
             items += [(created, sid, post_id, url) for created, post_id, url in oldest]
-            for m in self.reader.mentions(sid, start, end):
-                if m.answered_at is None and self.mention_matches(m):
+            for m in self._in_window(self.reader.mentions(sid), start, end):
+                if m.answered_at is None:
                     total += 1
                     items.append((m.at, sid, m.post_id, m.url))
         items.sort()

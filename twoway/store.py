@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
@@ -39,9 +39,9 @@ __all__ = [
     "SourceState",
     "Store",
     "StorePolicy",
-    "Text",
     "Thread",
     "default_path",
+    "unpack",
     "voice",
 ]
 
@@ -75,6 +75,7 @@ CREATE TABLE posts (
     parent_id TEXT,
     root_id TEXT NOT NULL,
     author_hash TEXT NOT NULL,
+    voice BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     url TEXT NOT NULL,
     text TEXT,
@@ -389,9 +390,9 @@ class Store:
         links = "\n".join(dict.fromkeys(normalize_link(u) for u in post.links if u.strip()))
         keywords = "" if author in org else "\n".join(matched_keywords(post.text, self.policy.keywords))
         self.conn.execute(
-            "INSERT INTO posts (source_id, post_id, platform, parent_id, root_id, author_hash, created_at,"
+            "INSERT INTO posts (source_id, post_id, platform, parent_id, root_id, author_hash, voice, created_at,"
             " url, text, text_at, hashtags, links, keywords, mentions_source, is_repost)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source_id, post_id) DO UPDATE SET"
             " parent_id = excluded.parent_id, root_id = excluded.root_id, url = excluded.url,"
             " text = excluded.text, hashtags = excluded.hashtags, links = excluded.links,"
@@ -404,6 +405,7 @@ class Store:
                 post.parent_id,
                 root,
                 author,
+                voice(author),
                 _ts(post.created_at),
                 post.url,
                 post.text if keep_text else None,
@@ -498,7 +500,7 @@ class Store:
             " AND thread_at >= ? AND thread_at < ?",
             (source_id, _ts(start), _ts(end)),
         )
-        return [_thread(source_id, row) for row in rows]
+        return [Thread(source_id, *row) for row in rows]
 
     def threads_by_id(self, source_id: str, threads: Sequence[str]) -> list[Thread]:
         """The given broadcasts whatever their age (for the waiting list)."""
@@ -510,7 +512,7 @@ class Store:
                 f" AND post_id IN ({marks})",
                 (source_id, *chunk),
             )
-            found += [_thread(source_id, row) for row in rows]
+            found += [Thread(source_id, *row) for row in rows]
         return found
 
     def mentions(
@@ -522,27 +524,28 @@ class Store:
         source, or a mention of a source named `earlier` in config order (SPEC §2).
         """
         rows = self.conn.execute(
-            "SELECT post_id, platform, url, created_at, answered_at, wait, responses, author_hash,"
-            " text, hashtags, links, keywords FROM posts"
-            " WHERE source_id = ? AND role = 'mention' AND created_at >= ? AND created_at < ?",
+            "SELECT post_id, url, created_at, answered_at, wait, responses, voice, text, hashtags, links, keywords,"
+            " platform FROM posts WHERE source_id = ? AND role = 'mention' AND created_at >= ? AND created_at < ?",
             (source_id, _ts(start), _ts(end)),
         ).fetchall()
-        owned = self._counted_elsewhere(source_id, [(r[1], r[0]) for r in rows], earlier)
-        return [
-            Message(
-                source_id, r[0], r[2], r[3], r[4], r[5], r[6], voice(r[7]),
-                Text(r[8] or "", frozenset(r[9].split()), _lines(r[10]), _lines(r[11])),
-            )
-            for r in rows
-            if (r[1], r[0]) not in owned
-        ]
+        owned = self._counted_elsewhere(source_id, [(r[11], r[0]) for r in rows], earlier)
+        return [Message(source_id, *r[:7], r[7] or "", *r[8:11]) for r in rows if (r[11], r[0]) not in owned]
 
     def _counted_elsewhere(
         self, source_id: str, posts: Sequence[tuple[str, str]], earlier: Sequence[str]
     ) -> set[tuple[str, str]]:
+        shared = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT s.platform FROM sources s JOIN sources o ON o.platform = s.platform"
+                " AND o.source_id <> s.source_id WHERE s.source_id = ?",
+                (source_id,),
+            )
+        }
         by_platform: dict[str, list[str]] = defaultdict(list)
         for platform, post_id in posts:
-            by_platform[platform].append(post_id)
+            if platform in shared:  # only another source on the same platform can count it too
+                by_platform[platform].append(post_id)
         owned: set[tuple[str, str]] = set()
         for platform, ids in by_platform.items():
             for chunk in _chunks(ids):
@@ -678,30 +681,30 @@ class _Row(NamedTuple):
     links: str
 
 
-class Text(NamedTuple):
-    """What goal filters match: a post's (or a self-thread's) text, hashtags, links and kept keywords."""
-
-    text: str
-    hashtags: frozenset[str]
-    links: tuple[str, ...]
-    keywords: tuple[str, ...] = ()
-
-
 class Thread(NamedTuple):
-    """A broadcast with its self-thread, its counters and what its thread holds."""
+    """A broadcast with its self-thread's text, its counters and what its thread holds.
+
+    Text fields stay as stored (hashtags space-separated, links and keywords one per
+    line): goal filters search them directly, which is cheaper than building sets.
+    """
 
     source: str
     id: str
     at: int
-    content: Text
+    text: str
+    hashtags: str
+    links: str
     reposts: int | None
     quotes: int | None
     likes: int | None
     replies: int
     responses: int
     answered: int
-    voices: array[int]
-    waits: array[int]
+    voices: bytes | None
+    """Packed distinct members who replied (`unpack`)."""
+    waits: bytes | None
+    """Packed response waits of the answered replies (`unpack`)."""
+    keywords: str = ""
 
 
 class Message(NamedTuple):
@@ -715,22 +718,19 @@ class Message(NamedTuple):
     wait: int | None
     responses: int
     voice: int
-    content: Text
+    text: str
+    hashtags: str
+    links: str
+    keywords: str
 
 
 _THREAD_COLUMNS = (
-    "post_id, thread_at, thread_text, thread_hashtags, thread_links, reposts - own_reposts,"
-    " quotes - own_quotes, likes - own_likes, thread_replies, thread_responses, thread_answered,"
-    " thread_voices, thread_waits"
+    "post_id, thread_at, COALESCE(thread_text, ''), thread_hashtags, thread_links,"
+    " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
+    " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
+    " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
+    " thread_replies, thread_responses, thread_answered, thread_voices, thread_waits"
 )
-
-
-def _thread(source_id: str, r: tuple[Any, ...]) -> Thread:
-    content = Text(r[2] or "", frozenset(r[3].split()), _lines(r[4]))
-    return Thread(
-        source_id, r[0], r[1], content, _floor(r[5]), _floor(r[6]), _floor(r[7]), r[8], r[9], r[10],
-        _unpack(r[11]), _unpack(r[12]),
-    )
 
 
 def voice(author_hash: str) -> int:
@@ -745,21 +745,13 @@ def _pack(values: Iterable[int]) -> bytes:
     return packed.tobytes()
 
 
-def _unpack(blob: bytes | None) -> array[int]:
+def unpack(blob: bytes | None) -> array[int]:
     values = array("q")
     if blob:
         values.frombytes(blob)
         if sys.byteorder == "big":
             values.byteswap()
     return values
-
-
-def _lines(value: str) -> tuple[str, ...]:
-    return tuple(value.split("\n")) if value else ()
-
-
-def _floor(value: int | None) -> int | None:
-    return None if value is None else max(value, 0)
 
 
 def _derive_thread(
