@@ -10,7 +10,14 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-__all__ = ["link_matches", "matched_keywords", "normalize_hashtag", "normalize_link"]
+__all__ = [
+    "has_prefix",
+    "keywords_pattern",
+    "link_matches",
+    "matched_keywords",
+    "normalize_hashtag",
+    "normalize_link",
+]
 
 
 def normalize_hashtag(tag: str) -> str:
@@ -28,17 +35,24 @@ def normalize_link(url: str) -> str:
 
 def link_matches(link: str, prefix: str) -> bool:
     """Prefix match ending at a path boundary: `a.org/ev` matches `a.org/ev/x`, not `a.org/evx`."""
-    link, prefix = normalize_link(link), normalize_link(prefix).rstrip("/")
-    if not link.startswith(prefix):
-        return False
-    rest = link[len(prefix) :]
-    return rest == "" or rest[0] in "/?#"
+    return has_prefix(normalize_link(link), normalize_link(prefix).rstrip("/"))
+
+
+def has_prefix(link: str, prefix: str) -> bool:
+    """`link_matches` for links and a prefix already normalized (as the store and config keep them)."""
+    return link.startswith(prefix) and (len(link) == len(prefix) or link[len(prefix)] in "/?#")
 
 
 @lru_cache(maxsize=256)
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     words = [re.escape(w) for w in keyword.split()]
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def keywords_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of the keywords (whole words or phrases, any case)."""
+    parts = [_keyword_pattern(k.strip()).pattern for k in keywords if k.strip()]
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
 
 
 def matched_keywords(text: str, keywords: Iterable[str]) -> tuple[str, ...]:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Generic, TypeVar, Union
 
 from twoway.config import Config, Goal, Target, format_duration
-from twoway.matching import link_matches, matched_keywords
+from twoway.matching import has_prefix, keywords_pattern
 from twoway.model import Part
 from twoway.report import (
     METRICS,
@@ -190,24 +191,32 @@ Item = Union[Thread, Message]
 ItemT = TypeVar("ItemT", Thread, Message)
 
 
-def matches(goal: Goal, item: Item) -> bool:
-    """Whether a broadcast (with its self-thread) or a mention matches the goal's filters."""
-    if not goal.filtered:
-        return True
-    if goal.hashtags and not set(item.hashtags.split()).isdisjoint(goal.hashtags):
-        return True
-    return _matches_text(goal, item)
+class _Filter:
+    """A goal's filters, compiled once: hashtags as a set, keywords as one pattern, link prefixes."""
 
+    def __init__(self, goal: Goal) -> None:
+        self.active = goal.filtered
+        self.hashtags = frozenset(goal.hashtags)
+        self.keywords = frozenset(goal.keywords)
+        self.pattern = keywords_pattern(goal.keywords)
+        self.links = tuple(link.rstrip("/") for link in goal.links)
+        self.needs_scan = bool(self.keywords or self.links)
+        """Keywords and links must look at every item; hashtags go through `_Pool.by_tag`."""
 
-def _matches_text(goal: Goal, item: Item) -> bool:
-    """The keyword and link filters; hashtags are looked up through `_Pool.by_tag`."""
-    if goal.keywords:
-        kept = item.keywords.split("\n") if item.keywords else ()
-        if any(k in kept for k in goal.keywords) or matched_keywords(item.text, goal.keywords):
+    def __call__(self, item: Item) -> bool:
+        if not self.active:
             return True
-    if goal.links and item.links:
-        return any(link_matches(link, prefix) for link in item.links.split("\n") for prefix in goal.links)
-    return False
+        return not self.hashtags.isdisjoint(item.hashtags.split()) or self.text_hit(item)
+
+    def text_hit(self, item: Item) -> bool:
+        if self.pattern is not None:
+            if item.keywords and not self.keywords.isdisjoint(item.keywords.split("\n")):
+                return True
+            if item.text and self.pattern.search(item.text):
+                return True
+        if self.links and item.links:
+            return any(has_prefix(link, prefix) for link in item.links.split("\n") for prefix in self.links)
+        return False
 
 
 class _Pool(Generic[ItemT]):
@@ -236,16 +245,17 @@ class _Pool(Generic[ItemT]):
             self._ids = {item[1]: i for i, item in enumerate(self.items)}  # a thread's id, a mention's post_id
         return self._ids.get(item_id)
 
-    def select(self, goal: Goal) -> list[int] | None:
-        """Positions of the items matching `goal`, ascending; `None` when it has no filters."""
-        if not goal.filtered:
+    def select(self, matches: _Filter) -> list[int] | None:
+        """Positions of the items a goal's filter matches, ascending; `None` when it has none."""
+        if not matches.active:
             return None
         chosen: set[int] = set()
         index = self.by_tag()
-        for tag in goal.hashtags:
+        for tag in matches.hashtags:
             chosen.update(index.get(tag, ()))
-        if goal.keywords or goal.links:
-            chosen.update(i for i, item in enumerate(self.items) if i not in chosen and _matches_text(goal, item))
+        if matches.needs_scan:
+            text_hit = matches.text_hit
+            chosen.update([i for i, item in enumerate(self.items) if text_hit(item)])
         return sorted(chosen)
 
 
@@ -259,7 +269,9 @@ class _Reader:
         self.order = [s.id for s in config.sources]
         self._threads: dict[str, _Pool[Thread]] = {}
         self._mentions: dict[str, _Pool[Message]] = {}
-        self._waiting: dict[tuple[str, int], tuple[dict[str, int], dict[str, Thread]]] = {}
+        self.longest = span // 2
+        self._unanswered: dict[str, tuple[list[int], list[str]]] = {}
+        self._old_threads: dict[str, dict[str, Thread]] = {}
 
     def threads(self, sid: str) -> _Pool[Thread]:
         if sid not in self._threads:
@@ -274,14 +286,21 @@ class _Reader:
         return self._mentions[sid]
 
     def waiting(self, sid: str, start: int) -> tuple[dict[str, int], dict[str, Thread]]:
-        """Unanswered replies written since `start`, counted per thread, and those threads however old."""
-        if (sid, start) not in self._waiting:
-            counts = self.store.waiting_by_thread(sid, _dt(start), self.now)
-            pool = self.threads(sid)
-            known = {t: pool.items[i] for t in counts if (i := pool.position(t)) is not None}
-            older = self.store.threads_by_id(sid, sorted(set(counts) - set(known)))
-            self._waiting[(sid, start)] = (counts, {**known, **{t.id: t for t in older}})  # type: ignore[misc]
-        return self._waiting[(sid, start)]
+        """Unanswered replies written since `start`, counted per thread, and those threads however old.
+
+        One read per source covers the longest window; shorter windows count a slice of it.
+        """
+        if sid not in self._unanswered:
+            rows = self.store.unanswered_replies(sid, self.now - timedelta(seconds=self.longest), self.now)
+            self._unanswered[sid] = ([r[0] for r in rows], [r[1] for r in rows])
+        ats, threads = self._unanswered[sid]
+        counts = Counter(threads[bisect_left(ats, start) :])
+        pool = self.threads(sid)
+        known = self._old_threads.setdefault(sid, {})
+        missing = sorted(t for t in counts if t not in known and pool.position(t) is None)
+        known.update({t.id: t for t in self.store.threads_by_id(sid, missing)})
+        found = {t: pool.items[i] for t in counts if (i := pool.position(t)) is not None}
+        return counts, {**known, **found}
 
 
 class _GoalScope:
@@ -289,14 +308,16 @@ class _GoalScope:
 
     def __init__(self, goal: Goal, reader: _Reader, measures: dict[str, frozenset[Part]]) -> None:
         self.goal = goal
+        self.matches = _Filter(goal)
         self.reader = reader
         self.measures = measures
         self._selected: dict[int, list[int] | None] = {}
+        self._selected_ids: dict[int, set[str]] = {}
 
     def _selection(self, pool: _Pool[ItemT]) -> list[int] | None:
         """Each pool is filtered once per goal, whatever the number of windows."""
         if id(pool) not in self._selected:
-            self._selected[id(pool)] = pool.select(self.goal)
+            self._selected[id(pool)] = pool.select(self.matches)
         return self._selected[id(pool)]
 
     def _in_window(self, pool: _Pool[ItemT], start: int, end: int) -> list[ItemT]:
@@ -307,18 +328,16 @@ class _GoalScope:
             return pool.items[lo:hi]
         return [pool.items[i] for i in selected[bisect_left(selected, lo) : bisect_left(selected, hi)]]
 
-    def _thread_matches(self, sid: str, thread: Thread | None) -> bool:
-        if thread is None:
-            return False
+    def _matched_threads(self, sid: str, threads: dict[str, Thread]) -> set[str]:
+        """Which of these threads (any age) the goal counts."""
         pool = self.reader.threads(sid)
-        i = pool.position(thread.id)
         selected = self._selection(pool)
         if selected is None:
-            return True
-        if i is None:  # older than the span: match it on its own
-            return matches(self.goal, thread)
-        j = bisect_left(selected, i)
-        return j < len(selected) and selected[j] == i
+            return set(threads)
+        if id(pool) not in self._selected_ids:
+            self._selected_ids[id(pool)] = {pool.items[i].id for i in selected}
+        ids = self._selected_ids[id(pool)]
+        return {t for t, thread in threads.items() if t in ids or (pool.position(t) is None and self.matches(thread))}
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid])
@@ -351,7 +370,7 @@ class _GoalScope:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
             counts, threads = self.reader.waiting(sid, start)
-            matched = [t for t in counts if self._thread_matches(sid, threads.get(t))]
+            matched = self._matched_threads(sid, threads)
             total += sum(counts[t] for t in matched)
             in_threads = sorted(matched) if self.goal.filtered else None
             oldest = self.reader.store.oldest_waiting(sid, _dt(start), now, in_threads, WAITING_LISTED)

@@ -559,14 +559,13 @@ class Store:
                         owned.add((platform, post_id))
         return owned
 
-    def waiting_by_thread(self, source_id: str, start: datetime, end: datetime) -> dict[str, int]:
-        """How many unanswered replies written in [start, end) each thread holds."""
-        rows = self.conn.execute(
-            "SELECT thread, COUNT(*) FROM posts WHERE source_id = ? AND role = 'reply' AND answered_at IS NULL"
-            " AND created_at >= ? AND created_at < ? GROUP BY thread",
+    def unanswered_replies(self, source_id: str, start: datetime, end: datetime) -> list[tuple[int, str]]:
+        """(created_at, thread) of every unanswered reply written in [start, end), oldest first."""
+        return self.conn.execute(
+            "SELECT created_at, thread FROM posts WHERE source_id = ? AND role = 'reply' AND answered_at IS NULL"
+            " AND created_at >= ? AND created_at < ? ORDER BY created_at",
             (source_id, _ts(start), _ts(end)),
-        )
-        return dict(rows.fetchall())
+        ).fetchall()
 
     def oldest_waiting(
         self, source_id: str, start: datetime, end: datetime, threads: Sequence[str] | None, limit: int
