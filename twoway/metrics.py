@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Generic, TypeVar, Union
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -36,7 +34,7 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import Message, SourceState, Store, Thread, unpack
+from twoway.store import SourceState, Store, Unit, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
@@ -187,10 +185,6 @@ def _status(results: Sequence[TargetResult]) -> GoalStatus:
     return "met"
 
 
-Item = Union[Thread, Message]
-ItemT = TypeVar("ItemT", Thread, Message)
-
-
 class _Filter:
     """A goal's filters, compiled once: hashtags as a set, keywords as one pattern, link prefixes."""
 
@@ -201,164 +195,131 @@ class _Filter:
         self.pattern = keywords_pattern(goal.keywords)
         self.links = tuple(link.rstrip("/") for link in goal.links)
         self.needs_scan = bool(self.keywords or self.links)
-        """Keywords and links must look at every item; hashtags go through `_Pool.by_tag`."""
+        """Keywords and links must look at every unit; hashtags go through `_Pool.by_tag`."""
 
-    def __call__(self, item: Item) -> bool:
-        if not self.active:
-            return True
-        return not self.hashtags.isdisjoint(item.hashtags.split()) or self.text_hit(item)
-
-    def text_hit(self, item: Item) -> bool:
+    def text_hit(self, unit: Unit) -> bool:
         if self.pattern is not None:
-            if item.keywords and not self.keywords.isdisjoint(item.keywords.split("\n")):
+            if unit.keywords and not self.keywords.isdisjoint(unit.keywords.split("\n")):
                 return True
-            if item.text and self.pattern.search(item.text):
+            if unit.text and self.pattern.search(unit.text):
                 return True
-        if self.links and item.links:
-            return any(has_prefix(link, prefix) for link in item.links.split("\n") for prefix in self.links)
+        if self.links and unit.links:
+            return any(has_prefix(link, prefix) for link in unit.links.split("\n") for prefix in self.links)
         return False
 
 
-class _Pool(Generic[ItemT]):
-    """One source's broadcasts or mentions over the snapshot's span, oldest first."""
+class _Pool:
+    """One source's units (broadcasts and mentions) for a snapshot, oldest first.
 
-    def __init__(self, items: list[ItemT]) -> None:
-        self.items: list[ItemT] = sorted(items, key=lambda item: item.at)
-        self.ats: list[int] = [item.at for item in self.items]
+    It spans twice the longest window, plus older broadcasts that still hold a message
+    waiting inside the longest window; each goal selects from it once.
+    """
+
+    def __init__(self, units: list[Unit]) -> None:
+        self.units = sorted(units, key=lambda u: u.at)
+        self.ats = [u.at for u in self.units]
         self._by_tag: dict[str, list[int]] | None = None
-        self._ids: dict[str, int] | None = None
+        self._waiting: dict[int, dict[int, int]] = {}
 
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         return bisect_left(self.ats, start), bisect_left(self.ats, end)
 
-    def by_tag(self) -> dict[str, list[int]]:
-        """Positions of the items carrying each hashtag: hashtag goals never scan the pool."""
-        if self._by_tag is None:
-            self._by_tag = {}
-            for i, item in enumerate(self.items):
-                for tag in item.hashtags.split():
-                    self._by_tag.setdefault(tag, []).append(i)
-        return self._by_tag
-
-    def position(self, item_id: str) -> int | None:
-        if self._ids is None:
-            self._ids = {item[1]: i for i, item in enumerate(self.items)}  # a thread's id, a mention's post_id
-        return self._ids.get(item_id)
-
     def select(self, matches: _Filter) -> list[int] | None:
-        """Positions of the items a goal's filter matches, ascending; `None` when it has none."""
+        """Positions of the units a goal's filter matches, ascending; `None` when it has none."""
         if not matches.active:
             return None
+        if self._by_tag is None:
+            self._by_tag = {}
+            for i, unit in enumerate(self.units):
+                for tag in unit.hashtags.split():
+                    self._by_tag.setdefault(tag, []).append(i)
         chosen: set[int] = set()
-        index = self.by_tag()
         for tag in matches.hashtags:
-            chosen.update(index.get(tag, ()))
+            chosen.update(self._by_tag.get(tag, ()))
         if matches.needs_scan:
             text_hit = matches.text_hit
-            chosen.update([i for i, item in enumerate(self.items) if text_hit(item)])
+            chosen.update([i for i, unit in enumerate(self.units) if text_hit(unit)])
         return sorted(chosen)
+
+    def waiting(self, start: int) -> dict[int, int]:
+        """Position → how many of that unit's messages written since `start` are unanswered."""
+        if start not in self._waiting:
+            counts = {}
+            for i, unit in enumerate(self.units):
+                if unit.unanswered:
+                    times = unpack(unit.unanswered)
+                    n = len(times) - bisect_left(times, start)
+                    if n:
+                        counts[i] = n
+            self._waiting[start] = counts
+        return self._waiting[start]
 
 
 class _Reader:
-    """One snapshot's reads, each made once per source and shared by every goal."""
+    """One snapshot's reads: each source's units, read once and shared by every goal."""
 
-    def __init__(self, store: Store, config: Config, now: datetime, span: int) -> None:
+    def __init__(self, store: Store, config: Config, now: datetime, longest: int) -> None:
         self.store = store
         self.now = now
-        self.since = now - timedelta(seconds=span)
+        self.longest = longest
         self.order = [s.id for s in config.sources]
-        self._threads: dict[str, _Pool[Thread]] = {}
-        self._mentions: dict[str, _Pool[Message]] = {}
-        self.longest = span // 2
-        self._unanswered: dict[str, tuple[list[int], list[str]]] = {}
-        self._old_threads: dict[str, dict[str, Thread]] = {}
+        self._pools: dict[str, _Pool] = {}
 
-    def threads(self, sid: str) -> _Pool[Thread]:
-        if sid not in self._threads:
-            self._threads[sid] = _Pool(list(self.store.threads(sid, self.since, self.now)))
-        return self._threads[sid]
-
-    def mentions(self, sid: str) -> _Pool[Message]:
-        """The source's mentions that count for it (not for an earlier-named source)."""
-        if sid not in self._mentions:
+    def pool(self, sid: str) -> _Pool:
+        if sid not in self._pools:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
-            self._mentions[sid] = _Pool(list(self.store.mentions(sid, self.since, self.now, earlier=earlier)))
-        return self._mentions[sid]
-
-    def waiting(self, sid: str, start: int) -> tuple[dict[str, int], dict[str, Thread]]:
-        """Unanswered replies written since `start`, counted per thread, and those threads however old.
-
-        One read per source covers the longest window; shorter windows count a slice of it.
-        """
-        if sid not in self._unanswered:
-            rows = self.store.unanswered_replies(sid, self.now - timedelta(seconds=self.longest), self.now)
-            self._unanswered[sid] = ([r[0] for r in rows], [r[1] for r in rows])
-        ats, threads = self._unanswered[sid]
-        counts = Counter(threads[bisect_left(ats, start) :])
-        pool = self.threads(sid)
-        known = self._old_threads.setdefault(sid, {})
-        missing = sorted(t for t in counts if t not in known and pool.position(t) is None)
-        known.update({t.id: t for t in self.store.threads_by_id(sid, missing)})
-        found = {t: pool.items[i] for t in counts if (i := pool.position(t)) is not None}
-        return counts, {**known, **found}
+            since = self.now - timedelta(seconds=2 * self.longest)
+            units = self.store.units(sid, since, self.now, earlier=earlier)
+            units += self.store.units_waiting(
+                sid, self.now - timedelta(seconds=self.longest), since, earlier=earlier
+            )
+            self._pools[sid] = _Pool(units)
+        return self._pools[sid]
 
 
 class _GoalScope:
-    """What one goal counts: its sources' broadcasts and mentions that match its filters."""
+    """What one goal counts: its sources' units that match its filters."""
 
     def __init__(self, goal: Goal, reader: _Reader, measures: dict[str, frozenset[Part]]) -> None:
         self.goal = goal
         self.matches = _Filter(goal)
         self.reader = reader
         self.measures = measures
-        self._selected: dict[int, list[int] | None] = {}
-        self._selected_ids: dict[int, set[str]] = {}
+        self._selected: dict[str, list[int] | None] = {}
 
-    def _selection(self, pool: _Pool[ItemT]) -> list[int] | None:
+    def _selection(self, sid: str) -> list[int] | None:
         """Each pool is filtered once per goal, whatever the number of windows."""
-        if id(pool) not in self._selected:
-            self._selected[id(pool)] = pool.select(self.matches)
-        return self._selected[id(pool)]
+        if sid not in self._selected:
+            self._selected[sid] = self.reader.pool(sid).select(self.matches)
+        return self._selected[sid]
 
-    def _in_window(self, pool: _Pool[ItemT], start: int, end: int) -> list[ItemT]:
-        """The goal's items of `pool` made in [start, end)."""
-        selected = self._selection(pool)
-        lo, hi = pool.bounds(start, end)
+    def _positions(self, sid: str, start: int, end: int) -> Iterable[int]:
+        selected = self._selection(sid)
+        lo, hi = self.reader.pool(sid).bounds(start, end)
         if selected is None:
-            return pool.items[lo:hi]
-        return [pool.items[i] for i in selected[bisect_left(selected, lo) : bisect_left(selected, hi)]]
-
-    def _matched_threads(self, sid: str, threads: dict[str, Thread]) -> set[str]:
-        """Which of these threads (any age) the goal counts."""
-        pool = self.reader.threads(sid)
-        selected = self._selection(pool)
-        if selected is None:
-            return set(threads)
-        if id(pool) not in self._selected_ids:
-            self._selected_ids[id(pool)] = {pool.items[i].id for i in selected}
-        ids = self._selected_ids[id(pool)]
-        return {t for t, thread in threads.items() if t in ids or (pool.position(t) is None and self.matches(thread))}
+            return range(lo, hi)
+        return selected[bisect_left(selected, lo) : bisect_left(selected, hi)]
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid])
+        units = self.reader.pool(sid).units
         voices, waits = tally.voices, tally.waits
-        for thread in self._in_window(self.reader.threads(sid), start, end):
-            tally.broadcast += 1
-            tally.reposts += thread.reposts or 0
-            tally.quotes += thread.quotes or 0
-            tally.likes += thread.likes or 0
-            tally.replies += thread.replies
-            tally.responses += thread.responses
-            tally.answered += thread.answered
-            voices.update(unpack(thread.voices))
-            waits.extend(unpack(thread.waits))
-        for mention in self._in_window(self.reader.mentions(sid), start, end):
-            tally.mentions += 1
-            tally.responses += mention.responses
-            voices.add(mention.voice)
-            if mention.wait is not None:
-                tally.answered += 1
-                waits.append(mention.wait)
+        for i in self._positions(sid, start, end):
+            unit = units[i]
+            if unit.kind == "broadcast":
+                tally.broadcast += 1
+                tally.reposts += unit.reposts or 0
+                tally.quotes += unit.quotes or 0
+                tally.likes += unit.likes or 0
+                tally.replies += unit.replies
+            else:
+                tally.mentions += 1
+            tally.responses += unit.responses
+            tally.answered += unit.answered
+            if unit.voices:
+                voices.update(unpack(unit.voices))
+            if unit.waits:
+                waits.extend(unpack(unit.waits))
         waits.sort()
         return tally
 
@@ -369,16 +330,19 @@ class _GoalScope:
         for sid in self.goal.sources:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
-            counts, threads = self.reader.waiting(sid, start)
-            matched = self._matched_threads(sid, threads)
-            total += sum(counts[t] for t in matched)
-            in_threads = sorted(matched) if self.goal.filtered else None
-            oldest = self.reader.store.oldest_waiting(sid, _dt(start), now, in_threads, WAITING_LISTED)
-            items += [(created, sid, post_id, url) for created, post_id, url in oldest]
-            for m in self._in_window(self.reader.mentions(sid), start, end):
-                if m.answered_at is None:
-                    total += 1
-                    items.append((m.at, sid, m.post_id, m.url))
+            pool = self.reader.pool(sid)
+            counts = pool.waiting(start)
+            selected = self._selection(sid)
+            chosen = list(counts) if selected is None else [i for i in selected if i in counts]
+            total += sum(counts[i] for i in chosen)
+            threads = [pool.units[i].id for i in chosen if pool.units[i].kind == "broadcast"]
+            in_threads = None if selected is None else sorted(threads)
+            if threads:
+                oldest = self.reader.store.oldest_waiting(sid, _dt(start), now, in_threads, WAITING_LISTED)
+                items += [(created, sid, post_id, url) for created, post_id, url in oldest]
+            items += [
+                (u.at, sid, u.id, u.url) for i in chosen if (u := pool.units[i]).kind == "mention" and u.at >= start
+            ]
         items.sort()
         return total, tuple(
             Waiting(sid, url, _dt(created), float(clock(created, end)))
@@ -401,7 +365,7 @@ def goal_report(
 ) -> GoalReport:
     """Every metric of one goal for its window and the baseline window before it."""
     length = window or goal.window or config.dashboard.window
-    reader = reader or _Reader(store, config, now, 2 * length)
+    reader = reader or _Reader(store, config, now, length)
     states = store.source_states()
     measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
     scope = _GoalScope(goal, reader, measures)
@@ -470,7 +434,7 @@ def build_report(
     states = store.source_states()
     goals = [g for g in config.goals if not goal_names or g.name in goal_names]
     longest = max((window or g.window or config.dashboard.window for g in goals), default=0)
-    reader = _Reader(store, config, now, 2 * longest)
+    reader = _Reader(store, config, now, longest)
     return Report(
         organization=config.organization.name,
         generated_at=now,

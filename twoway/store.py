@@ -35,11 +35,10 @@ from twoway.model import PARTS, Batch, Counters, Part, Post
 
 __all__ = [
     "SCHEMA_VERSION",
-    "Message",
     "SourceState",
     "Store",
     "StorePolicy",
-    "Thread",
+    "Unit",
     "default_path",
     "unpack",
     "voice",
@@ -98,25 +97,41 @@ CREATE TABLE posts (
     answered_at BIGINT,
     wait BIGINT,
     responses INTEGER NOT NULL DEFAULT 0,
-    thread_replies INTEGER NOT NULL DEFAULT 0,
-    thread_responses INTEGER NOT NULL DEFAULT 0,
-    thread_answered INTEGER NOT NULL DEFAULT 0,
-    thread_voices BLOB,
-    thread_waits BLOB,
-    thread_text TEXT,
-    thread_hashtags TEXT,
-    thread_links TEXT,
-    own_reposts INTEGER NOT NULL DEFAULT 0,
-    own_quotes INTEGER NOT NULL DEFAULT 0,
-    own_likes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source_id, post_id)
 );
 CREATE INDEX posts_by_root ON posts (source_id, root_id);
-CREATE INDEX posts_by_thread ON posts (source_id, role, thread_at);
-CREATE INDEX posts_by_post_id ON posts (source_id, role, post_id);
-CREATE INDEX posts_by_created ON posts (source_id, role, created_at);
 CREATE INDEX posts_waiting ON posts (source_id, role, answered_at, created_at, thread);
 CREATE INDEX posts_by_platform_id ON posts (platform, post_id);
+CREATE TABLE units (
+    source_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    post_id TEXT NOT NULL,
+    root_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    url TEXT NOT NULL,
+    text TEXT NOT NULL,
+    hashtags TEXT NOT NULL,
+    links TEXT NOT NULL,
+    keywords TEXT NOT NULL,
+    reposts INTEGER,
+    quotes INTEGER,
+    likes INTEGER,
+    own_reposts INTEGER NOT NULL,
+    own_quotes INTEGER NOT NULL,
+    own_likes INTEGER NOT NULL,
+    replies INTEGER NOT NULL,
+    responses INTEGER NOT NULL,
+    answered INTEGER NOT NULL,
+    voices BLOB,
+    waits BLOB,
+    unanswered BLOB,
+    last_unanswered BIGINT,
+    PRIMARY KEY (source_id, kind, at, post_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX units_by_post ON units (source_id, post_id);
+CREATE INDEX units_by_root ON units (source_id, root_id);
+CREATE INDEX units_waiting ON units (source_id, last_unanswered);
 CREATE TABLE counters (
     source_id TEXT NOT NULL,
     post_id TEXT NOT NULL,
@@ -429,11 +444,22 @@ class Store:
             (sid, c.post_id, at, *values),
         )
         sets = ", ".join(f"{name} = COALESCE(?, {name})" for name in _COUNTERS)
-        self.conn.execute(
+        changed = self.conn.execute(
             f"UPDATE posts SET {sets}, counted_at = ? WHERE source_id = ? AND post_id = ?"
             " AND (counted_at IS NULL OR counted_at <= ?)",
             (*values, at, sid, c.post_id, at),
-        )
+        ).rowcount
+        if changed:
+            self.conn.execute(
+                "UPDATE units SET reposts = ?, quotes = ?, likes = ? WHERE source_id = ? AND post_id = ?",
+                (*self._counters(sid, c.post_id), sid, c.post_id),
+            )
+
+    def _counters(self, sid: str, post_id: str) -> tuple[int | None, int | None, int | None]:
+        row = self.conn.execute(
+            "SELECT reposts, quotes, likes FROM posts WHERE source_id = ? AND post_id = ?", (sid, post_id)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
 
     def _roots_of(self, sid: str, post_ids: Sequence[str]) -> set[str]:
         roots: set[str] = set()
@@ -457,8 +483,9 @@ class Store:
         for chunk in _chunks(roots):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                "SELECT post_id, parent_id, root_id, author_hash, created_at, deleted, mentions_source,"
-                f" is_repost, text, hashtags, links FROM posts WHERE source_id = ? AND root_id IN ({marks})",
+                "SELECT post_id, parent_id, root_id, author_hash, voice, created_at, deleted, mentions_source,"
+                " is_repost, platform, url, text, hashtags, links, keywords, reposts, quotes, likes"
+                f" FROM posts WHERE source_id = ? AND root_id IN ({marks})",
                 (sid, *chunk),
             ).fetchall()
             by_root: dict[str, list[_Row]] = defaultdict(list)
@@ -466,14 +493,20 @@ class Store:
                 by_root[row[2]].append(_Row(*row))
             own = self._own_reactions(sid, chunk, org)
             updates: list[tuple[object, ...]] = []
+            units: list[tuple[object, ...]] = []
             for root in chunk:
-                updates.extend(_derive_thread(root, by_root.get(root, []), org, own, self.policy.wait))
+                derived = _Derivation(root, by_root.get(root, []), org, self.policy.wait)
+                updates += derived.post_updates()
+                units += derived.unit_rows(own)
             self.conn.executemany(
                 "UPDATE posts SET role = ?, thread = ?, thread_at = ?, answers = ?, answered_at = ?, wait = ?,"
-                " responses = ?, own_reposts = ?, own_quotes = ?, own_likes = ?, thread_replies = ?,"
-                " thread_responses = ?, thread_answered = ?, thread_voices = ?, thread_waits = ?,"
-                " thread_text = ?, thread_hashtags = ?, thread_links = ? WHERE source_id = ? AND post_id = ?",
+                " responses = ? WHERE source_id = ? AND post_id = ?",
                 [(*u[1:], sid, u[0]) for u in updates],
+            )
+            self.conn.execute(f"DELETE FROM units WHERE source_id = ? AND root_id IN ({marks})", (sid, *chunk))
+            self.conn.executemany(
+                f"INSERT INTO units ({_UNIT_COLUMNS}) VALUES ({','.join('?' * (_UNIT_COLUMNS.count(',') + 1))})",
+                [(sid, *u) for u in units],
             )
 
     def _own_reactions(self, sid: str, roots: Sequence[str], org: set[str]) -> dict[tuple[str, str], int]:
@@ -493,43 +526,33 @@ class Store:
 
     # -- reading, for metrics ------------------------------------------------------
 
-    def threads(self, source_id: str, start: datetime, end: datetime) -> list[Thread]:
-        """The broadcasts made in [start, end), each with its self-thread's text and its rollups."""
-        rows = self.conn.execute(
-            f"SELECT {_THREAD_COLUMNS} FROM posts WHERE source_id = ? AND role = 'broadcast'"
-            " AND thread_at >= ? AND thread_at < ?",
-            (source_id, _ts(start), _ts(end)),
-        )
-        return [Thread(source_id, *row) for row in rows]
+    def units(self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()) -> list[Unit]:
+        """The source's broadcasts and mentions made in [start, end), oldest first.
 
-    def threads_by_id(self, source_id: str, threads: Sequence[str]) -> list[Thread]:
-        """The given broadcasts whatever their age (for the waiting list)."""
-        found: list[Thread] = []
-        for chunk in _chunks(threads):
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT {_THREAD_COLUMNS} FROM posts WHERE source_id = ? AND role = 'broadcast'"
-                f" AND post_id IN ({marks})",
-                (source_id, *chunk),
-            )
-            found += [Thread(source_id, *row) for row in rows]
-        return found
-
-    def mentions(
-        self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()
-    ) -> list[Message]:
-        """Mentions of the source made in [start, end) that count for it.
-
-        One counted elsewhere is left out: a reply in an organization thread of another
-        source, or a mention of a source named `earlier` in config order (SPEC §2).
+        A mention counted elsewhere is left out: a reply in an organization thread of
+        another source, or a mention of a source named `earlier` in config order (SPEC §2).
         """
+        return self._units(source_id, "at >= ? AND at < ?", (_ts(start), _ts(end)), earlier)
+
+    def units_waiting(
+        self, source_id: str, since: datetime, before: datetime, *, earlier: Sequence[str] = ()
+    ) -> list[Unit]:
+        """Units made before `before` with a message still unanswered that was written since `since`."""
+        return self._units(source_id, "last_unanswered >= ? AND at < ?", (_ts(since), _ts(before)), earlier)
+
+    def _units(self, source_id: str, where: str, params: tuple[int, int], earlier: Sequence[str]) -> list[Unit]:
         rows = self.conn.execute(
-            "SELECT post_id, url, created_at, answered_at, wait, responses, voice, text, hashtags, links, keywords,"
-            " platform FROM posts WHERE source_id = ? AND role = 'mention' AND created_at >= ? AND created_at < ?",
-            (source_id, _ts(start), _ts(end)),
+            "SELECT kind, at, post_id, url, text, hashtags, links, keywords,"
+            " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
+            " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
+            " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
+            " replies, responses, answered, voices, waits, unanswered, platform"
+            f" FROM units WHERE source_id = ? AND {where} ORDER BY at",
+            (source_id, *params),
         ).fetchall()
-        owned = self._counted_elsewhere(source_id, [(r[11], r[0]) for r in rows], earlier)
-        return [Message(source_id, *r[:7], r[7] or "", *r[8:11]) for r in rows if (r[11], r[0]) not in owned]
+        mentions = [(r[17], r[2]) for r in rows if r[0] == "mention"]
+        owned = self._counted_elsewhere(source_id, mentions, earlier) if mentions else set()
+        return [Unit(source_id, *r[:17]) for r in rows if not owned or (r[17], r[2]) not in owned]
 
     def _counted_elsewhere(
         self, source_id: str, posts: Sequence[tuple[str, str]], earlier: Sequence[str]
@@ -558,14 +581,6 @@ class Store:
                     if role == "reply" or other in earlier:
                         owned.add((platform, post_id))
         return owned
-
-    def unanswered_replies(self, source_id: str, start: datetime, end: datetime) -> list[tuple[int, str]]:
-        """(created_at, thread) of every unanswered reply written in [start, end), oldest first."""
-        return self.conn.execute(
-            "SELECT created_at, thread FROM posts WHERE source_id = ? AND role = 'reply' AND answered_at IS NULL"
-            " AND created_at >= ? AND created_at < ? ORDER BY created_at",
-            (source_id, _ts(start), _ts(end)),
-        ).fetchall()
 
     def oldest_waiting(
         self, source_id: str, start: datetime, end: datetime, threads: Sequence[str] | None, limit: int
@@ -637,7 +652,7 @@ class Store:
         """Remove everything a source stored; returns how many posts went."""
         with self.transaction():
             n = self.conn.execute("DELETE FROM posts WHERE source_id = ?", (source_id,)).rowcount
-            for table in ("counters", "reactions", "accounts", "sources"):
+            for table in ("units", "counters", "reactions", "accounts", "sources"):
                 self.conn.execute(f"DELETE FROM {table} WHERE source_id = ?", (source_id,))
             return int(n)
 
@@ -656,10 +671,9 @@ class Store:
                 "SELECT source_id, post_id, author_hash FROM posts WHERE text IS NOT NULL AND text_at < ?",
                 (cutoff,),
             ).fetchall()
-            self.conn.executemany(
-                "UPDATE posts SET text = NULL WHERE source_id = ? AND post_id = ?",
-                [(sid, pid) for sid, pid, author in rows if author not in org],
-            )
+            community = [(sid, pid) for sid, pid, author in rows if author not in org]
+            self.conn.executemany("UPDATE posts SET text = NULL WHERE source_id = ? AND post_id = ?", community)
+            self.conn.executemany("UPDATE units SET text = '' WHERE source_id = ? AND post_id = ?", community)
 
     def analyze(self) -> None:
         """Refresh the planner's statistics: grouped counts pick the covering index only after it."""
@@ -671,64 +685,56 @@ class _Row(NamedTuple):
     parent_id: str | None
     root_id: str
     author_hash: str
+    voice: int
     created_at: int
     deleted: int
     mentions_source: int
     is_repost: int
+    platform: str
+    url: str
     text: str | None
     hashtags: str
     links: str
+    keywords: str
+    reposts: int | None
+    quotes: int | None
+    likes: int | None
 
 
-class Thread(NamedTuple):
-    """A broadcast with its self-thread's text, its counters and what its thread holds.
+class Unit(NamedTuple):
+    """What metrics count: a broadcast with its whole thread, or a mention standing on its own.
 
     Text fields stay as stored (hashtags space-separated, links and keywords one per
-    line): goal filters search them directly, which is cheaper than building sets.
+    line), since goal filters search them directly. A broadcast's text, hashtags and
+    links are its whole self-thread's. Member ids, waits and the times of unanswered
+    messages come packed (`unpack`).
     """
 
     source: str
-    id: str
+    kind: str
+    """`broadcast` or `mention`."""
     at: int
+    id: str
+    url: str
     text: str
     hashtags: str
     links: str
+    keywords: str
     reposts: int | None
+    """Net of the organization's own, where the platform says who."""
     quotes: int | None
     likes: int | None
     replies: int
     responses: int
     answered: int
     voices: bytes | None
-    """Packed distinct members who replied (`unpack`)."""
     waits: bytes | None
-    """Packed response waits of the answered replies (`unpack`)."""
-    keywords: str = ""
+    unanswered: bytes | None
 
 
-class Message(NamedTuple):
-    """A community message standing on its own (a mention)."""
-
-    source: str
-    post_id: str
-    url: str
-    at: int
-    answered_at: int | None
-    wait: int | None
-    responses: int
-    voice: int
-    text: str
-    hashtags: str
-    links: str
-    keywords: str
-
-
-_THREAD_COLUMNS = (
-    "post_id, thread_at, COALESCE(thread_text, ''), thread_hashtags, thread_links,"
-    " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
-    " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
-    " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
-    " thread_replies, thread_responses, thread_answered, thread_voices, thread_waits"
+_UNIT_COLUMNS = (
+    "source_id, kind, at, post_id, root_id, platform, url, text, hashtags, links, keywords, reposts, quotes, likes,"
+    " own_reposts, own_quotes, own_likes, replies, responses, answered, voices, waits, unanswered, last_unanswered"
 )
 
 
@@ -737,8 +743,10 @@ def voice(author_hash: str) -> int:
     return int(author_hash[:15], 16)
 
 
-def _pack(values: Iterable[int]) -> bytes:
+def _pack(values: Iterable[int]) -> bytes | None:
     packed = array("q", values)
+    if not packed:
+        return None
     if sys.byteorder == "big":
         packed.byteswap()
     return packed.tobytes()
@@ -753,40 +761,43 @@ def unpack(blob: bytes | None) -> array[int]:
     return values
 
 
-def _derive_thread(
-    root: str,
-    rows: list[_Row],
-    org: set[str],
-    own: dict[tuple[str, str], int],
-    wait: Callable[[int, int], int],
-) -> Iterable[tuple[object, ...]]:
-    """Roles for one conversation, one update tuple per post.
+class _Derivation:
+    """Roles for one conversation (SPEC §2), from its stored posts and the organization's accounts."""
 
-    A broadcast also gets its thread's rollups (replies, responses, answered, the
-    members who replied, the response waits), so metrics sum a few rows per broadcast
-    instead of visiting every message.
-    """
-    posts = {r.post_id: r for r in rows}
-    top = posts.get(root)
-    is_thread = top is not None and top.author_hash in org and not top.is_repost and top.parent_id is None
-    thread_gone = is_thread and bool(top.deleted)  # type: ignore[union-attr]
-    thread_at = top.created_at if is_thread else None  # type: ignore[union-attr]
+    def __init__(self, root: str, rows: list[_Row], org: set[str], wait: Callable[[int, int], int]) -> None:
+        self.root = root
+        self.posts = {r.post_id: r for r in rows}
+        top = self.posts.get(root)
+        self.top = top
+        self.is_thread = top is not None and top.author_hash in org and not top.is_repost and top.parent_id is None
+        self.org = org
+        seen: dict[str, str] = {}
+        structural = {pid: self._classify(pid, seen) for pid in self.posts}
+        self.structural = structural
+        self.role = {pid: "gone" if self.posts[pid].deleted else r for pid, r in structural.items()}
+        self.answered_at: dict[str, int] = {}
+        self.responses: dict[str, int] = defaultdict(int)
+        for pid, post in self.posts.items():
+            if self.role[pid] == "response" and post.parent_id is not None:
+                self.responses[post.parent_id] += 1
+                first = min(self.answered_at.get(post.parent_id, post.created_at), post.created_at)
+                self.answered_at[post.parent_id] = first
+        self.waits = {pid: wait(self.posts[pid].created_at, at) for pid, at in self.answered_at.items()}
 
-    role: dict[str, str] = {}
-
-    def classify(pid: str) -> str:
-        if pid in role:
-            return role[pid]
-        role[pid] = "other"  # guards against cycles in hostile data
-        post = posts[pid]
-        is_org = post.author_hash in org
-        parent = posts.get(post.parent_id) if post.parent_id else None
-        parent_role = classify(parent.post_id) if parent else None
-        if thread_gone:
-            result = "gone"
+    def _classify(self, pid: str, seen: dict[str, str]) -> str:
+        if pid in seen:
+            return seen[pid]
+        seen[pid] = "other"  # guards against reply cycles in hostile data
+        post = self.posts[pid]
+        is_org = post.author_hash in self.org
+        parent = self.posts.get(post.parent_id) if post.parent_id else None
+        parent_role = self._classify(parent.post_id, seen) if parent else None
+        is_thread = self.is_thread
+        if is_thread and self.top.deleted:  # type: ignore[union-attr]
+            result = "gone"  # a deleted broadcast takes its whole thread with it
         elif is_org and post.is_repost:
             result = "other"
-        elif is_thread and pid == root:
+        elif is_thread and pid == self.root:
             result = "broadcast"
         elif is_thread and is_org and parent_role in ("broadcast", "chain"):
             result = "chain"
@@ -798,49 +809,65 @@ def _derive_thread(
             result = "response"
         else:
             result = "other"
-        role[pid] = result
+        seen[pid] = result
         return result
 
-    for pid in posts:
-        classify(pid)
-    final = {pid: "gone" if posts[pid].deleted else r for pid, r in role.items()}
+    def post_updates(self) -> list[tuple[object, ...]]:
+        """(post_id, role, thread, thread_at, answers, answered_at, wait, responses) per post."""
+        thread = self.root if self.is_thread else None
+        thread_at = self.top.created_at if self.is_thread else None  # type: ignore[union-attr]
+        updates = []
+        for pid, post in self.posts.items():
+            role = self.role[pid]
+            message = role in _MESSAGE_ROLES
+            updates.append((
+                pid, role, thread, thread_at,
+                post.parent_id if role == "response" else None,
+                self.answered_at.get(pid) if message else None,
+                self.waits.get(pid) if message else None,
+                self.responses.get(pid, 0) if message else 0,
+            ))
+        return updates
 
-    answered_at: dict[str, int] = {}
-    responses: dict[str, int] = defaultdict(int)
-    for pid, post in posts.items():
-        if final[pid] == "response" and post.parent_id is not None:
-            responses[post.parent_id] += 1
-            answered_at[post.parent_id] = min(answered_at.get(post.parent_id, post.created_at), post.created_at)
-    waits = {pid: wait(posts[pid].created_at, at) for pid, at in answered_at.items()}
-    replies = [pid for pid, r in final.items() if r == "reply"]
+    def unit_rows(self, own: dict[tuple[str, str], int]) -> list[tuple[object, ...]]:
+        """The broadcast's unit with its thread's rollups, and one unit per mention."""
+        units = []
+        for pid, post in self.posts.items():
+            role = self.role[pid]
+            if role == "broadcast":
+                units.append(self._broadcast(post, own))
+            elif role == "mention":
+                answered = pid in self.answered_at
+                units.append((
+                    "mention", post.created_at, pid, self.root, post.platform, post.url, post.text or "",
+                    post.hashtags, post.links, post.keywords, None, None, None, 0, 0, 0,
+                    0, self.responses.get(pid, 0), int(answered), _pack([post.voice]),
+                    _pack([self.waits[pid]] if answered else []), None if answered else _pack([post.created_at]),
+                    None if answered else post.created_at,
+                ))
+        return units
 
-    for pid, post in posts.items():
-        is_message = final[pid] in _MESSAGE_ROLES
-        rollup: tuple[object, ...] = (0, 0, 0, None, None, None, None, None)
-        if final[pid] == "broadcast":
-            chain = sorted((p for p in posts.values() if role[p.post_id] in ("broadcast", "chain")),
-                           key=lambda p: (p.created_at, p.post_id))
-            rollup = (
-                len(replies),
-                sum(responses.get(r, 0) for r in replies),
-                sum(1 for r in replies if r in answered_at),
-                _pack(sorted({voice(posts[r].author_hash) for r in replies})),
-                _pack(sorted(waits[r] for r in replies if r in waits)),
-                "\n".join(p.text or "" for p in chain if not p.deleted),
-                " ".join(dict.fromkeys(t for p in chain if not p.deleted for t in p.hashtags.split())),
-                "\n".join(p.links for p in chain if p.links and not p.deleted),
-            )
-        yield (
-            pid,
-            final[pid],
-            root if is_thread else None,
-            thread_at,
-            post.parent_id if final[pid] == "response" else None,
-            answered_at.get(pid) if is_message else None,
-            waits.get(pid) if is_message else None,
-            responses.get(pid, 0) if is_message else 0,
-            own.get((pid, "reposts"), 0),
-            own.get((pid, "quotes"), 0),
-            own.get((pid, "likes"), 0),
-            *rollup,
+    def _broadcast(self, top: _Row, own: dict[tuple[str, str], int]) -> tuple[object, ...]:
+        chain = sorted(
+            (p for p in self.posts.values() if self.structural[p.post_id] in ("broadcast", "chain") and not p.deleted),
+            key=lambda p: (p.created_at, p.post_id),
+        )
+        replies = [p for pid, p in self.posts.items() if self.role[pid] == "reply"]
+        unanswered = sorted(p.created_at for p in replies if p.post_id not in self.answered_at)
+        return (
+            "broadcast", top.created_at, top.post_id, self.root, top.platform, top.url,
+            "\n".join(p.text or "" for p in chain),
+            " ".join(dict.fromkeys(t for p in chain for t in p.hashtags.split())),
+            "\n".join(p.links for p in chain if p.links),
+            "", top.reposts, top.quotes, top.likes,
+            own.get((top.post_id, "reposts"), 0),
+            own.get((top.post_id, "quotes"), 0),
+            own.get((top.post_id, "likes"), 0),
+            len(replies),
+            sum(self.responses.get(p.post_id, 0) for p in replies),
+            sum(1 for p in replies if p.post_id in self.answered_at),
+            _pack(sorted({p.voice for p in replies})),
+            _pack(sorted(self.waits[p.post_id] for p in replies if p.post_id in self.waits)),
+            _pack(unanswered),
+            unanswered[-1] if unanswered else None,
         )
