@@ -435,8 +435,8 @@ def _summary(report: Report, glyphs: Glyphs) -> Text:
     def count(items: list[str], order: tuple[str, ...]) -> str:
         return ", ".join(f"{items.count(s)} {s}" for s in order if items.count(s))
 
-    goals = [g.status for g in report.goals]
-    sources = [s.status for s in report.sources]
+    goals: list[str] = [g.status for g in report.goals]
+    sources: list[str] = [s.status for s in report.sources]
     text = Text(f"{len(goals)} goal{'s' * (len(goals) != 1)}", style="bold")
     if goals:
         text.append(": " + count(goals, ("missed", "no-data", "met", "no-targets")))

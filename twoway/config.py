@@ -785,9 +785,9 @@ def _source(
     for key in keys.required:
         if key not in table:
             ck.error(_join(path, key), f"missing: {platform} sources need it")
-    for group in keys.one_of:
-        if not any(k in table for k in group):
-            ck.error(path, f"{platform} sources need {' or '.join(map(repr, group))}")
+    for alternatives in keys.one_of:
+        if not any(k in table for k in alternatives):
+            ck.error(path, f"{platform} sources need {' or '.join(map(repr, alternatives))}")
 
     options: dict[str, object] = dict(keys.defaults)
     for key in keys.keys:

@@ -816,7 +816,7 @@ class _Derivation:
         """(post_id, role, thread, thread_at, answers, answered_at, wait, responses) per post."""
         thread = self.root if self.is_thread else None
         thread_at = self.top.created_at if self.is_thread else None  # type: ignore[union-attr]
-        updates = []
+        updates: list[tuple[object, ...]] = []
         for pid, post in self.posts.items():
             role = self.role[pid]
             message = role in _MESSAGE_ROLES
