@@ -7,7 +7,6 @@ user fixes everything in one go.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import stat
@@ -70,6 +69,8 @@ class Credential:
         if self.env is not None:
             return bool(os.environ.get(self.env))
         if self.keyring is not None:
+            import importlib.util
+
             return importlib.util.find_spec("keyring") is not None
         return False
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = ["DAYS", "OpeningHours", "parse_hours"]
 
@@ -37,6 +40,8 @@ class OpeningHours:
 
     @property
     def zone(self) -> ZoneInfo:
+        from zoneinfo import ZoneInfo  # only a configuration with opening hours pays for it
+
         return ZoneInfo(self.timezone)
 
     def is_open(self, at: datetime) -> bool:
@@ -146,6 +151,8 @@ def parse_hours(text: str, tz: str) -> OpeningHours:
     Raises:
         ValueError: a short message saying what is wrong, for the config error line.
     """
+    from zoneinfo import ZoneInfo
+
     try:
         ZoneInfo(tz)
     except Exception:

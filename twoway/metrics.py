@@ -15,6 +15,7 @@ measured, so `community_messages = replies + mentions` and
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import SourceState, Store, Unit, unpack
+from twoway.store import MATCH_SEPARATOR, SourceState, Store, Unit, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
@@ -197,28 +198,33 @@ class _Filter:
         self.needs_scan = bool(self.keywords or self.links)
         """Keywords and links must look at every unit; hashtags go through `_Pool.by_tag`."""
 
+    def __call__(self, unit: Unit) -> bool:
+        if not self.active:
+            return True
+        hashtags = unit.match.partition(MATCH_SEPARATOR)[0]
+        return not self.hashtags.isdisjoint(hashtags.split()) or self.text_hit(unit)
+
     def text_hit(self, unit: Unit) -> bool:
+        _, links, keywords, text = unit.match.split(MATCH_SEPARATOR, 3)
         if self.pattern is not None:
-            if unit.keywords and not self.keywords.isdisjoint(unit.keywords.split("\n")):
+            if keywords and not self.keywords.isdisjoint(keywords.split("\n")):
                 return True
-            if unit.text and self.pattern.search(unit.text):
+            if text and self.pattern.search(text):
                 return True
-        if self.links and unit.links:
-            return any(has_prefix(link, prefix) for link in unit.links.split("\n") for prefix in self.links)
+        if self.links and links:
+            return any(has_prefix(link, prefix) for link in links.split("\n") for prefix in self.links)
         return False
 
 
 class _Pool:
-    """One source's units (broadcasts and mentions) for a snapshot, oldest first.
-
-    It spans twice the longest window, plus older broadcasts that still hold a message
-    waiting inside the longest window; each goal selects from it once.
-    """
+    """One source's broadcasts, or its mentions, for a snapshot, oldest first; each goal selects from it once."""
 
     def __init__(self, units: list[Unit]) -> None:
-        self.units = sorted(units, key=lambda u: u.at)
-        self.ats = [u.at for u in self.units]
+        self.units = units
+        self.ats = [u.at for u in units]
         self._by_tag: dict[str, list[int]] | None = None
+        self._voices: dict[int, array[int]] = {}
+        self._waits: dict[int, array[int]] = {}
         self._waiting: dict[int, dict[int, int]] = {}
 
     def bounds(self, start: int, end: int) -> tuple[int, int]:
@@ -231,7 +237,7 @@ class _Pool:
         if self._by_tag is None:
             self._by_tag = {}
             for i, unit in enumerate(self.units):
-                for tag in unit.hashtags.split():
+                for tag in unit.match.partition(MATCH_SEPARATOR)[0].split():
                     self._by_tag.setdefault(tag, []).append(i)
         chosen: set[int] = set()
         for tag in matches.hashtags:
@@ -241,40 +247,56 @@ class _Pool:
             chosen.update([i for i, unit in enumerate(self.units) if text_hit(unit)])
         return sorted(chosen)
 
+    def voices(self, i: int) -> array[int]:
+        if i not in self._voices:
+            self._voices[i] = unpack(self.units[i].voices)
+        return self._voices[i]
+
+    def waits(self, i: int) -> array[int]:
+        if i not in self._waits:
+            self._waits[i] = unpack(self.units[i].waits)
+        return self._waits[i]
+
     def waiting(self, start: int) -> dict[int, int]:
         """Position → how many of that unit's messages written since `start` are unanswered."""
         if start not in self._waiting:
             counts = {}
             for i, unit in enumerate(self.units):
-                if unit.unanswered:
+                if unit.last_unanswered is None or unit.last_unanswered < start:
+                    continue
+                if unit.unanswered is None:  # a mention: itself
+                    counts[i] = 1
+                else:
                     times = unpack(unit.unanswered)
-                    n = len(times) - bisect_left(times, start)
-                    if n:
-                        counts[i] = n
+                    counts[i] = len(times) - bisect_left(times, start)
             self._waiting[start] = counts
         return self._waiting[start]
 
 
 class _Reader:
-    """One snapshot's reads: each source's units, read once and shared by every goal."""
+    """One snapshot's reads: each source's broadcasts and mentions, read once and shared by every goal."""
 
     def __init__(self, store: Store, config: Config, now: datetime, longest: int) -> None:
         self.store = store
         self.now = now
-        self.longest = longest
+        self.since = now - timedelta(seconds=2 * longest)
+        self.waiting_since = now - timedelta(seconds=longest)
         self.order = [s.id for s in config.sources]
-        self._pools: dict[str, _Pool] = {}
+        self._broadcasts: dict[str, _Pool] = {}
+        self._mentions: dict[str, _Pool] = {}
 
-    def pool(self, sid: str) -> _Pool:
-        if sid not in self._pools:
+    def broadcasts(self, sid: str) -> _Pool:
+        """Twice the longest window, plus older broadcasts still waiting on a reply in the longest."""
+        if sid not in self._broadcasts:
+            older = self.store.broadcasts_waiting(sid, self.waiting_since, self.since)
+            self._broadcasts[sid] = _Pool(older + self.store.broadcasts(sid, self.since, self.now))
+        return self._broadcasts[sid]
+
+    def mentions(self, sid: str) -> _Pool:
+        if sid not in self._mentions:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
-            since = self.now - timedelta(seconds=2 * self.longest)
-            units = self.store.units(sid, since, self.now, earlier=earlier)
-            units += self.store.units_waiting(
-                sid, self.now - timedelta(seconds=self.longest), since, earlier=earlier
-            )
-            self._pools[sid] = _Pool(units)
-        return self._pools[sid]
+            self._mentions[sid] = _Pool(self.store.mentions(sid, self.since, self.now, earlier=earlier))
+        return self._mentions[sid]
 
 
 class _GoalScope:
@@ -285,69 +307,80 @@ class _GoalScope:
         self.matches = _Filter(goal)
         self.reader = reader
         self.measures = measures
-        self._selected: dict[str, list[int] | None] = {}
+        self._selected: dict[int, list[int] | None] = {}
 
-    def _selection(self, sid: str) -> list[int] | None:
+    def _selection(self, pool: _Pool) -> list[int] | None:
         """Each pool is filtered once per goal, whatever the number of windows."""
-        if sid not in self._selected:
-            self._selected[sid] = self.reader.pool(sid).select(self.matches)
-        return self._selected[sid]
+        if id(pool) not in self._selected:
+            self._selected[id(pool)] = pool.select(self.matches)
+        return self._selected[id(pool)]
 
-    def _positions(self, sid: str, start: int, end: int) -> Iterable[int]:
-        selected = self._selection(sid)
-        lo, hi = self.reader.pool(sid).bounds(start, end)
+    def _positions(self, pool: _Pool, start: int, end: int) -> Sequence[int]:
+        selected = self._selection(pool)
+        lo, hi = pool.bounds(start, end)
         if selected is None:
             return range(lo, hi)
         return selected[bisect_left(selected, lo) : bisect_left(selected, hi)]
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid])
-        units = self.reader.pool(sid).units
         voices, waits = tally.voices, tally.waits
-        for i in self._positions(sid, start, end):
-            unit = units[i]
-            if unit.kind == "broadcast":
-                tally.broadcast += 1
-                tally.reposts += unit.reposts or 0
-                tally.quotes += unit.quotes or 0
-                tally.likes += unit.likes or 0
-                tally.replies += unit.replies
-            else:
-                tally.mentions += 1
+        pool = self.reader.broadcasts(sid)
+        for i in self._positions(pool, start, end):
+            unit = pool.units[i]
+            tally.broadcast += 1
+            tally.reposts += unit.reposts or 0
+            tally.quotes += unit.quotes or 0
+            tally.likes += unit.likes or 0
+            tally.replies += unit.replies
             tally.responses += unit.responses
             tally.answered += unit.answered
-            if unit.voices:
-                voices.update(unpack(unit.voices))
-            if unit.waits:
-                waits.extend(unpack(unit.waits))
+            voices.update(pool.voices(i))
+            waits.extend(pool.waits(i))
+        pool = self.reader.mentions(sid)
+        for i in self._positions(pool, start, end):
+            unit = pool.units[i]
+            tally.mentions += 1
+            tally.responses += unit.responses
+            voices.add(unit.voice)  # type: ignore[arg-type]
+            if unit.wait is not None:
+                tally.answered += 1
+                waits.append(unit.wait)
         waits.sort()
         return tally
 
     def waiting(self, start: int, now: datetime, clock: Callable[[int, int], int]) -> tuple[int, tuple[Waiting, ...]]:
         """Unanswered community messages written in the window, whatever the broadcast's age."""
         end = int(now.timestamp())
+        store = self.reader.store
         total, items = 0, []
         for sid in self.goal.sources:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
-            pool = self.reader.pool(sid)
-            counts = pool.waiting(start)
-            selected = self._selection(sid)
-            chosen = list(counts) if selected is None else [i for i in selected if i in counts]
-            total += sum(counts[i] for i in chosen)
-            threads = [pool.units[i].id for i in chosen if pool.units[i].kind == "broadcast"]
-            in_threads = None if selected is None else sorted(threads)
-            if threads:
-                oldest = self.reader.store.oldest_waiting(sid, _dt(start), now, in_threads, WAITING_LISTED)
+            broadcasts = self.reader.broadcasts(sid)
+            counts = self._waiting_counts(broadcasts, start)
+            total += sum(counts.values())
+            if counts:
+                threads = None if self._selection(broadcasts) is None else [broadcasts.units[i].id for i in counts]
+                oldest = store.oldest_waiting(sid, _dt(start), now, threads, WAITING_LISTED)
                 items += [(created, sid, post_id, url) for created, post_id, url in oldest]
-            items += [
-                (u.at, sid, u.id, u.url) for i in chosen if (u := pool.units[i]).kind == "mention" and u.at >= start
-            ]
+            mentions = self.reader.mentions(sid)
+            waiting = sorted(self._waiting_counts(mentions, start))  # positions: oldest first
+            total += len(waiting)
+            listed = [mentions.units[i] for i in waiting[:WAITING_LISTED]]
+            urls = store.urls(sid, [u.id for u in listed])
+            items += [(u.at, sid, u.id, urls.get(u.id, "")) for u in listed]
         items.sort()
         return total, tuple(
             Waiting(sid, url, _dt(created), float(clock(created, end)))
             for created, sid, _, url in items[:WAITING_LISTED]
         )
+
+    def _waiting_counts(self, pool: _Pool, start: int) -> dict[int, int]:
+        """Position → unanswered messages written since `start`, for the units this goal counts."""
+        counts = pool.waiting(start)
+        selected = self._selection(pool)
+        return counts if selected is None else {i: counts[i] for i in selected if i in counts}
 
 
 def _dt(ts: int) -> datetime:

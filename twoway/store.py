@@ -15,8 +15,6 @@ shared store can follow without touching metrics or views.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import sqlite3
 import sys
 from array import array
@@ -26,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
@@ -38,6 +36,7 @@ __all__ = [
     "SourceState",
     "Store",
     "StorePolicy",
+    "MATCH_SEPARATOR",
     "Unit",
     "default_path",
     "unpack",
@@ -109,11 +108,7 @@ CREATE TABLE units (
     post_id TEXT NOT NULL,
     root_id TEXT NOT NULL,
     platform TEXT NOT NULL,
-    url TEXT NOT NULL,
-    text TEXT NOT NULL,
-    hashtags TEXT NOT NULL,
-    links TEXT NOT NULL,
-    keywords TEXT NOT NULL,
+    match TEXT NOT NULL,
     reposts INTEGER,
     quotes INTEGER,
     likes INTEGER,
@@ -126,6 +121,8 @@ CREATE TABLE units (
     voices BLOB,
     waits BLOB,
     unanswered BLOB,
+    voice BIGINT,
+    wait BIGINT,
     last_unanswered BIGINT,
     PRIMARY KEY (source_id, kind, at, post_id)
 ) WITHOUT ROWID;
@@ -276,6 +273,8 @@ class Store:
                     if statement.strip():
                         self.conn.execute(statement)
                 if target == 0:
+                    import secrets
+
                     self.conn.execute(
                         "INSERT INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_hex(16),)
                     )
@@ -309,6 +308,8 @@ class Store:
 
     def author_hash(self, platform: str, author_id: str) -> str:
         """A salted hash: community members are never stored by their platform id."""
+        import hashlib  # writers only: a snapshot never hashes
+
         digest = hashlib.sha256(f"{self._salt}\0{platform}\0{author_id}".encode())
         return digest.hexdigest()[:24]
 
@@ -526,60 +527,67 @@ class Store:
 
     # -- reading, for metrics ------------------------------------------------------
 
-    def units(self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()) -> list[Unit]:
-        """The source's broadcasts and mentions made in [start, end), oldest first.
+    def broadcasts(self, source_id: str, start: datetime, end: datetime) -> list[Unit]:
+        """The source's broadcasts made in [start, end), oldest first, with their threads' rollups."""
+        return self._units(source_id, "broadcast", "at >= ? AND at < ?", (_ts(start), _ts(end)))
 
-        A mention counted elsewhere is left out: a reply in an organization thread of
-        another source, or a mention of a source named `earlier` in config order (SPEC §2).
+    def broadcasts_waiting(self, source_id: str, since: datetime, before: datetime) -> list[Unit]:
+        """Broadcasts made before `before` whose thread holds a reply written since `since`, still unanswered."""
+        return self._units(source_id, "broadcast", "last_unanswered >= ? AND at < ?", (_ts(since), _ts(before)))
+
+    def mentions(self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()) -> list[Unit]:
+        """The mentions of the source made in [start, end), oldest first, that count for it.
+
+        One counted elsewhere is left out: a reply in an organization thread of another
+        source, or a mention of a source named `earlier` in config order (SPEC §2).
         """
-        return self._units(source_id, "at >= ? AND at < ?", (_ts(start), _ts(end)), earlier)
+        units = self._units(source_id, "mention", "at >= ? AND at < ?", (_ts(start), _ts(end)))
+        owned = self._counted_elsewhere(source_id, [u.id for u in units], earlier)
+        return [u for u in units if u.id not in owned] if owned else units
 
-    def units_waiting(
-        self, source_id: str, since: datetime, before: datetime, *, earlier: Sequence[str] = ()
-    ) -> list[Unit]:
-        """Units made before `before` with a message still unanswered that was written since `since`."""
-        return self._units(source_id, "last_unanswered >= ? AND at < ?", (_ts(since), _ts(before)), earlier)
-
-    def _units(self, source_id: str, where: str, params: tuple[int, int], earlier: Sequence[str]) -> list[Unit]:
+    def _units(self, source_id: str, kind: str, where: str, params: tuple[int, int]) -> list[Unit]:
+        """Only what metrics use crosses into Python: each value costs there, not in SQLite."""
+        columns = _BROADCAST_COLUMNS if kind == "broadcast" else _MENTION_COLUMNS
         rows = self.conn.execute(
-            "SELECT kind, at, post_id, url, text, hashtags, links, keywords,"
-            " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
-            " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
-            " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
-            " replies, responses, answered, voices, waits, unanswered, platform"
-            f" FROM units WHERE source_id = ? AND {where} ORDER BY at",
-            (source_id, *params),
-        ).fetchall()
-        mentions = [(r[17], r[2]) for r in rows if r[0] == "mention"]
-        owned = self._counted_elsewhere(source_id, mentions, earlier) if mentions else set()
-        return [Unit(source_id, *r[:17]) for r in rows if not owned or (r[17], r[2]) not in owned]
+            f"SELECT {columns} FROM units WHERE source_id = ? AND kind = ? AND {where} ORDER BY at",
+            (source_id, kind, *params),
+        )
+        make = Unit._make if kind == "broadcast" else _mention
+        return [make(row) for row in rows]
 
-    def _counted_elsewhere(
-        self, source_id: str, posts: Sequence[tuple[str, str]], earlier: Sequence[str]
-    ) -> set[tuple[str, str]]:
-        shared = {
+    def urls(self, source_id: str, post_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.conn.execute(
+                    f"SELECT post_id, url FROM posts WHERE source_id = ? AND post_id IN ({marks})", (source_id, *chunk)
+                ).fetchall()
+            )
+        return found
+
+    def _counted_elsewhere(self, source_id: str, post_ids: Sequence[str], earlier: Sequence[str]) -> set[str]:
+        """Mentions another source on the same platform counts: as a reply, or as an earlier-named source's."""
+        others = [
             r[0]
             for r in self.conn.execute(
-                "SELECT DISTINCT s.platform FROM sources s JOIN sources o ON o.platform = s.platform"
+                "SELECT o.source_id FROM sources s JOIN sources o ON o.platform = s.platform"
                 " AND o.source_id <> s.source_id WHERE s.source_id = ?",
                 (source_id,),
             )
-        }
-        by_platform: dict[str, list[str]] = defaultdict(list)
-        for platform, post_id in posts:
-            if platform in shared:  # only another source on the same platform can count it too
-                by_platform[platform].append(post_id)
-        owned: set[tuple[str, str]] = set()
-        for platform, ids in by_platform.items():
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                for other, post_id, role in self.conn.execute(
-                    f"SELECT source_id, post_id, role FROM posts WHERE platform = ? AND post_id IN ({marks})"
-                    " AND source_id <> ? AND role IN ('reply', 'mention')",
-                    (platform, *chunk, source_id),
-                ):
-                    if role == "reply" or other in earlier:
-                        owned.add((platform, post_id))
+        ]
+        if not others:
+            return set()
+        owned: set[str] = set()
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            for other, post_id, role in self.conn.execute(
+                f"SELECT source_id, post_id, role FROM posts WHERE post_id IN ({marks})"
+                f" AND source_id IN ({','.join('?' * len(others))}) AND role IN ('reply', 'mention')",
+                (*chunk, *others),
+            ):
+                if role == "reply" or other in earlier:
+                    owned.add(post_id)
         return owned
 
     def oldest_waiting(
@@ -668,12 +676,18 @@ class Store:
             )
             org = self.organization_hashes()
             rows = self.conn.execute(
-                "SELECT source_id, post_id, author_hash FROM posts WHERE text IS NOT NULL AND text_at < ?",
+                "SELECT source_id, post_id, root_id, author_hash FROM posts WHERE text IS NOT NULL AND text_at < ?",
                 (cutoff,),
             ).fetchall()
-            community = [(sid, pid) for sid, pid, author in rows if author not in org]
-            self.conn.executemany("UPDATE posts SET text = NULL WHERE source_id = ? AND post_id = ?", community)
-            self.conn.executemany("UPDATE units SET text = '' WHERE source_id = ? AND post_id = ?", community)
+            community = [(sid, pid, root) for sid, pid, root, author in rows if author not in org]
+            self.conn.executemany(
+                "UPDATE posts SET text = NULL WHERE source_id = ? AND post_id = ?", [(s, p) for s, p, _ in community]
+            )
+            roots: dict[str, set[str]] = defaultdict(set)
+            for sid, _, root in community:
+                roots[sid].add(root)
+            for sid, changed in roots.items():  # a mention's unit carries its text for keyword goals
+                self._derive(sid, sorted(changed), org)
 
     def analyze(self) -> None:
         """Refresh the planner's statistics: grouped counts pick the covering index only after it."""
@@ -704,38 +718,58 @@ class _Row(NamedTuple):
 class Unit(NamedTuple):
     """What metrics count: a broadcast with its whole thread, or a mention standing on its own.
 
-    Text fields stay as stored (hashtags space-separated, links and keywords one per
-    line), since goal filters search them directly. A broadcast's text, hashtags and
-    links are its whole self-thread's. Member ids, waits and the times of unanswered
-    messages come packed (`unpack`).
+    `match` holds what goal filters look at, as stored: hashtags (space-separated),
+    links and kept keywords (one per line) and the text, joined by `MATCH_SEPARATOR`;
+    a broadcast's are its whole self-thread's. A broadcast's member ids, response
+    waits and the times of its unanswered replies come packed (`unpack`); a mention
+    has one member (`voice`), at most one `wait`, and `last_unanswered`, its own time
+    while nobody has answered it.
     """
 
-    source: str
     kind: str
-    """`broadcast` or `mention`."""
     at: int
     id: str
-    url: str
-    text: str
-    hashtags: str
-    links: str
-    keywords: str
-    reposts: int | None
+    match: str
+    reposts: int | None = None
     """Net of the organization's own, where the platform says who."""
-    quotes: int | None
-    likes: int | None
-    replies: int
-    responses: int
-    answered: int
-    voices: bytes | None
-    waits: bytes | None
-    unanswered: bytes | None
+    quotes: int | None = None
+    likes: int | None = None
+    replies: int = 0
+    responses: int = 0
+    answered: int = 0
+    voices: bytes | None = None
+    waits: bytes | None = None
+    unanswered: bytes | None = None
+    voice: int | None = None
+    wait: int | None = None
+    last_unanswered: int | None = None
 
 
-_UNIT_COLUMNS = (
-    "source_id, kind, at, post_id, root_id, platform, url, text, hashtags, links, keywords, reposts, quotes, likes,"
-    " own_reposts, own_quotes, own_likes, replies, responses, answered, voices, waits, unanswered, last_unanswered"
+MATCH_SEPARATOR = "\x1f"
+
+_BROADCAST_COLUMNS = (
+    "kind, at, post_id, match,"
+    " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
+    " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
+    " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
+    " replies, responses, answered, voices, waits, unanswered, NULL, NULL, last_unanswered"
 )
+_MENTION_COLUMNS = "kind, at, post_id, match, responses, answered, voice, wait, last_unanswered"
+_UNIT_COLUMNS = (
+    "source_id, kind, at, post_id, root_id, platform, match, reposts, quotes, likes, own_reposts, own_quotes,"
+    " own_likes, replies, responses, answered, voices, waits, unanswered, voice, wait, last_unanswered"
+)
+
+
+def _mention(row: tuple[Any, ...]) -> Unit:
+    kind, at, post_id, match, responses, answered, member, wait, last = row
+    return Unit(
+        kind, at, post_id, match, responses=responses, answered=answered, voice=member, wait=wait, last_unanswered=last
+    )
+
+
+def _match(hashtags: str, links: str, keywords: str, text: str) -> str:
+    return MATCH_SEPARATOR.join((hashtags.strip(), links, keywords, text))
 
 
 def voice(author_hash: str) -> int:
@@ -839,11 +873,10 @@ class _Derivation:
             elif role == "mention":
                 answered = pid in self.answered_at
                 units.append((
-                    "mention", post.created_at, pid, self.root, post.platform, post.url, post.text or "",
-                    post.hashtags, post.links, post.keywords, None, None, None, 0, 0, 0,
-                    0, self.responses.get(pid, 0), int(answered), _pack([post.voice]),
-                    _pack([self.waits[pid]] if answered else []), None if answered else _pack([post.created_at]),
-                    None if answered else post.created_at,
+                    "mention", post.created_at, pid, self.root, post.platform,
+                    _match(post.hashtags, post.links, post.keywords, post.text or ""),
+                    None, None, None, 0, 0, 0, 0, self.responses.get(pid, 0), int(answered), None, None, None,
+                    post.voice, self.waits.get(pid), None if answered else post.created_at,
                 ))
         return units
 
@@ -854,12 +887,15 @@ class _Derivation:
         )
         replies = [p for pid, p in self.posts.items() if self.role[pid] == "reply"]
         unanswered = sorted(p.created_at for p in replies if p.post_id not in self.answered_at)
-        return (
-            "broadcast", top.created_at, top.post_id, self.root, top.platform, top.url,
-            "\n".join(p.text or "" for p in chain),
+        match = _match(
             " ".join(dict.fromkeys(t for p in chain for t in p.hashtags.split())),
             "\n".join(p.links for p in chain if p.links),
-            "", top.reposts, top.quotes, top.likes,
+            "",
+            "\n".join(p.text or "" for p in chain),
+        )
+        return (
+            "broadcast", top.created_at, top.post_id, self.root, top.platform, match,
+            top.reposts, top.quotes, top.likes,
             own.get((top.post_id, "reposts"), 0),
             own.get((top.post_id, "quotes"), 0),
             own.get((top.post_id, "likes"), 0),
@@ -869,5 +905,7 @@ class _Derivation:
             _pack(sorted({p.voice for p in replies})),
             _pack(sorted(self.waits[p.post_id] for p in replies if p.post_id in self.waits)),
             _pack(unanswered),
+            None,
+            None,
             unanswered[-1] if unanswered else None,
         )
