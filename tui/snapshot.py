@@ -100,8 +100,10 @@ def _write_safely(out: TextIO, text: str) -> None:
 
 
 def _render_json(report: Report, out: TextIO) -> None:
+    """Indented for a person at a terminal; one compact line for programs, like `gh` and `jq -c`."""
     unicode_ok = _encoding(out).startswith("utf")
-    text = json.dumps(report.to_json(), indent=2, ensure_ascii=not unicode_ok)
+    indent = 2 if _isatty(out) else None
+    text = json.dumps(report.to_json(), indent=indent, ensure_ascii=not unicode_ok)
     text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     out.write(text + "\n")
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
+from typing import Any, Generic, TypeVar
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -35,11 +37,12 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import MATCH_SEPARATOR, SourceState, Store, Unit, unpack
+from twoway.store import MATCH_SEPARATOR, Broadcast, Mention, SourceState, Store, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
 WAITING_LISTED = 100
+UnitT = TypeVar("UnitT", Broadcast, Mention)
 
 MEASURED_BY: dict[str, tuple[frozenset[Part], ...]] = {
     "replies": (frozenset({"replies"}),),
@@ -103,11 +106,11 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
     """Sum each part over the sources that measure it; ratios over those sources' broadcasts."""
     tallies = list(tallies)
 
-    def total(metric: str, value: str | None = None) -> int | None:
+    def total(metric: str) -> int | None:
         measuring = [t for t in tallies if measures_metric(metric, t.measures)]
         if not measuring:
             return None
-        return sum(getattr(t, value or metric) for t in measuring)
+        return sum(getattr(t, metric) for t in measuring)
 
     def broadcasts(metric: str) -> int:
         return sum(t.broadcast for t in tallies if measures_metric(metric, t.measures))
@@ -187,42 +190,44 @@ def _status(results: Sequence[TargetResult]) -> GoalStatus:
 
 
 class _Filter:
-    """A goal's filters, compiled once: hashtags as a set, keywords as one pattern, link prefixes."""
+    """A goal's filters, compiled once.
+
+    `needles` are lowercase strings every matching unit contains (a hashtag, a link
+    prefix, a keyword's first word): a pool finds the units holding one with `str.find`
+    over all its text at once, and `__call__` decides exactly for those few.
+    """
 
     def __init__(self, goal: Goal) -> None:
         self.active = goal.filtered
         self.hashtags = frozenset(goal.hashtags)
-        self.keywords = frozenset(goal.keywords)
         self.pattern = keywords_pattern(goal.keywords)
         self.links = tuple(link.rstrip("/") for link in goal.links)
-        self.needs_scan = bool(self.keywords or self.links)
-        """Keywords and links must look at every unit; hashtags go through `_Pool.by_tag`."""
+        firsts = [k.split()[0] for k in goal.keywords if k.split()]
+        self.needles = tuple(dict.fromkeys(n.lower() for n in (*self.links, *firsts)))
+        """Lowercase strings a unit matching by keyword or link contains; checked exactly after."""
 
-    def __call__(self, unit: Unit) -> bool:
+    def __call__(self, unit: Broadcast | Mention) -> bool:
         if not self.active:
             return True
-        hashtags = unit.match.partition(MATCH_SEPARATOR)[0]
-        return not self.hashtags.isdisjoint(hashtags.split()) or self.text_hit(unit)
-
-    def text_hit(self, unit: Unit) -> bool:
-        _, links, keywords, text = unit.match.split(MATCH_SEPARATOR, 3)
-        if self.pattern is not None:
-            if keywords and not self.keywords.isdisjoint(keywords.split("\n")):
-                return True
-            if text and self.pattern.search(text):
-                return True
-        if self.links and links:
-            return any(has_prefix(link, prefix) for link in links.split("\n") for prefix in self.links)
-        return False
+        hashtags, links, rest = unit.match.split(MATCH_SEPARATOR, 2)
+        if not self.hashtags.isdisjoint(hashtags.split()):
+            return True
+        # after the links come the kept keywords and the text: a keyword can only match there
+        if self.pattern is not None and self.pattern.search(rest):
+            return True
+        return any(has_prefix(link, prefix) for link in links.split("\n") for prefix in self.links)
 
 
-class _Pool:
+class _Pool(Generic[UnitT]):
     """One source's broadcasts, or its mentions, for a snapshot, oldest first; each goal selects from it once."""
 
-    def __init__(self, units: list[Unit]) -> None:
-        self.units = units
+    RECORD = "\x1e"
+
+    def __init__(self, units: list[UnitT]) -> None:
+        self.units: list[UnitT] = units
         self.ats = [u.at for u in units]
-        self._by_tag: dict[str, list[int]] | None = None
+        self._text: str | None = None
+        self._starts: list[int] = []
         self._voices: dict[int, array[int]] = {}
         self._waits: dict[int, array[int]] = {}
         self._waiting: dict[int, dict[int, int]] = {}
@@ -234,17 +239,29 @@ class _Pool:
         """Positions of the units a goal's filter matches, ascending; `None` when it has none."""
         if not matches.active:
             return None
-        if self._by_tag is None:
-            self._by_tag = {}
-            for i, unit in enumerate(self.units):
-                for tag in unit.match.partition(MATCH_SEPARATOR)[0].split():
-                    self._by_tag.setdefault(tag, []).append(i)
-        chosen: set[int] = set()
-        for tag in matches.hashtags:
-            chosen.update(self._by_tag.get(tag, ()))
-        if matches.needs_scan:
-            text_hit = matches.text_hit
-            chosen.update([i for i, unit in enumerate(self.units) if text_hit(unit)])
+        if self._text is None:
+            texts = [u.match.lower() for u in self.units]
+            self._text = self.RECORD.join(texts)
+            self._starts = [0, *accumulate(len(t) + 1 for t in texts)]
+        text, starts = self._text, self._starts
+        chosen = set()
+        for tag in matches.hashtags:  # exact: a whole word inside the unit's hashtags part
+            at = text.find(tag)
+            while at != -1:
+                i = bisect_right(starts, at) - 1
+                end = at + len(tag)
+                if text[at - 1] in " \x1e" if at else True:
+                    if text[end] in " " + MATCH_SEPARATOR and text.find(MATCH_SEPARATOR, starts[i]) >= end:
+                        chosen.add(i)
+                at = text.find(tag, end)
+        candidates = set()
+        for needle in matches.needles:
+            at = text.find(needle)
+            while at != -1:
+                i = bisect_right(starts, at) - 1
+                candidates.add(i)
+                at = text.find(needle, starts[i + 1])
+        chosen.update(i for i in candidates - chosen if matches(self.units[i]))
         return sorted(chosen)
 
     def voices(self, i: int) -> array[int]:
@@ -264,7 +281,7 @@ class _Pool:
             for i, unit in enumerate(self.units):
                 if unit.last_unanswered is None or unit.last_unanswered < start:
                     continue
-                if unit.unanswered is None:  # a mention: itself
+                if isinstance(unit, Mention):  # unanswered itself
                     counts[i] = 1
                 else:
                     times = unpack(unit.unanswered)
@@ -282,17 +299,17 @@ class _Reader:
         self.since = now - timedelta(seconds=2 * longest)
         self.waiting_since = now - timedelta(seconds=longest)
         self.order = [s.id for s in config.sources]
-        self._broadcasts: dict[str, _Pool] = {}
-        self._mentions: dict[str, _Pool] = {}
+        self._broadcasts: dict[str, _Pool[Broadcast]] = {}
+        self._mentions: dict[str, _Pool[Mention]] = {}
 
-    def broadcasts(self, sid: str) -> _Pool:
+    def broadcasts(self, sid: str) -> _Pool[Broadcast]:
         """Twice the longest window, plus older broadcasts still waiting on a reply in the longest."""
         if sid not in self._broadcasts:
             older = self.store.broadcasts_waiting(sid, self.waiting_since, self.since)
             self._broadcasts[sid] = _Pool(older + self.store.broadcasts(sid, self.since, self.now))
         return self._broadcasts[sid]
 
-    def mentions(self, sid: str) -> _Pool:
+    def mentions(self, sid: str) -> _Pool[Mention]:
         if sid not in self._mentions:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
             self._mentions[sid] = _Pool(self.store.mentions(sid, self.since, self.now, earlier=earlier))
@@ -309,13 +326,13 @@ class _GoalScope:
         self.measures = measures
         self._selected: dict[int, list[int] | None] = {}
 
-    def _selection(self, pool: _Pool) -> list[int] | None:
+    def _selection(self, pool: _Pool[Any]) -> list[int] | None:
         """Each pool is filtered once per goal, whatever the number of windows."""
         if id(pool) not in self._selected:
             self._selected[id(pool)] = pool.select(self.matches)
         return self._selected[id(pool)]
 
-    def _positions(self, pool: _Pool, start: int, end: int) -> Sequence[int]:
+    def _positions(self, pool: _Pool[Any], start: int, end: int) -> Sequence[int]:
         selected = self._selection(pool)
         lo, hi = pool.bounds(start, end)
         if selected is None:
@@ -325,27 +342,29 @@ class _GoalScope:
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid])
         voices, waits = tally.voices, tally.waits
-        pool = self.reader.broadcasts(sid)
-        for i in self._positions(pool, start, end):
-            unit = pool.units[i]
-            tally.broadcast += 1
-            tally.reposts += unit.reposts or 0
-            tally.quotes += unit.quotes or 0
-            tally.likes += unit.likes or 0
-            tally.replies += unit.replies
-            tally.responses += unit.responses
-            tally.answered += unit.answered
-            voices.update(pool.voices(i))
-            waits.extend(pool.waits(i))
-        pool = self.reader.mentions(sid)
-        for i in self._positions(pool, start, end):
-            unit = pool.units[i]
-            tally.mentions += 1
-            tally.responses += unit.responses
-            voices.add(unit.voice)  # type: ignore[arg-type]
-            if unit.wait is not None:
-                tally.answered += 1
-                waits.append(unit.wait)
+        broadcasts = self.reader.broadcasts(sid)
+        units = broadcasts.units
+        count = reposts = quotes = likes = replies = responses = answered = 0
+        for i in self._positions(broadcasts, start, end):
+            _, _, _, r, q, lk, rp, rs, an, *_ = units[i]
+            count += 1
+            reposts, quotes, likes, replies, responses, answered = (
+                reposts + r, quotes + q, likes + lk, replies + rp, responses + rs, answered + an
+            )
+            voices.update(broadcasts.voices(i))
+            waits.extend(broadcasts.waits(i))
+        mentions = self.reader.mentions(sid)
+        m_units = mentions.units
+        positions = self._positions(mentions, start, end)
+        for i in positions:
+            _, _, _, rs, an, member, wait, _ = m_units[i]
+            responses += rs
+            answered += an
+            voices.add(member)
+            if wait is not None:
+                waits.append(wait)
+        tally.broadcast, tally.reposts, tally.quotes, tally.likes = count, reposts, quotes, likes
+        tally.replies, tally.mentions, tally.responses, tally.answered = replies, len(positions), responses, answered
         waits.sort()
         return tally
 
@@ -376,7 +395,7 @@ class _GoalScope:
             for created, sid, _, url in items[:WAITING_LISTED]
         )
 
-    def _waiting_counts(self, pool: _Pool, start: int) -> dict[int, int]:
+    def _waiting_counts(self, pool: _Pool[Any], start: int) -> dict[int, int]:
         """Position → unanswered messages written since `start`, for the units this goal counts."""
         counts = pool.waiting(start)
         selected = self._selection(pool)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeVar
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
@@ -37,7 +37,8 @@ __all__ = [
     "Store",
     "StorePolicy",
     "MATCH_SEPARATOR",
-    "Unit",
+    "Broadcast",
+    "Mention",
     "default_path",
     "unpack",
     "voice",
@@ -527,33 +528,34 @@ class Store:
 
     # -- reading, for metrics ------------------------------------------------------
 
-    def broadcasts(self, source_id: str, start: datetime, end: datetime) -> list[Unit]:
+    def broadcasts(self, source_id: str, start: datetime, end: datetime) -> list[Broadcast]:
         """The source's broadcasts made in [start, end), oldest first, with their threads' rollups."""
-        return self._units(source_id, "broadcast", "at >= ? AND at < ?", (_ts(start), _ts(end)))
+        return self._units(Broadcast, source_id, "at >= ? AND at < ?", (_ts(start), _ts(end)))
 
-    def broadcasts_waiting(self, source_id: str, since: datetime, before: datetime) -> list[Unit]:
+    def broadcasts_waiting(self, source_id: str, since: datetime, before: datetime) -> list[Broadcast]:
         """Broadcasts made before `before` whose thread holds a reply written since `since`, still unanswered."""
-        return self._units(source_id, "broadcast", "last_unanswered >= ? AND at < ?", (_ts(since), _ts(before)))
+        return self._units(Broadcast, source_id, "last_unanswered >= ? AND at < ?", (_ts(since), _ts(before)))
 
-    def mentions(self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()) -> list[Unit]:
+    def mentions(
+        self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()
+    ) -> list[Mention]:
         """The mentions of the source made in [start, end), oldest first, that count for it.
 
         One counted elsewhere is left out: a reply in an organization thread of another
         source, or a mention of a source named `earlier` in config order (SPEC §2).
         """
-        units = self._units(source_id, "mention", "at >= ? AND at < ?", (_ts(start), _ts(end)))
+        units = self._units(Mention, source_id, "at >= ? AND at < ?", (_ts(start), _ts(end)))
         owned = self._counted_elsewhere(source_id, [u.id for u in units], earlier)
         return [u for u in units if u.id not in owned] if owned else units
 
-    def _units(self, source_id: str, kind: str, where: str, params: tuple[int, int]) -> list[Unit]:
-        """Only what metrics use crosses into Python: each value costs there, not in SQLite."""
-        columns = _BROADCAST_COLUMNS if kind == "broadcast" else _MENTION_COLUMNS
+    def _units(self, kind: type[UnitT], source_id: str, where: str, params: tuple[int, int]) -> list[UnitT]:
+        """Only what metrics use crosses into Python: there each value costs, not in SQLite."""
+        columns, name = (_BROADCAST_COLUMNS, "broadcast") if kind is Broadcast else (_MENTION_COLUMNS, "mention")
         rows = self.conn.execute(
             f"SELECT {columns} FROM units WHERE source_id = ? AND kind = ? AND {where} ORDER BY at",
-            (source_id, kind, *params),
-        )
-        make = Unit._make if kind == "broadcast" else _mention
-        return [make(row) for row in rows]
+            (source_id, name, *params),
+        ).fetchall()
+        return list(map(kind._make, rows))
 
     def urls(self, source_id: str, post_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -715,57 +717,60 @@ class _Row(NamedTuple):
     likes: int | None
 
 
-class Unit(NamedTuple):
-    """What metrics count: a broadcast with its whole thread, or a mention standing on its own.
+class Broadcast(NamedTuple):
+    """A broadcast with its whole thread, as metrics count it.
 
-    `match` holds what goal filters look at, as stored: hashtags (space-separated),
-    links and kept keywords (one per line) and the text, joined by `MATCH_SEPARATOR`;
-    a broadcast's are its whole self-thread's. A broadcast's member ids, response
-    waits and the times of its unanswered replies come packed (`unpack`); a mention
-    has one member (`voice`), at most one `wait`, and `last_unanswered`, its own time
-    while nobody has answered it.
+    `match` holds what goal filters look at, its whole self-thread's: hashtags
+    (space-separated), links and kept keywords (one per line) and the text, joined by
+    `MATCH_SEPARATOR`. Member ids, response waits and the times of unanswered replies
+    come packed (`unpack`).
     """
 
-    kind: str
     at: int
     id: str
     match: str
-    reposts: int | None = None
-    """Net of the organization's own, where the platform says who."""
-    quotes: int | None = None
-    likes: int | None = None
-    replies: int = 0
-    responses: int = 0
-    answered: int = 0
-    voices: bytes | None = None
-    waits: bytes | None = None
-    unanswered: bytes | None = None
-    voice: int | None = None
-    wait: int | None = None
-    last_unanswered: int | None = None
+    reposts: int
+    """Net of the organization's own, where the platform says who; 0 when never observed."""
+    quotes: int
+    likes: int
+    replies: int
+    responses: int
+    answered: int
+    voices: bytes | None
+    waits: bytes | None
+    unanswered: bytes | None
+    last_unanswered: int | None
+
+
+class Mention(NamedTuple):
+    """A mention standing on its own: one member, at most one wait, unanswered since `at` or not."""
+
+    at: int
+    id: str
+    match: str
+    responses: int
+    answered: int
+    voice: int
+    wait: int | None
+    last_unanswered: int | None
 
 
 MATCH_SEPARATOR = "\x1f"
 
 _BROADCAST_COLUMNS = (
-    "kind, at, post_id, match,"
+    "at, post_id, match,"
     " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
     " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
     " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
-    " replies, responses, answered, voices, waits, unanswered, NULL, NULL, last_unanswered"
+    " replies, responses, answered, voices, waits, unanswered, last_unanswered"
 )
-_MENTION_COLUMNS = "kind, at, post_id, match, responses, answered, voice, wait, last_unanswered"
+_MENTION_COLUMNS = "at, post_id, match, responses, answered, voice, wait, last_unanswered"
+UnitT = TypeVar("UnitT", "Broadcast", "Mention")
+
 _UNIT_COLUMNS = (
     "source_id, kind, at, post_id, root_id, platform, match, reposts, quotes, likes, own_reposts, own_quotes,"
     " own_likes, replies, responses, answered, voices, waits, unanswered, voice, wait, last_unanswered"
 )
-
-
-def _mention(row: tuple[Any, ...]) -> Unit:
-    kind, at, post_id, match, responses, answered, member, wait, last = row
-    return Unit(
-        kind, at, post_id, match, responses=responses, answered=answered, voice=member, wait=wait, last_unanswered=last
-    )
 
 
 def _match(hashtags: str, links: str, keywords: str, text: str) -> str:
