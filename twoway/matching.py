@@ -25,12 +25,15 @@ def normalize_hashtag(tag: str) -> str:
 
 
 def normalize_link(url: str) -> str:
-    """Drop the scheme and a leading `www.`, so prefixes compare on host and path."""
+    """Drop the scheme and a leading `www.`, and ignore case, so prefixes compare on host and path.
+
+    Paths are compared without case too: staff type `Library.org/Events` for
+    `library.org/events`, and no library runs two pages that differ only in case.
+    """
     url = url.strip()
     url = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", url)
     url = re.sub(r"^www\.", "", url, flags=re.IGNORECASE)
-    host, sep, rest = url.partition("/")
-    return host.casefold() + sep + rest
+    return url.lower()
 
 
 def link_matches(link: str, prefix: str) -> bool:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate
-from typing import Any, Generic, TypeVar
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -37,12 +36,11 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import MATCH_SEPARATOR, Broadcast, Mention, SourceState, Store, unpack
+from twoway.store import MATCH_SEPARATOR, RECORD_SEPARATOR, Page, SourceState, Store, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
 WAITING_LISTED = 100
-UnitT = TypeVar("UnitT", Broadcast, Mention)
 
 MEASURED_BY: dict[str, tuple[frozenset[Part], ...]] = {
     "replies": (frozenset({"replies"}),),
@@ -192,25 +190,25 @@ def _status(results: Sequence[TargetResult]) -> GoalStatus:
 class _Filter:
     """A goal's filters, compiled once.
 
-    `needles` are lowercase strings every matching unit contains (a hashtag, a link
-    prefix, a keyword's first word): a pool finds the units holding one with `str.find`
-    over all its text at once, and `__call__` decides exactly for those few.
+    `needles` are strings every unit matching by keyword or link contains (a link
+    prefix, a keyword's first word): a pool finds the units holding one with
+    `str.find` over all its text at once, and `__call__` decides exactly for those few.
     """
 
     def __init__(self, goal: Goal) -> None:
         self.active = goal.filtered
-        self.hashtags = frozenset(goal.hashtags)
+        self.hashtags = tuple(goal.hashtags)
         self.pattern = keywords_pattern(goal.keywords)
-        self.links = tuple(link.rstrip("/") for link in goal.links)
+        self.links = tuple(link.rstrip("/").lower() for link in goal.links)
         firsts = [k.split()[0] for k in goal.keywords if k.split()]
         self.needles = tuple(dict.fromkeys(n.lower() for n in (*self.links, *firsts)))
-        """Lowercase strings a unit matching by keyword or link contains; checked exactly after."""
 
-    def __call__(self, unit: Broadcast | Mention) -> bool:
+    def __call__(self, match: str) -> bool:
+        """Whether a unit's match (see `Page`) satisfies the goal's filters."""
         if not self.active:
             return True
-        hashtags, links, rest = unit.match.split(MATCH_SEPARATOR, 2)
-        if not self.hashtags.isdisjoint(hashtags.split()):
+        hashtags, links, rest = match.split(MATCH_SEPARATOR, 2)
+        if not set(hashtags.split()).isdisjoint(self.hashtags):
             return True
         # after the links come the kept keywords and the text: a keyword can only match there
         if self.pattern is not None and self.pattern.search(rest):
@@ -218,41 +216,69 @@ class _Filter:
         return any(has_prefix(link, prefix) for link in links.split("\n") for prefix in self.links)
 
 
-class _Pool(Generic[UnitT]):
-    """One source's broadcasts, or its mentions, for a snapshot, oldest first; each goal selects from it once."""
+def _columns(blobs: Iterable[bytes]) -> array[int]:
+    values = array("q")
+    for blob in blobs:
+        values.extend(unpack(blob))
+    return values
 
-    RECORD = "\x1e"
 
-    def __init__(self, units: list[UnitT]) -> None:
-        self.units: list[UnitT] = units
-        self.ats = [u.at for u in units]
-        self._text: str | None = None
-        self._starts: list[int] = []
-        self._voices: dict[int, array[int]] = {}
-        self._waits: dict[int, array[int]] = {}
+class _Pool:
+    """One source's broadcasts, or its mentions, for a snapshot, in columns, oldest first.
+
+    Built from day pages; every goal selects its units from it once, then sums
+    columns over each window's slice.
+    """
+
+    def __init__(self, pages: list[Page], excluded: Callable[[list[str]], set[str]] | None = None) -> None:
+        self.ats = _columns(p.ats for p in pages)
+        n = len(self.ats)
+        self.text = RECORD_SEPARATOR.join(p.matches for p in pages)
+        self.starts = [0, *accumulate(length + 1 for length in _columns(p.lengths for p in pages))]
+        self._ids_text = RECORD_SEPARATOR.join(p.ids for p in pages)
+        self._ids: list[str] | None = None
+        counts = [_columns(p.counts[k * len(p.ats) : (k + 1) * len(p.ats)] for p in pages) for k in range(7)]
+        self.reposts, self.quotes, self.likes, self.replies, self.responses, self.answered, self.last = counts
+        self.voices, self.voice_ends = self._flat(pages, "voices", "voice_counts")
+        self.waits, self.wait_ends = self._flat(pages, "waits", "wait_counts")
+        self.unanswered, self.unanswered_ends = self._flat(pages, "unanswered", "unanswered_counts")
+        self.excluded: set[int] = set()
+        if excluded is not None and n:
+            owned = excluded(self.ids)
+            self.excluded = {i for i, post_id in enumerate(self.ids) if post_id in owned}
         self._waiting: dict[int, dict[int, int]] = {}
+
+    @staticmethod
+    def _flat(pages: list[Page], values: str, sizes: str) -> tuple[array[int], list[int]]:
+        """A flat column and, per unit, where its values end."""
+        return _columns(getattr(p, values) for p in pages), [0, *accumulate(_columns(getattr(p, sizes) for p in pages))]
+
+    @property
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self._ids_text.split(RECORD_SEPARATOR) if self._ids_text else []
+        return self._ids
 
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         return bisect_left(self.ats, start), bisect_left(self.ats, end)
+
+    def match(self, i: int) -> str:
+        return self.text[self.starts[i] : self.starts[i + 1] - 1]
 
     def select(self, matches: _Filter) -> list[int] | None:
         """Positions of the units a goal's filter matches, ascending; `None` when it has none."""
         if not matches.active:
             return None
-        if self._text is None:
-            texts = [u.match.lower() for u in self.units]
-            self._text = self.RECORD.join(texts)
-            self._starts = [0, *accumulate(len(t) + 1 for t in texts)]
-        text, starts = self._text, self._starts
+        text, starts = self.text, self.starts
         chosen = set()
         for tag in matches.hashtags:  # exact: a whole word inside the unit's hashtags part
             at = text.find(tag)
             while at != -1:
                 i = bisect_right(starts, at) - 1
                 end = at + len(tag)
-                if text[at - 1] in " \x1e" if at else True:
-                    if text[end] in " " + MATCH_SEPARATOR and text.find(MATCH_SEPARATOR, starts[i]) >= end:
-                        chosen.add(i)
+                whole = (at == starts[i] or text[at - 1] == " ") and text[end] in (" ", MATCH_SEPARATOR)
+                if whole and text.find(MATCH_SEPARATOR, starts[i]) >= end:
+                    chosen.add(i)
                 at = text.find(tag, end)
         candidates = set()
         for needle in matches.needles:
@@ -261,32 +287,19 @@ class _Pool(Generic[UnitT]):
                 i = bisect_right(starts, at) - 1
                 candidates.add(i)
                 at = text.find(needle, starts[i + 1])
-        chosen.update(i for i in candidates - chosen if matches(self.units[i]))
-        return sorted(chosen)
-
-    def voices(self, i: int) -> array[int]:
-        if i not in self._voices:
-            self._voices[i] = unpack(self.units[i].voices)
-        return self._voices[i]
-
-    def waits(self, i: int) -> array[int]:
-        if i not in self._waits:
-            self._waits[i] = unpack(self.units[i].waits)
-        return self._waits[i]
+        chosen.update(i for i in candidates - chosen if matches(self.match(i)))
+        return sorted(chosen - self.excluded)
 
     def waiting(self, start: int) -> dict[int, int]:
         """Position → how many of that unit's messages written since `start` are unanswered."""
         if start not in self._waiting:
-            counts = {}
-            for i, unit in enumerate(self.units):
-                if unit.last_unanswered is None or unit.last_unanswered < start:
-                    continue
-                if isinstance(unit, Mention):  # unanswered itself
-                    counts[i] = 1
-                else:
-                    times = unpack(unit.unanswered)
-                    counts[i] = len(times) - bisect_left(times, start)
-            self._waiting[start] = counts
+            ends, times = self.unanswered_ends, self.unanswered
+            self._waiting[start] = {
+                i: n
+                for i, last in enumerate(self.last)
+                if last >= start and i not in self.excluded
+                and (n := ends[i + 1] - bisect_left(times, start, ends[i], ends[i + 1]))
+            }
         return self._waiting[start]
 
 
@@ -299,21 +312,26 @@ class _Reader:
         self.since = now - timedelta(seconds=2 * longest)
         self.waiting_since = now - timedelta(seconds=longest)
         self.order = [s.id for s in config.sources]
-        self._broadcasts: dict[str, _Pool[Broadcast]] = {}
-        self._mentions: dict[str, _Pool[Mention]] = {}
+        self._pools: dict[tuple[str, str], _Pool] = {}
 
-    def broadcasts(self, sid: str) -> _Pool[Broadcast]:
-        """Twice the longest window, plus older broadcasts still waiting on a reply in the longest."""
-        if sid not in self._broadcasts:
-            older = self.store.broadcasts_waiting(sid, self.waiting_since, self.since)
-            self._broadcasts[sid] = _Pool(older + self.store.broadcasts(sid, self.since, self.now))
-        return self._broadcasts[sid]
+    def broadcasts(self, sid: str) -> _Pool:
+        """Twice the longest window, plus older days still waiting on a reply in the longest."""
+        if (sid, "broadcast") not in self._pools:
+            older = self.store.pages_waiting(sid, "broadcast", self.waiting_since, self.since)
+            self._pools[(sid, "broadcast")] = _Pool(older + self.store.pages(sid, "broadcast", self.since, self.now))
+        return self._pools[(sid, "broadcast")]
 
-    def mentions(self, sid: str) -> _Pool[Mention]:
-        if sid not in self._mentions:
+    def mentions(self, sid: str) -> _Pool:
+        """The source's mentions, less those another source counts (SPEC §2)."""
+        if (sid, "mention") not in self._pools:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
-            self._mentions[sid] = _Pool(self.store.mentions(sid, self.since, self.now, earlier=earlier))
-        return self._mentions[sid]
+            pages = self.store.pages(sid, "mention", self.since, self.now)
+
+            def excluded(ids: list[str]) -> set[str]:
+                return self.store.counted_elsewhere(sid, ids, earlier)
+
+            self._pools[(sid, "mention")] = _Pool(pages, excluded)
+        return self._pools[(sid, "mention")]
 
 
 class _GoalScope:
@@ -326,46 +344,34 @@ class _GoalScope:
         self.measures = measures
         self._selected: dict[int, list[int] | None] = {}
 
-    def _selection(self, pool: _Pool[Any]) -> list[int] | None:
+    def _selection(self, pool: _Pool) -> list[int] | None:
         """Each pool is filtered once per goal, whatever the number of windows."""
         if id(pool) not in self._selected:
-            self._selected[id(pool)] = pool.select(self.matches)
+            selected = pool.select(self.matches)
+            if selected is None and pool.excluded:
+                selected = [i for i in range(len(pool.ats)) if i not in pool.excluded]
+            self._selected[id(pool)] = selected
         return self._selected[id(pool)]
 
-    def _positions(self, pool: _Pool[Any], start: int, end: int) -> Sequence[int]:
-        selected = self._selection(pool)
+    def _slice(self, pool: _Pool, start: int, end: int) -> tuple[int, int] | list[int]:
+        """The goal's units made in [start, end): a range of positions, or a list of them."""
         lo, hi = pool.bounds(start, end)
+        selected = self._selection(pool)
         if selected is None:
-            return range(lo, hi)
+            return lo, hi
         return selected[bisect_left(selected, lo) : bisect_left(selected, hi)]
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid])
-        voices, waits = tally.voices, tally.waits
-        broadcasts = self.reader.broadcasts(sid)
-        units = broadcasts.units
-        count = reposts = quotes = likes = replies = responses = answered = 0
-        for i in self._positions(broadcasts, start, end):
-            _, _, _, r, q, lk, rp, rs, an, *_ = units[i]
-            count += 1
-            reposts, quotes, likes, replies, responses, answered = (
-                reposts + r, quotes + q, likes + lk, replies + rp, responses + rs, answered + an
-            )
-            voices.update(broadcasts.voices(i))
-            waits.extend(broadcasts.waits(i))
-        mentions = self.reader.mentions(sid)
-        m_units = mentions.units
-        positions = self._positions(mentions, start, end)
-        for i in positions:
-            _, _, _, rs, an, member, wait, _ = m_units[i]
-            responses += rs
-            answered += an
-            voices.add(member)
-            if wait is not None:
-                waits.append(wait)
-        tally.broadcast, tally.reposts, tally.quotes, tally.likes = count, reposts, quotes, likes
-        tally.replies, tally.mentions, tally.responses, tally.answered = replies, len(positions), responses, answered
-        waits.sort()
+        broadcasts, mentions = self.reader.broadcasts(sid), self.reader.mentions(sid)
+        for pool in (broadcasts, mentions):
+            part = self._slice(pool, start, end)
+            count = _sum(pool, part, tally)
+            if pool is broadcasts:
+                tally.broadcast = count
+            else:
+                tally.mentions = count
+        tally.waits.sort()
         return tally
 
     def waiting(self, start: int, now: datetime, clock: Callable[[int, int], int]) -> tuple[int, tuple[Waiting, ...]]:
@@ -380,26 +386,55 @@ class _GoalScope:
             counts = self._waiting_counts(broadcasts, start)
             total += sum(counts.values())
             if counts:
-                threads = None if self._selection(broadcasts) is None else [broadcasts.units[i].id for i in counts]
+                threads = None if self._selection(broadcasts) is None else [broadcasts.ids[i] for i in counts]
                 oldest = store.oldest_waiting(sid, _dt(start), now, threads, WAITING_LISTED)
                 items += [(created, sid, post_id, url) for created, post_id, url in oldest]
             mentions = self.reader.mentions(sid)
             waiting = sorted(self._waiting_counts(mentions, start))  # positions: oldest first
             total += len(waiting)
-            listed = [mentions.units[i] for i in waiting[:WAITING_LISTED]]
-            urls = store.urls(sid, [u.id for u in listed])
-            items += [(u.at, sid, u.id, urls.get(u.id, "")) for u in listed]
+            listed = [(mentions.ats[i], mentions.ids[i]) for i in waiting[:WAITING_LISTED]]
+            urls = store.urls(sid, [post_id for _, post_id in listed])
+            items += [(at, sid, post_id, urls.get(post_id, "")) for at, post_id in listed]
         items.sort()
         return total, tuple(
             Waiting(sid, url, _dt(created), float(clock(created, end)))
             for created, sid, _, url in items[:WAITING_LISTED]
         )
 
-    def _waiting_counts(self, pool: _Pool[Any], start: int) -> dict[int, int]:
+    def _waiting_counts(self, pool: _Pool, start: int) -> dict[int, int]:
         """Position → unanswered messages written since `start`, for the units this goal counts."""
         counts = pool.waiting(start)
         selected = self._selection(pool)
         return counts if selected is None else {i: counts[i] for i in selected if i in counts}
+
+
+def _sum(pool: _Pool, part: tuple[int, int] | list[int], tally: _Tally) -> int:
+    """Add a pool's units at `part` to the tally; returns how many there were.
+
+    A range sums whole column slices at C speed; a selection goes unit by unit.
+    """
+    if isinstance(part, tuple):
+        lo, hi = part
+        tally.reposts += sum(pool.reposts[lo:hi])
+        tally.quotes += sum(pool.quotes[lo:hi])
+        tally.likes += sum(pool.likes[lo:hi])
+        tally.replies += sum(pool.replies[lo:hi])
+        tally.responses += sum(pool.responses[lo:hi])
+        tally.answered += sum(pool.answered[lo:hi])
+        tally.voices.update(pool.voices[pool.voice_ends[lo] : pool.voice_ends[hi]])
+        tally.waits.extend(pool.waits[pool.wait_ends[lo] : pool.wait_ends[hi]])
+        return hi - lo
+    for column, name in (
+        (pool.reposts, "reposts"), (pool.quotes, "quotes"), (pool.likes, "likes"), (pool.replies, "replies"),
+        (pool.responses, "responses"), (pool.answered, "answered"),
+    ):
+        setattr(tally, name, getattr(tally, name) + sum(map(column.__getitem__, part)))
+    voices, voice_ends, update = pool.voices, pool.voice_ends, tally.voices.update
+    waits, wait_ends, extend = pool.waits, pool.wait_ends, tally.waits.extend
+    for i in part:
+        update(voices[voice_ends[i] : voice_ends[i + 1]])
+        extend(waits[wait_ends[i] : wait_ends[i + 1]])
+    return len(part)
 
 
 def _dt(ts: int) -> datetime:

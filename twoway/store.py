@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
@@ -37,8 +37,9 @@ __all__ = [
     "Store",
     "StorePolicy",
     "MATCH_SEPARATOR",
-    "Broadcast",
-    "Mention",
+    "PAGE_COUNTS",
+    "RECORD_SEPARATOR",
+    "Page",
     "default_path",
     "unpack",
     "voice",
@@ -127,6 +128,25 @@ CREATE TABLE units (
     last_unanswered BIGINT,
     PRIMARY KEY (source_id, kind, at, post_id)
 ) WITHOUT ROWID;
+CREATE TABLE pages (
+    source_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    ats BLOB NOT NULL,
+    ids TEXT NOT NULL,
+    matches TEXT NOT NULL,
+    lengths BLOB NOT NULL,
+    counts BLOB NOT NULL,
+    voice_counts BLOB NOT NULL,
+    voices BLOB NOT NULL,
+    wait_counts BLOB NOT NULL,
+    waits BLOB NOT NULL,
+    unanswered_counts BLOB NOT NULL,
+    unanswered BLOB NOT NULL,
+    last_unanswered BIGINT,
+    PRIMARY KEY (source_id, kind, day)
+) WITHOUT ROWID;
+CREATE INDEX pages_waiting ON pages (source_id, kind, last_unanswered);
 CREATE UNIQUE INDEX units_by_post ON units (source_id, post_id);
 CREATE INDEX units_by_root ON units (source_id, root_id);
 CREATE INDEX units_waiting ON units (source_id, last_unanswered);
@@ -153,6 +173,7 @@ MIGRATIONS: tuple[str, ...] = (_V1,)
 """Migration N brings the schema from version N to N+1; never edit a released one."""
 
 _COUNTERS = ("replies", "reposts", "quotes", "likes")
+DAY = 86400
 _MESSAGE_ROLES = ("reply", "mention")
 
 
@@ -220,6 +241,7 @@ class Store:
         self.conn = conn
         self.policy = policy
         self.readonly = readonly
+        self._dirty: set[tuple[str, str, int]] = set()
         self._salt = self._meta("salt") or ""
 
     # -- opening -----------------------------------------------------------------
@@ -285,8 +307,10 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing."""
         self.conn.execute("BEGIN IMMEDIATE")
+        self._dirty: set[tuple[str, str, int]] = set()
         try:
             yield
+            self._rebuild_pages()
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -456,6 +480,10 @@ class Store:
                 "UPDATE units SET reposts = ?, quotes = ?, likes = ? WHERE source_id = ? AND post_id = ?",
                 (*self._counters(sid, c.post_id), sid, c.post_id),
             )
+            for kind, at in self.conn.execute(
+                "SELECT kind, at FROM units WHERE source_id = ? AND post_id = ?", (sid, c.post_id)
+            ):
+                self._dirty.add((sid, kind, at // DAY))
 
     def _counters(self, sid: str, post_id: str) -> tuple[int | None, int | None, int | None]:
         row = self.conn.execute(
@@ -505,6 +533,11 @@ class Store:
                 " responses = ? WHERE source_id = ? AND post_id = ?",
                 [(*u[1:], sid, u[0]) for u in updates],
             )
+            old = self.conn.execute(
+                f"SELECT kind, at FROM units WHERE source_id = ? AND root_id IN ({marks})", (sid, *chunk)
+            )
+            self._dirty.update((sid, kind, at // DAY) for kind, at in old)
+            self._dirty.update((sid, u[0], u[1] // DAY) for u in units)  # type: ignore[operator]
             self.conn.execute(f"DELETE FROM units WHERE source_id = ? AND root_id IN ({marks})", (sid, *chunk))
             self.conn.executemany(
                 f"INSERT INTO units ({_UNIT_COLUMNS}) VALUES ({','.join('?' * (_UNIT_COLUMNS.count(',') + 1))})",
@@ -528,48 +561,27 @@ class Store:
 
     # -- reading, for metrics ------------------------------------------------------
 
-    def broadcasts(self, source_id: str, start: datetime, end: datetime) -> list[Broadcast]:
-        """The source's broadcasts made in [start, end), oldest first, with their threads' rollups."""
-        return self._units(Broadcast, source_id, "at >= ? AND at < ?", (_ts(start), _ts(end)))
+    def pages(self, source_id: str, kind: str, start: datetime, end: datetime) -> list[Page]:
+        """The source's day pages of `kind` (broadcast, mention) holding units made in [start, end)."""
+        return self._pages(source_id, kind, "day >= ? AND day <= ?", (_ts(start) // DAY, _ts(end) // DAY))
 
-    def broadcasts_waiting(self, source_id: str, since: datetime, before: datetime) -> list[Broadcast]:
-        """Broadcasts made before `before` whose thread holds a reply written since `since`, still unanswered."""
-        return self._units(Broadcast, source_id, "last_unanswered >= ? AND at < ?", (_ts(since), _ts(before)))
+    def pages_waiting(self, source_id: str, kind: str, since: datetime, before: datetime) -> list[Page]:
+        """Day pages before `before`'s day with a message written since `since` still unanswered."""
+        return self._pages(source_id, kind, "last_unanswered >= ? AND day < ?", (_ts(since), _ts(before) // DAY))
 
-    def mentions(
-        self, source_id: str, start: datetime, end: datetime, *, earlier: Sequence[str] = ()
-    ) -> list[Mention]:
-        """The mentions of the source made in [start, end), oldest first, that count for it.
-
-        One counted elsewhere is left out: a reply in an organization thread of another
-        source, or a mention of a source named `earlier` in config order (SPEC §2).
-        """
-        units = self._units(Mention, source_id, "at >= ? AND at < ?", (_ts(start), _ts(end)))
-        owned = self._counted_elsewhere(source_id, [u.id for u in units], earlier)
-        return [u for u in units if u.id not in owned] if owned else units
-
-    def _units(self, kind: type[UnitT], source_id: str, where: str, params: tuple[int, int]) -> list[UnitT]:
-        """Only what metrics use crosses into Python: there each value costs, not in SQLite."""
-        columns, name = (_BROADCAST_COLUMNS, "broadcast") if kind is Broadcast else (_MENTION_COLUMNS, "mention")
+    def _pages(self, source_id: str, kind: str, where: str, params: tuple[int, int]) -> list[Page]:
         rows = self.conn.execute(
-            f"SELECT {columns} FROM units WHERE source_id = ? AND kind = ? AND {where} ORDER BY at",
-            (source_id, name, *params),
+            f"SELECT {_PAGE_COLUMNS} FROM pages WHERE source_id = ? AND kind = ? AND {where} ORDER BY day",
+            (source_id, kind, *params),
         ).fetchall()
-        return list(map(kind._make, rows))
+        return list(map(Page._make, rows))
 
-    def urls(self, source_id: str, post_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in _chunks(post_ids):
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self.conn.execute(
-                    f"SELECT post_id, url FROM posts WHERE source_id = ? AND post_id IN ({marks})", (source_id, *chunk)
-                ).fetchall()
-            )
-        return found
+    def counted_elsewhere(self, source_id: str, post_ids: Sequence[str], earlier: Sequence[str]) -> set[str]:
+        """Mentions another source on the same platform counts: as a reply, or as an earlier-named source's.
 
-    def _counted_elsewhere(self, source_id: str, post_ids: Sequence[str], earlier: Sequence[str]) -> set[str]:
-        """Mentions another source on the same platform counts: as a reply, or as an earlier-named source's."""
+        A mention counts once (SPEC §2): as a reply in an organization thread, else for
+        the first source named in config order.
+        """
         others = [
             r[0]
             for r in self.conn.execute(
@@ -591,6 +603,34 @@ class Store:
                 if role == "reply" or other in earlier:
                     owned.add(post_id)
         return owned
+
+    def _rebuild_pages(self) -> None:
+        """Pack each changed day of units into its page, the form metrics read (see `Page`)."""
+        for sid, kind, day in sorted(self._dirty):
+            rows = self.conn.execute(
+                f"SELECT {_UNIT_PAGE_COLUMNS} FROM units WHERE source_id = ? AND kind = ? AND at >= ? AND at < ?"
+                " ORDER BY at, post_id",
+                (sid, kind, day * DAY, (day + 1) * DAY),
+            ).fetchall()
+            self.conn.execute("DELETE FROM pages WHERE source_id = ? AND kind = ? AND day = ?", (sid, kind, day))
+            if rows:
+                self.conn.execute(
+                    f"INSERT INTO pages (source_id, kind, day, {_PAGE_COLUMNS.split(', ', 1)[1]}, last_unanswered)"
+                    f" VALUES ({', '.join('?' * 15)})",
+                    (sid, kind, *_page(day, rows)),
+                )
+        self._dirty = set()
+
+    def urls(self, source_id: str, post_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.conn.execute(
+                    f"SELECT post_id, url FROM posts WHERE source_id = ? AND post_id IN ({marks})", (source_id, *chunk)
+                ).fetchall()
+            )
+        return found
 
     def oldest_waiting(
         self, source_id: str, start: datetime, end: datetime, threads: Sequence[str] | None, limit: int
@@ -662,7 +702,7 @@ class Store:
         """Remove everything a source stored; returns how many posts went."""
         with self.transaction():
             n = self.conn.execute("DELETE FROM posts WHERE source_id = ?", (source_id,)).rowcount
-            for table in ("units", "counters", "reactions", "accounts", "sources"):
+            for table in ("pages", "units", "counters", "reactions", "accounts", "sources"):
                 self.conn.execute(f"DELETE FROM {table} WHERE source_id = ?", (source_id,))
             return int(n)
 
@@ -717,55 +757,80 @@ class _Row(NamedTuple):
     likes: int | None
 
 
-class Broadcast(NamedTuple):
-    """A broadcast with its whole thread, as metrics count it.
+class Page(NamedTuple):
+    """One day of a source's broadcasts, or of its mentions, packed in columns for metrics.
 
-    `match` holds what goal filters look at, its whole self-thread's: hashtags
-    (space-separated), links and kept keywords (one per line) and the text, joined by
-    `MATCH_SEPARATOR`. Member ids, response waits and the times of unanswered replies
-    come packed (`unpack`).
+    Reading a value from SQLite into Python costs far more than summing it, so a
+    snapshot reads one row per day and decodes whole columns at C speed (`unpack`).
+    Per unit, oldest first: `ats`, `ids` and lowercase `matches` (joined by
+    `RECORD_SEPARATOR`; see `Store._rebuild_pages` for what a match holds) with their
+    `lengths`; `counts`, the columns of `PAGE_COUNTS` one after the other; and three
+    variable-length lists stored flat with each unit's length: the community members
+    who took part (`voices`), the response waits of the answered messages (`waits`)
+    and the times of the messages nobody has answered (`unanswered`).
     """
 
-    at: int
-    id: str
-    match: str
-    reposts: int
-    """Net of the organization's own, where the platform says who; 0 when never observed."""
-    quotes: int
-    likes: int
-    replies: int
-    responses: int
-    answered: int
-    voices: bytes | None
-    waits: bytes | None
-    unanswered: bytes | None
-    last_unanswered: int | None
+    day: int
+    ats: bytes
+    ids: str
+    matches: str
+    lengths: bytes
+    counts: bytes
+    voice_counts: bytes
+    voices: bytes
+    wait_counts: bytes
+    waits: bytes
+    unanswered_counts: bytes
+    unanswered: bytes
 
 
-class Mention(NamedTuple):
-    """A mention standing on its own: one member, at most one wait, unanswered since `at` or not."""
-
-    at: int
-    id: str
-    match: str
-    responses: int
-    answered: int
-    voice: int
-    wait: int | None
-    last_unanswered: int | None
-
-
-MATCH_SEPARATOR = "\x1f"
-
-_BROADCAST_COLUMNS = (
+PAGE_COUNTS = ("reposts", "quotes", "likes", "replies", "responses", "answered", "last_unanswered")
+"""Per-unit counts of a page; reposts, quotes and likes net of the organization's own."""
+RECORD_SEPARATOR = "\x1e"
+_PAGE_COLUMNS = (
+    "day, ats, ids, matches, lengths, counts, voice_counts, voices, wait_counts, waits, unanswered_counts, unanswered"
+)
+_UNIT_PAGE_COLUMNS = (
     "at, post_id, match,"
     " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
     " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
     " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
-    " replies, responses, answered, voices, waits, unanswered, last_unanswered"
+    " replies, responses, answered, COALESCE(last_unanswered, 0), voices, waits, unanswered, voice, wait"
 )
-_MENTION_COLUMNS = "at, post_id, match, responses, answered, voice, wait, last_unanswered"
-UnitT = TypeVar("UnitT", "Broadcast", "Mention")
+
+
+def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
+    """A day's units (rows of `_UNIT_PAGE_COLUMNS`) packed as a `Page`, plus its `last_unanswered`."""
+    columns: list[list[int]] = [[] for _ in PAGE_COUNTS]
+    flat: tuple[list[int], list[int], list[int]] = ([], [], [])
+    sizes: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for row in rows:
+        for k, column in enumerate(columns):
+            column.append(row[3 + k])
+        voices, waits, unanswered, member, wait = row[10:]
+        if member is not None:  # a mention: one member, at most one wait, itself when unanswered
+            lists = ([member], [] if wait is None else [wait], [row[0]] if row[9] else [])
+        else:
+            lists = (list(unpack(voices)), list(unpack(waits)), list(unpack(unanswered)))
+        for values, into, size in zip(lists, flat, sizes):
+            into.extend(values)
+            size.append(len(values))
+    matches = [r[2] for r in rows]
+    return (
+        day,
+        _pack([r[0] for r in rows]) or b"",
+        RECORD_SEPARATOR.join(r[1] for r in rows),
+        RECORD_SEPARATOR.join(matches),
+        _pack(map(len, matches)) or b"",
+        b"".join(_pack(c) or b"" for c in columns),
+        _pack(sizes[0]) or b"", _pack(flat[0]) or b"",
+        _pack(sizes[1]) or b"", _pack(flat[1]) or b"",
+        _pack(sizes[2]) or b"", _pack(flat[2]) or b"",
+        max(columns[-1]) or None,
+    )
+
+
+MATCH_SEPARATOR = "\x1f"
 
 _UNIT_COLUMNS = (
     "source_id, kind, at, post_id, root_id, platform, match, reposts, quotes, likes, own_reposts, own_quotes,"
@@ -774,7 +839,10 @@ _UNIT_COLUMNS = (
 
 
 def _match(hashtags: str, links: str, keywords: str, text: str) -> str:
-    return MATCH_SEPARATOR.join((hashtags.strip(), links, keywords, text))
+    """What goal filters look at, lowercased once here (they all ignore case)."""
+    parts = (hashtags.strip(), links, keywords, " ".join(text.split()))
+    clean = (p.replace(RECORD_SEPARATOR, " ").replace(MATCH_SEPARATOR, " ") for p in parts)
+    return MATCH_SEPARATOR.join(clean).lower()
 
 
 def voice(author_hash: str) -> int:
