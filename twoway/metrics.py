@@ -15,12 +15,13 @@ measured, so `community_messages = replies + mentions` and
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -72,6 +73,8 @@ class _Tally:
     """What one source contributes to one goal in one window."""
 
     measures: frozenset[Part]
+    platform: str
+    """Members are hashed with their platform: sources on different platforms never share one."""
     broadcast: int = 0
     replies: int = 0
     mentions: int = 0
@@ -82,22 +85,40 @@ class _Tally:
     likes: int = 0
     voices: set[int] = field(default_factory=set)
     waits: list[int] = field(default_factory=list)
+    """Sorted, once the tally is complete."""
 
 
 def _ratio(numerator: int | None, denominator: int) -> float | None:
     return None if numerator is None or denominator == 0 else numerator / denominator
 
 
-def _median(values: Sequence[int]) -> float | None:
-    if not values:
+def _rank(lists: Sequence[Sequence[int]], k: int) -> int:
+    """The k-th smallest value (1-based) across sorted lists, without merging them."""
+    if len(lists) == 1:
+        return lists[0][k - 1]
+    low, high = min(v[0] for v in lists if v), max(v[-1] for v in lists if v)
+    while low < high:  # the smallest value with at least k values at or below it
+        mid = (low + high) // 2
+        if sum(bisect_right(v, mid) for v in lists) >= k:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def _median(lists: Sequence[Sequence[int]]) -> float | None:
+    n = sum(map(len, lists))
+    if not n:
         return None
-    n, mid = len(values), len(values) // 2
-    return float(values[mid]) if n % 2 else (values[mid - 1] + values[mid]) / 2
+    if n % 2:
+        return float(_rank(lists, n // 2 + 1))
+    return (_rank(lists, n // 2) + _rank(lists, n // 2 + 1)) / 2
 
 
-def _p90(values: Sequence[int]) -> float | None:
+def _p90(lists: Sequence[Sequence[int]]) -> float | None:
     """Nearest rank: the smallest value with at least 90% of values at or below it."""
-    return float(values[math.ceil(0.9 * len(values)) - 1]) if values else None
+    n = sum(map(len, lists))
+    return float(_rank(lists, math.ceil(0.9 * n))) if n else None
 
 
 def _combine(tallies: Iterable[_Tally]) -> Metrics:
@@ -130,10 +151,7 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
     )
     reposts, quotes, likes = total("reposts"), total("quotes"), total("likes")
     amplified = None if reposts is None and quotes is None else (reposts or 0) + (quotes or 0)
-    durations: list[int] = []
-    for t in answering:
-        durations += t.waits
-    durations.sort()
+    durations = [t.waits for t in answering]
     voicing = [t for t in tallies if measures_metric("voices", t.measures)]
     return {
         "broadcast": sum(t.broadcast for t in tallies),
@@ -154,8 +172,16 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
         "median_response_seconds": _median(durations),
         "p90_response_seconds": _p90(durations),
         "unanswered": None if answerable is None or answered is None else answerable - answered,
-        "voices": len(set().union(*(t.voices for t in voicing))) if voicing else None,
+        "voices": _distinct(voicing) if voicing else None,
     }
+
+
+def _distinct(tallies: Sequence[_Tally]) -> int:
+    """Distinct members across tallies: unions are needed only within a platform."""
+    by_platform: dict[str, list[set[int]]] = {}
+    for t in tallies:
+        by_platform.setdefault(t.platform, []).append(t.voices)
+    return sum(len(sets[0]) if len(sets) == 1 else len(set().union(*sets)) for sets in by_platform.values())
 
 
 def _delta(now: int | float | None, before: int | float | None) -> int | float | None:
@@ -198,6 +224,13 @@ class _Filter:
     def __init__(self, goal: Goal) -> None:
         self.active = goal.filtered
         self.hashtags = tuple(goal.hashtags)
+        alternatives = "|".join(re.escape(t.lower()) for t in goal.hashtags)
+        # a whole hashtag among a unit's hashtags (see `_Pool.tags`)
+        self.tag_pattern = (
+            re.compile(f"(?<![^ {RECORD_SEPARATOR}])(?:{alternatives})(?![^ {RECORD_SEPARATOR}])")
+            if goal.hashtags
+            else None
+        )
         self.pattern = keywords_pattern(goal.keywords)
         self.links = tuple(link.rstrip("/").lower() for link in goal.links)
         firsts = [k.split()[0] for k in goal.keywords if k.split()]
@@ -216,11 +249,12 @@ class _Filter:
         return any(has_prefix(link, prefix) for link in links.split("\n") for prefix in self.links)
 
 
+_AFTER_HASHTAGS = re.compile(f"{MATCH_SEPARATOR}[^{RECORD_SEPARATOR}]*")
+"""Everything of a unit's match after its hashtags, up to the next unit."""
+
+
 def _columns(blobs: Iterable[bytes]) -> array[int]:
-    values = array("q")
-    for blob in blobs:
-        values.extend(unpack(blob))
-    return values
+    return unpack(b"".join(blobs))
 
 
 class _Pool:
@@ -237,6 +271,7 @@ class _Pool:
         self.starts = [0, *accumulate(length + 1 for length in _columns(p.lengths for p in pages))]
         self._ids_text = RECORD_SEPARATOR.join(p.ids for p in pages)
         self._ids: list[str] | None = None
+        self._tags: tuple[str, list[int]] | None = None
         counts = [_columns(p.counts[k * len(p.ats) : (k + 1) * len(p.ats)] for p in pages) for k in range(7)]
         self.reposts, self.quotes, self.likes, self.replies, self.responses, self.answered, self.last = counts
         self.voices, self.voice_ends = self._flat(pages, "voices", "voice_counts")
@@ -262,6 +297,14 @@ class _Pool:
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         return bisect_left(self.ats, start), bisect_left(self.ats, end)
 
+    @property
+    def tags(self) -> tuple[str, list[int]]:
+        """Every unit's hashtags alone, one record each, and where each record starts."""
+        if self._tags is None:
+            tags = _AFTER_HASHTAGS.sub("", self.text)
+            self._tags = (tags, [0, *accumulate(len(t) + 1 for t in tags.split(RECORD_SEPARATOR))])
+        return self._tags
+
     def match(self, i: int) -> str:
         return self.text[self.starts[i] : self.starts[i + 1] - 1]
 
@@ -271,15 +314,9 @@ class _Pool:
             return None
         text, starts = self.text, self.starts
         chosen = set()
-        for tag in matches.hashtags:  # exact: a whole word inside the unit's hashtags part
-            at = text.find(tag)
-            while at != -1:
-                i = bisect_right(starts, at) - 1
-                end = at + len(tag)
-                whole = (at == starts[i] or text[at - 1] == " ") and text[end] in (" ", MATCH_SEPARATOR)
-                if whole and text.find(MATCH_SEPARATOR, starts[i]) >= end:
-                    chosen.add(i)
-                at = text.find(tag, end)
+        if matches.tag_pattern is not None:  # exact, in one pass over the units' hashtags
+            tags, tag_starts = self.tags
+            chosen = {bisect_right(tag_starts, m.start()) - 1 for m in matches.tag_pattern.finditer(tags)}
         candidates = set()
         for needle in matches.needles:
             at = text.find(needle)
@@ -311,6 +348,7 @@ class _Reader:
         self.now = now
         self.since = now - timedelta(seconds=2 * longest)
         self.waiting_since = now - timedelta(seconds=longest)
+        self.sources = config.sources
         self.order = [s.id for s in config.sources]
         self._pools: dict[tuple[str, str], _Pool] = {}
 
@@ -342,6 +380,7 @@ class _GoalScope:
         self.matches = _Filter(goal)
         self.reader = reader
         self.measures = measures
+        self.platforms = {s.id: s.platform for s in reader.sources}
         self._selected: dict[int, list[int] | None] = {}
 
     def _selection(self, pool: _Pool) -> list[int] | None:
@@ -362,7 +401,7 @@ class _GoalScope:
         return selected[bisect_left(selected, lo) : bisect_left(selected, hi)]
 
     def tally(self, sid: str, start: int, end: int) -> _Tally:
-        tally = _Tally(self.measures[sid])
+        tally = _Tally(self.measures[sid], self.platforms[sid])
         broadcasts, mentions = self.reader.broadcasts(sid), self.reader.mentions(sid)
         for pool in (broadcasts, mentions):
             part = self._slice(pool, start, end)
@@ -429,11 +468,11 @@ def _sum(pool: _Pool, part: tuple[int, int] | list[int], tally: _Tally) -> int:
         (pool.responses, "responses"), (pool.answered, "answered"),
     ):
         setattr(tally, name, getattr(tally, name) + sum(map(column.__getitem__, part)))
-    voices, voice_ends, update = pool.voices, pool.voice_ends, tally.voices.update
-    waits, wait_ends, extend = pool.waits, pool.wait_ends, tally.waits.extend
-    for i in part:
-        update(voices[voice_ends[i] : voice_ends[i + 1]])
-        extend(waits[wait_ends[i] : wait_ends[i + 1]])
+    if part:
+        voices, ends = pool.voices, pool.voice_ends
+        tally.voices.update(*[voices[ends[i] : ends[i + 1]] for i in part])
+        waits, ends = pool.waits, pool.wait_ends
+        tally.waits.extend(chain.from_iterable([waits[ends[i] : ends[i + 1]] for i in part]))
     return len(part)
 
 

@@ -307,7 +307,7 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing."""
         self.conn.execute("BEGIN IMMEDIATE")
-        self._dirty: set[tuple[str, str, int]] = set()
+        self._dirty = set()
         try:
             yield
             self._rebuild_pages()
@@ -537,7 +537,7 @@ class Store:
                 f"SELECT kind, at FROM units WHERE source_id = ? AND root_id IN ({marks})", (sid, *chunk)
             )
             self._dirty.update((sid, kind, at // DAY) for kind, at in old)
-            self._dirty.update((sid, u[0], u[1] // DAY) for u in units)  # type: ignore[operator]
+            self._dirty.update((sid, str(u[0]), int(u[1]) // DAY) for u in units)  # type: ignore[call-overload]
             self.conn.execute(f"DELETE FROM units WHERE source_id = ? AND root_id IN ({marks})", (sid, *chunk))
             self.conn.executemany(
                 f"INSERT INTO units ({_UNIT_COLUMNS}) VALUES ({','.join('?' * (_UNIT_COLUMNS.count(',') + 1))})",
