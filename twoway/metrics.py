@@ -15,10 +15,9 @@ measured, so `community_messages = replies + mentions` and
 from __future__ import annotations
 
 import math
-import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate, chain
@@ -224,13 +223,6 @@ class _Filter:
     def __init__(self, goal: Goal) -> None:
         self.active = goal.filtered
         self.hashtags = tuple(goal.hashtags)
-        alternatives = "|".join(re.escape(t.lower()) for t in goal.hashtags)
-        # a whole hashtag among a unit's hashtags (see `_Pool.tags`)
-        self.tag_pattern = (
-            re.compile(f"(?<![^ {RECORD_SEPARATOR}])(?:{alternatives})(?![^ {RECORD_SEPARATOR}])")
-            if goal.hashtags
-            else None
-        )
         self.pattern = keywords_pattern(goal.keywords)
         self.links = tuple(link.rstrip("/").lower() for link in goal.links)
         firsts = [k.split()[0] for k in goal.keywords if k.split()]
@@ -247,10 +239,6 @@ class _Filter:
         if self.pattern is not None and self.pattern.search(rest):
             return True
         return any(has_prefix(link, prefix) for link in links.split("\n") for prefix in self.links)
-
-
-_AFTER_HASHTAGS = re.compile(f"{MATCH_SEPARATOR}[^{RECORD_SEPARATOR}]*")
-"""Everything of a unit's match after its hashtags, up to the next unit."""
 
 
 def _columns(blobs: Iterable[bytes]) -> array[int]:
@@ -271,7 +259,10 @@ class _Pool:
         self.starts = [0, *accumulate(length + 1 for length in _columns(p.lengths for p in pages))]
         self._ids_text = RECORD_SEPARATOR.join(p.ids for p in pages)
         self._ids: list[str] | None = None
-        self._tags: tuple[str, list[int]] | None = None
+        self._urls_text = RECORD_SEPARATOR.join(p.urls for p in pages)
+        self._urls: list[str] | None = None
+        self.tag_indexes = [p.tag_index for p in pages]
+        self.page_starts = [0, *accumulate(len(p.ats) // 8 for p in pages)][:-1]
         counts = [_columns(p.counts[k * len(p.ats) : (k + 1) * len(p.ats)] for p in pages) for k in range(7)]
         self.reposts, self.quotes, self.likes, self.replies, self.responses, self.answered, self.last = counts
         self.voices, self.voice_ends = self._flat(pages, "voices", "voice_counts")
@@ -297,13 +288,19 @@ class _Pool:
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         return bisect_left(self.ats, start), bisect_left(self.ats, end)
 
-    @property
-    def tags(self) -> tuple[str, list[int]]:
-        """Every unit's hashtags alone, one record each, and where each record starts."""
-        if self._tags is None:
-            tags = _AFTER_HASHTAGS.sub("", self.text)
-            self._tags = (tags, [0, *accumulate(len(t) + 1 for t in tags.split(RECORD_SEPARATOR))])
-        return self._tags
+    def tagged(self, tag: str) -> Iterator[int]:
+        """Positions of the units carrying `tag`, from each page's index."""
+        needle = f"{RECORD_SEPARATOR}{tag}{MATCH_SEPARATOR}"
+        for base, index in zip(self.page_starts, self.tag_indexes):
+            at = index.find(needle)
+            if at != -1:
+                listed = index[at + len(needle) : index.find(RECORD_SEPARATOR, at + 1)]
+                yield from map(base.__add__, map(int, listed.split(",")))
+
+    def url(self, i: int) -> str:
+        if self._urls is None:
+            self._urls = self._urls_text.split(RECORD_SEPARATOR)
+        return self._urls[i]
 
     def match(self, i: int) -> str:
         return self.text[self.starts[i] : self.starts[i + 1] - 1]
@@ -313,10 +310,9 @@ class _Pool:
         if not matches.active:
             return None
         text, starts = self.text, self.starts
-        chosen = set()
-        if matches.tag_pattern is not None:  # exact, in one pass over the units' hashtags
-            tags, tag_starts = self.tags
-            chosen = {bisect_right(tag_starts, m.start()) - 1 for m in matches.tag_pattern.finditer(tags)}
+        chosen: set[int] = set()
+        for tag in matches.hashtags:
+            chosen.update(self.tagged(tag))
         candidates = set()
         for needle in matches.needles:
             at = text.find(needle)
@@ -431,9 +427,7 @@ class _GoalScope:
             mentions = self.reader.mentions(sid)
             waiting = sorted(self._waiting_counts(mentions, start))  # positions: oldest first
             total += len(waiting)
-            listed = [(mentions.ats[i], mentions.ids[i]) for i in waiting[:WAITING_LISTED]]
-            urls = store.urls(sid, [post_id for _, post_id in listed])
-            items += [(at, sid, post_id, urls.get(post_id, "")) for at, post_id in listed]
+            items += [(mentions.ats[i], sid, mentions.ids[i], mentions.url(i)) for i in waiting[:WAITING_LISTED]]
         items.sort()
         return total, tuple(
             Waiting(sid, url, _dt(created), float(clock(created, end)))

@@ -110,6 +110,7 @@ CREATE TABLE units (
     post_id TEXT NOT NULL,
     root_id TEXT NOT NULL,
     platform TEXT NOT NULL,
+    url TEXT NOT NULL,
     match TEXT NOT NULL,
     reposts INTEGER,
     quotes INTEGER,
@@ -134,7 +135,9 @@ CREATE TABLE pages (
     day BIGINT NOT NULL,
     ats BLOB NOT NULL,
     ids TEXT NOT NULL,
+    urls TEXT NOT NULL,
     matches TEXT NOT NULL,
+    tag_index TEXT NOT NULL,
     lengths BLOB NOT NULL,
     counts BLOB NOT NULL,
     voice_counts BLOB NOT NULL,
@@ -616,7 +619,52 @@ class Store:
             if rows:
                 self.conn.execute(
                     f"INSERT INTO pages (source_id, kind, day, {_PAGE_COLUMNS.split(', ', 1)[1]}, last_unanswered)"
-                    f" VALUES ({', '.join('?' * 15)})",
+                    f" VALUES ({', '.join('?' * 17)})",
+                    (sid, kind, *_page(day, rows)),
+                )
+        self._dirty = set()
+
+    def counted_elsewhere(self, source_id: str, post_ids: Sequence[str], earlier: Sequence[str]) -> set[str]:
+        """Mentions another source on the same platform counts: as a reply, or as an earlier-named source's.
+
+        A mention counts once (SPEC §2): as a reply in an organization thread, else for
+        the first source named in config order.
+        """
+        others = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT o.source_id FROM sources s JOIN sources o ON o.platform = s.platform"
+                " AND o.source_id <> s.source_id WHERE s.source_id = ?",
+                (source_id,),
+            )
+        ]
+        if not others:
+            return set()
+        owned: set[str] = set()
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            for other, post_id, role in self.conn.execute(
+                f"SELECT source_id, post_id, role FROM posts WHERE post_id IN ({marks})"
+                f" AND source_id IN ({','.join('?' * len(others))}) AND role IN ('reply', 'mention')",
+                (*chunk, *others),
+            ):
+                if role == "reply" or other in earlier:
+                    owned.add(post_id)
+        return owned
+
+    def _rebuild_pages(self) -> None:
+        """Pack each changed day of units into its page, the form metrics read (see `Page`)."""
+        for sid, kind, day in sorted(self._dirty):
+            rows = self.conn.execute(
+                f"SELECT {_UNIT_PAGE_COLUMNS} FROM units WHERE source_id = ? AND kind = ? AND at >= ? AND at < ?"
+                " ORDER BY at, post_id",
+                (sid, kind, day * DAY, (day + 1) * DAY),
+            ).fetchall()
+            self.conn.execute("DELETE FROM pages WHERE source_id = ? AND kind = ? AND day = ?", (sid, kind, day))
+            if rows:
+                self.conn.execute(
+                    f"INSERT INTO pages (source_id, kind, day, {_PAGE_COLUMNS.split(', ', 1)[1]}, last_unanswered)"
+                    f" VALUES ({', '.join('?' * 17)})",
                     (sid, kind, *_page(day, rows)),
                 )
         self._dirty = set()
@@ -762,10 +810,10 @@ class Page(NamedTuple):
 
     Reading a value from SQLite into Python costs far more than summing it, so a
     snapshot reads one row per day and decodes whole columns at C speed (`unpack`).
-    Per unit, oldest first: `ats`, `ids` and lowercase `matches` (joined by
-    `RECORD_SEPARATOR`; see `Store._rebuild_pages` for what a match holds) with their
-    `lengths`; `counts`, the columns of `PAGE_COUNTS` one after the other; and three
-    variable-length lists stored flat with each unit's length: the community members
+    Per unit, oldest first: `ats`, `ids`, `urls` and lowercase `matches` (joined by
+    `RECORD_SEPARATOR`; `_match` says what a match holds) with their `lengths`, and
+    which units carry which hashtag (`tag_index`); `counts`, the columns of
+    `PAGE_COUNTS` one after the other; and three variable-length lists stored flat with each unit's length: the community members
     who took part (`voices`), the response waits of the answered messages (`waits`)
     and the times of the messages nobody has answered (`unanswered`).
     """
@@ -773,7 +821,11 @@ class Page(NamedTuple):
     day: int
     ats: bytes
     ids: str
+    urls: str
     matches: str
+    tag_index: str
+    """`RECORD_SEPARATOR`, then per hashtag: the tag, `MATCH_SEPARATOR`, the positions holding it
+    (comma-separated), `RECORD_SEPARATOR`."""
     lengths: bytes
     counts: bytes
     voice_counts: bytes
@@ -788,14 +840,15 @@ PAGE_COUNTS = ("reposts", "quotes", "likes", "replies", "responses", "answered",
 """Per-unit counts of a page; reposts, quotes and likes net of the organization's own."""
 RECORD_SEPARATOR = "\x1e"
 _PAGE_COLUMNS = (
-    "day, ats, ids, matches, lengths, counts, voice_counts, voices, wait_counts, waits, unanswered_counts, unanswered"
+    "day, ats, ids, urls, matches, tag_index, lengths, counts, voice_counts, voices, wait_counts, waits,"
+    " unanswered_counts, unanswered"
 )
 _UNIT_PAGE_COLUMNS = (
     "at, post_id, match,"
     " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
     " CASE WHEN quotes > own_quotes THEN quotes - own_quotes ELSE 0 END,"
     " CASE WHEN likes > own_likes THEN likes - own_likes ELSE 0 END,"
-    " replies, responses, answered, COALESCE(last_unanswered, 0), voices, waits, unanswered, voice, wait"
+    " replies, responses, answered, COALESCE(last_unanswered, 0), voices, waits, unanswered, voice, wait, url"
 )
 
 
@@ -807,7 +860,7 @@ def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
     for row in rows:
         for k, column in enumerate(columns):
             column.append(row[3 + k])
-        voices, waits, unanswered, member, wait = row[10:]
+        voices, waits, unanswered, member, wait, _ = row[10:]
         if member is not None:  # a mention: one member, at most one wait, itself when unanswered
             lists = ([member], [] if wait is None else [wait], [row[0]] if row[9] else [])
         else:
@@ -816,11 +869,18 @@ def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
             into.extend(values)
             size.append(len(values))
     matches = [r[2] for r in rows]
+    tagged: dict[str, list[str]] = {}
+    for i, match in enumerate(matches):
+        for tag in dict.fromkeys(match.partition(MATCH_SEPARATOR)[0].split()):
+            tagged.setdefault(tag, []).append(str(i))
+    tag_index = "".join(f"{tag}{MATCH_SEPARATOR}{','.join(at)}{RECORD_SEPARATOR}" for tag, at in tagged.items())
     return (
         day,
         _pack([r[0] for r in rows]) or b"",
         RECORD_SEPARATOR.join(r[1] for r in rows),
+        RECORD_SEPARATOR.join(r[15] for r in rows),
         RECORD_SEPARATOR.join(matches),
+        RECORD_SEPARATOR + tag_index,
         _pack(map(len, matches)) or b"",
         b"".join(_pack(c) or b"" for c in columns),
         _pack(sizes[0]) or b"", _pack(flat[0]) or b"",
@@ -833,7 +893,7 @@ def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
 MATCH_SEPARATOR = "\x1f"
 
 _UNIT_COLUMNS = (
-    "source_id, kind, at, post_id, root_id, platform, match, reposts, quotes, likes, own_reposts, own_quotes,"
+    "source_id, kind, at, post_id, root_id, platform, url, match, reposts, quotes, likes, own_reposts, own_quotes,"
     " own_likes, replies, responses, answered, voices, waits, unanswered, voice, wait, last_unanswered"
 )
 
@@ -946,7 +1006,7 @@ class _Derivation:
             elif role == "mention":
                 answered = pid in self.answered_at
                 units.append((
-                    "mention", post.created_at, pid, self.root, post.platform,
+                    "mention", post.created_at, pid, self.root, post.platform, post.url,
                     _match(post.hashtags, post.links, post.keywords, post.text or ""),
                     None, None, None, 0, 0, 0, 0, self.responses.get(pid, 0), int(answered), None, None, None,
                     post.voice, self.waits.get(pid), None if answered else post.created_at,
@@ -967,7 +1027,7 @@ class _Derivation:
             "\n".join(p.text or "" for p in chain),
         )
         return (
-            "broadcast", top.created_at, top.post_id, self.root, top.platform, match,
+            "broadcast", top.created_at, top.post_id, self.root, top.platform, top.url, match,
             top.reposts, top.quotes, top.likes,
             own.get((top.post_id, "reposts"), 0),
             own.get((top.post_id, "quotes"), 0),
