@@ -624,62 +624,6 @@ class Store:
                 )
         self._dirty = set()
 
-    def counted_elsewhere(self, source_id: str, post_ids: Sequence[str], earlier: Sequence[str]) -> set[str]:
-        """Mentions another source on the same platform counts: as a reply, or as an earlier-named source's.
-
-        A mention counts once (SPEC §2): as a reply in an organization thread, else for
-        the first source named in config order.
-        """
-        others = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT o.source_id FROM sources s JOIN sources o ON o.platform = s.platform"
-                " AND o.source_id <> s.source_id WHERE s.source_id = ?",
-                (source_id,),
-            )
-        ]
-        if not others:
-            return set()
-        owned: set[str] = set()
-        for chunk in _chunks(post_ids):
-            marks = ",".join("?" * len(chunk))
-            for other, post_id, role in self.conn.execute(
-                f"SELECT source_id, post_id, role FROM posts WHERE post_id IN ({marks})"
-                f" AND source_id IN ({','.join('?' * len(others))}) AND role IN ('reply', 'mention')",
-                (*chunk, *others),
-            ):
-                if role == "reply" or other in earlier:
-                    owned.add(post_id)
-        return owned
-
-    def _rebuild_pages(self) -> None:
-        """Pack each changed day of units into its page, the form metrics read (see `Page`)."""
-        for sid, kind, day in sorted(self._dirty):
-            rows = self.conn.execute(
-                f"SELECT {_UNIT_PAGE_COLUMNS} FROM units WHERE source_id = ? AND kind = ? AND at >= ? AND at < ?"
-                " ORDER BY at, post_id",
-                (sid, kind, day * DAY, (day + 1) * DAY),
-            ).fetchall()
-            self.conn.execute("DELETE FROM pages WHERE source_id = ? AND kind = ? AND day = ?", (sid, kind, day))
-            if rows:
-                self.conn.execute(
-                    f"INSERT INTO pages (source_id, kind, day, {_PAGE_COLUMNS.split(', ', 1)[1]}, last_unanswered)"
-                    f" VALUES ({', '.join('?' * 17)})",
-                    (sid, kind, *_page(day, rows)),
-                )
-        self._dirty = set()
-
-    def urls(self, source_id: str, post_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in _chunks(post_ids):
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self.conn.execute(
-                    f"SELECT post_id, url FROM posts WHERE source_id = ? AND post_id IN ({marks})", (source_id, *chunk)
-                ).fetchall()
-            )
-        return found
-
     def oldest_waiting(
         self, source_id: str, start: datetime, end: datetime, threads: Sequence[str] | None, limit: int
     ) -> list[tuple[int, str, str]]:
@@ -813,9 +757,10 @@ class Page(NamedTuple):
     Per unit, oldest first: `ats`, `ids`, `urls` and lowercase `matches` (joined by
     `RECORD_SEPARATOR`; `_match` says what a match holds) with their `lengths`, and
     which units carry which hashtag (`tag_index`); `counts`, the columns of
-    `PAGE_COUNTS` one after the other; and three variable-length lists stored flat with each unit's length: the community members
-    who took part (`voices`), the response waits of the answered messages (`waits`)
-    and the times of the messages nobody has answered (`unanswered`).
+    `PAGE_COUNTS` one after the other; and three variable-length lists stored flat
+    with each unit's length: the community members who took part (`voices`), the
+    response waits of the answered messages (`waits`) and the times of the messages
+    nobody has answered (`unanswered`).
     """
 
     day: int
