@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate, chain
@@ -288,14 +288,16 @@ class _Pool:
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         return bisect_left(self.ats, start), bisect_left(self.ats, end)
 
-    def tagged(self, tag: str) -> Iterator[int]:
+    def tagged(self, tag: str) -> list[int]:
         """Positions of the units carrying `tag`, from each page's index."""
         needle = f"{RECORD_SEPARATOR}{tag}{MATCH_SEPARATOR}"
+        found: list[int] = []
         for base, index in zip(self.page_starts, self.tag_indexes):
             at = index.find(needle)
             if at != -1:
                 listed = index[at + len(needle) : index.find(RECORD_SEPARATOR, at + 1)]
-                yield from map(base.__add__, map(int, listed.split(",")))
+                found.extend(map(base.__add__, map(int, listed.split(","))))
+        return found
 
     def url(self, i: int) -> str:
         if self._urls is None:
