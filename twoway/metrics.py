@@ -252,7 +252,9 @@ class _Pool:
     columns over each window's slice.
     """
 
-    def __init__(self, pages: list[Page], excluded: Callable[[list[str]], set[str]] | None = None) -> None:
+    def __init__(
+        self, pages: list[Page], starts: Sequence[int], excluded: Callable[[list[str]], set[str]] | None = None
+    ) -> None:
         self.ats = _columns(p.ats for p in pages)
         n = len(self.ats)
         self.text = RECORD_SEPARATOR.join(p.matches for p in pages)
@@ -272,6 +274,8 @@ class _Pool:
         if excluded is not None and n:
             owned = excluded(self.ids)
             self.excluded = {i for i, post_id in enumerate(self.ids) if post_id in owned}
+        self.window_starts = starts
+        """The window starts goals will ask `waiting` about."""
         self._waiting: dict[int, dict[int, int]] = {}
 
     @staticmethod
@@ -328,20 +332,31 @@ class _Pool:
     def waiting(self, start: int) -> dict[int, int]:
         """Position → how many of that unit's messages written since `start` are unanswered."""
         if start not in self._waiting:
-            ends, times = self.unanswered_ends, self.unanswered
-            self._waiting[start] = {
-                i: n
-                for i, last in enumerate(self.last)
-                if last >= start and i not in self.excluded
-                and (n := ends[i + 1] - bisect_left(times, start, ends[i], ends[i + 1]))
-            }
+            self._count_waiting(sorted({start, *self.window_starts}))
         return self._waiting[start]
+
+    def _count_waiting(self, starts: list[int]) -> None:
+        """Waiting counts for every window start at once: one pass over the units."""
+        ends, times = self.unanswered_ends, self.unanswered
+        counts: list[dict[int, int]] = [{} for _ in starts]
+        earliest = starts[0]
+        for i, last in enumerate(self.last):
+            if last < earliest or i in self.excluded:
+                continue
+            lo, hi = ends[i], ends[i + 1]
+            for k, start in enumerate(starts):
+                if last < start:
+                    break
+                counts[k][i] = hi - bisect_left(times, start, lo, hi)
+        self._waiting.update(zip(starts, counts))
 
 
 class _Reader:
     """One snapshot's reads: each source's broadcasts and mentions, read once and shared by every goal."""
 
-    def __init__(self, store: Store, config: Config, now: datetime, longest: int) -> None:
+    def __init__(self, store: Store, config: Config, now: datetime, windows: Sequence[int]) -> None:
+        longest = max(windows)
+        self.window_starts = sorted({int(now.timestamp()) - w for w in windows})
         self.store = store
         self.now = now
         self.since = now - timedelta(seconds=2 * longest)
@@ -354,7 +369,8 @@ class _Reader:
         """Twice the longest window, plus older days still waiting on a reply in the longest."""
         if (sid, "broadcast") not in self._pools:
             older = self.store.pages_waiting(sid, "broadcast", self.waiting_since, self.since)
-            self._pools[(sid, "broadcast")] = _Pool(older + self.store.pages(sid, "broadcast", self.since, self.now))
+            pages = older + self.store.pages(sid, "broadcast", self.since, self.now)
+            self._pools[(sid, "broadcast")] = _Pool(pages, self.window_starts)
         return self._pools[(sid, "broadcast")]
 
     def mentions(self, sid: str) -> _Pool:
@@ -366,7 +382,7 @@ class _Reader:
             def excluded(ids: list[str]) -> set[str]:
                 return self.store.counted_elsewhere(sid, ids, earlier)
 
-            self._pools[(sid, "mention")] = _Pool(pages, excluded)
+            self._pools[(sid, "mention")] = _Pool(pages, self.window_starts, excluded)
         return self._pools[(sid, "mention")]
 
 
@@ -487,7 +503,7 @@ def goal_report(
 ) -> GoalReport:
     """Every metric of one goal for its window and the baseline window before it."""
     length = window or goal.window or config.dashboard.window
-    reader = reader or _Reader(store, config, now, length)
+    reader = reader or _Reader(store, config, now, [length])
     states = store.source_states()
     measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
     scope = _GoalScope(goal, reader, measures)
@@ -555,8 +571,8 @@ def build_report(
     """The whole dashboard, once: every goal (or those named) and every source."""
     states = store.source_states()
     goals = [g for g in config.goals if not goal_names or g.name in goal_names]
-    longest = max((window or g.window or config.dashboard.window for g in goals), default=0)
-    reader = _Reader(store, config, now, longest)
+    windows = [window or g.window or config.dashboard.window for g in goals]
+    reader = _Reader(store, config, now, windows or [config.dashboard.window])
     return Report(
         organization=config.organization.name,
         generated_at=now,
