@@ -20,7 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -292,11 +292,12 @@ class _Pool:
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         return bisect_left(self.ats, start), bisect_left(self.ats, end)
 
-    def tagged(self, tag: str) -> list[int]:
-        """Positions of the units carrying `tag`, from each page's index."""
+    def tagged(self, tag: str, lo: int) -> list[int]:
+        """Positions from `lo` on of the units carrying `tag`, from each page's index."""
         needle = f"{RECORD_SEPARATOR}{tag}{MATCH_SEPARATOR}"
         found: list[int] = []
-        for base, index in zip(self.page_starts, self.tag_indexes):
+        first = max(bisect_right(self.page_starts, lo) - 1, 0)
+        for base, index in zip(self.page_starts[first:], self.tag_indexes[first:]):
             at = index.find(needle)
             if at != -1:
                 listed = index[at + len(needle) : index.find(RECORD_SEPARATOR, at + 1)]
@@ -311,21 +312,25 @@ class _Pool:
     def match(self, i: int) -> str:
         return self.text[self.starts[i] : self.starts[i + 1] - 1]
 
-    def select(self, matches: _Filter) -> list[int] | None:
-        """Positions of the units a goal's filter matches, ascending; `None` when it has none."""
+    def select(self, matches: _Filter, since: int, waiting_since: int) -> list[int] | None:
+        """Positions of the units a goal's filter matches, ascending; `None` when it has none.
+
+        Only units made `since` are looked at, and older ones still waiting on a message
+        written `waiting_since`: all a goal's windows and its waiting list can ask about.
+        """
         if not matches.active:
             return None
         text, starts = self.text, self.starts
-        chosen: set[int] = set()
-        for tag in matches.hashtags:
-            chosen.update(self.tagged(tag))
+        lo = bisect_left(self.ats, since)
+        chosen = {i for tag in matches.hashtags for i in self.tagged(tag, lo) if i >= lo}
         candidates = set()
         for needle in matches.needles:
-            at = text.find(needle)
+            at = text.find(needle, starts[lo])
             while at != -1:
                 i = bisect_right(starts, at) - 1
                 candidates.add(i)
                 at = text.find(needle, starts[i + 1])
+        candidates.update(compress(range(lo), map(waiting_since.__le__, self.last[:lo])))
         chosen.update(i for i in candidates - chosen if matches(self.match(i)))
         return sorted(chosen - self.excluded)
 
@@ -389,8 +394,12 @@ class _Reader:
 class _GoalScope:
     """What one goal counts: its sources' units that match its filters."""
 
-    def __init__(self, goal: Goal, reader: _Reader, measures: dict[str, frozenset[Part]]) -> None:
+    def __init__(
+        self, goal: Goal, reader: _Reader, measures: dict[str, frozenset[Part]], since: int, waiting_since: int
+    ) -> None:
         self.goal = goal
+        self.since = since
+        self.waiting_since = waiting_since
         self.matches = _Filter(goal)
         self.reader = reader
         self.measures = measures
@@ -400,7 +409,7 @@ class _GoalScope:
     def _selection(self, pool: _Pool) -> list[int] | None:
         """Each pool is filtered once per goal, whatever the number of windows."""
         if id(pool) not in self._selected:
-            selected = pool.select(self.matches)
+            selected = pool.select(self.matches, self.since, self.waiting_since)
             if selected is None and pool.excluded:
                 selected = [i for i in range(len(pool.ats)) if i not in pool.excluded]
             self._selected[id(pool)] = selected
@@ -506,9 +515,9 @@ def goal_report(
     reader = reader or _Reader(store, config, now, [length])
     states = store.source_states()
     measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
-    scope = _GoalScope(goal, reader, measures)
     end = int(now.timestamp())
     start, base_start = end - length, end - 2 * length
+    scope = _GoalScope(goal, reader, measures, since=base_start, waiting_since=start)
     current = {sid: scope.tally(sid, start, end) for sid in goal.sources}
     metrics = _combine(current.values())
     baseline = _combine(scope.tally(sid, base_start, start) for sid in goal.sources)
