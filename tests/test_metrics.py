@@ -313,14 +313,13 @@ def test_community_text_kept_only_when_configured(sc: Scenario) -> None:
 
 
 def test_opening_hours_clock_counts_open_time_only(tmp_path: Path) -> None:
-    from dataclasses import replace
     from datetime import datetime, timezone
 
     from twoway.hours import parse_hours
 
     config = make_config()
     hours = parse_hours("Mon-Fri 09:00-17:00", "UTC")
-    config = replace(config, organization=replace(config.organization, hours=hours))
+    config = config._replace(organization=config.organization._replace(hours=hours))
     sc = Scenario(tmp_path, config)
     utc = timezone.utc
     friday_4pm = datetime(2026, 6, 26, 16, tzinfo=utc)

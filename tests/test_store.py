@@ -71,12 +71,10 @@ def test_counter_history_is_kept_and_pruned_to_the_latest(sc: Scenario) -> None:
 
 
 def test_prune_drops_old_community_text_but_keeps_its_keywords(tmp_path: Path) -> None:
-    from dataclasses import replace
-
     from tests.scenario import goal, make_config
 
     config = make_config(goals=[goal(keywords=("museum pass",))])
-    config = replace(config, dashboard=replace(config.dashboard, store_community_text=True))
+    config = config._replace(dashboard=config.dashboard._replace(store_community_text=True))
     sc = Scenario(tmp_path, config)
     sc.store.close()
     from twoway.store import StorePolicy

@@ -14,7 +14,6 @@ steer a terminal or reorder a line (C1 controls, bidi, zero-width, separators) a
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import json
 import math
@@ -132,6 +131,8 @@ def _csv_text(value: str) -> str:
 
 
 def _csv(report: Report) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)

@@ -11,10 +11,10 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import tomli
@@ -42,8 +42,10 @@ __all__ = [
 DAY = 86400
 
 
-@dataclass(frozen=True)
-class Credential:
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+"""The default for mapping fields: immutable, so safe to share."""
+
+class Credential(NamedTuple):
     """A secret named by where it lives, never the secret itself."""
 
     env: str | None = None
@@ -78,8 +80,7 @@ class Credential:
         return f"env {self.env}" if self.env is not None else f"keyring {self.keyring}"
 
 
-@dataclass(frozen=True)
-class Organization:
+class Organization(NamedTuple):
     name: str
     also: tuple[str, ...] = ()
     """Staff accounts as `platform:handle`."""
@@ -87,8 +88,7 @@ class Organization:
     timezone: str = "UTC"
 
 
-@dataclass(frozen=True)
-class Dashboard:
+class Dashboard(NamedTuple):
     refresh: int = 300
     window: int = 30 * DAY
     database: Path | None = None
@@ -99,26 +99,23 @@ class Dashboard:
     max_response_bytes: int = 5_000_000
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     id: str
     platform: str
     interval: int
-    options: Mapping[str, object] = field(default_factory=dict)
+    options: Mapping[str, object] = _EMPTY
     """The platform's own keys; credentials as `Credential`."""
     missing: tuple[str, ...] = ()
     """Required credentials absent from the environment: the source is in error."""
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     metric: str
     op: str
     value: float
 
 
-@dataclass(frozen=True)
-class Goal:
+class Goal(NamedTuple):
     name: str
     sources: tuple[str, ...]
     hashtags: tuple[str, ...] = ()
@@ -132,8 +129,7 @@ class Goal:
         return bool(self.hashtags or self.keywords or self.links)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     path: Path | None
     organization: Organization
     dashboard: Dashboard
@@ -713,7 +709,7 @@ def _dashboard(ck: _Checker, data: dict[str, Any]) -> Dashboard:
         size = ck.positive_int(table["max_response_bytes"], "dashboard.max_response_bytes")
         if size is not None:
             values["max_response_bytes"] = size
-    return replace(default, **values)
+    return default._replace(**values)
 
 
 def _source_value(ck: _Checker, keys: PlatformKeys, key: str, value: object, path: str) -> object:

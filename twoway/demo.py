@@ -7,7 +7,6 @@ into a temporary directory that is removed at exit.
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import shutil
 import tempfile
 from datetime import datetime
@@ -36,8 +35,7 @@ def demo_config_path() -> Path:
 
 def demo_config() -> Config:
     config = load_config(demo_config_path())
-    dashboard = dataclasses.replace(config.dashboard, database=_workdir() / "demo.db")
-    return dataclasses.replace(config, dashboard=dashboard)
+    return config._replace(dashboard=config.dashboard._replace(database=_workdir() / "demo.db"))
 
 
 def fill_demo_store(store: Store, now: datetime) -> None:

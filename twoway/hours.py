@@ -8,9 +8,8 @@ hours, and a span of months costs one step per day, not per second.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -26,8 +25,7 @@ Interval = tuple[int, int]
 """Minutes after local midnight, start inclusive, end exclusive (end may be 1440)."""
 
 
-@dataclass(frozen=True)
-class OpeningHours:
+class OpeningHours(NamedTuple):
     text: str
     """As written in the config, for display."""
     timezone: str

@@ -18,7 +18,6 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate, chain, compress
 
@@ -67,24 +66,23 @@ def measures_metric(metric: str, measures: frozenset[Part]) -> bool:
     return all(group & measures for group in MEASURED_BY.get(metric, ()))
 
 
-@dataclass
 class _Tally:
     """What one source contributes to one goal in one window."""
 
-    measures: frozenset[Part]
-    platform: str
-    """Members are hashed with their platform: sources on different platforms never share one."""
-    broadcast: int = 0
-    replies: int = 0
-    mentions: int = 0
-    responses: int = 0
-    answered: int = 0
-    reposts: int = 0
-    quotes: int = 0
-    likes: int = 0
-    voices: set[int] = field(default_factory=set)
-    waits: list[int] = field(default_factory=list)
-    """Sorted, once the tally is complete."""
+    __slots__ = (
+        "measures", "platform", "broadcast", "replies", "mentions", "responses", "answered",
+        "reposts", "quotes", "likes", "voices", "waits",
+    )
+
+    def __init__(self, measures: frozenset[Part], platform: str) -> None:
+        self.measures = measures
+        self.platform = platform
+        """Members are hashed with their platform: sources on different platforms never share one."""
+        self.broadcast = self.replies = self.mentions = self.responses = self.answered = 0
+        self.reposts = self.quotes = self.likes = 0
+        self.voices: set[int] = set()
+        self.waits: list[int] = []
+        """Sorted, once the tally is complete."""
 
 
 def _ratio(numerator: int | None, denominator: int) -> float | None:

@@ -8,9 +8,8 @@ data too (SPEC §2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "PARTS",
@@ -27,8 +26,7 @@ PARTS: tuple[Part, ...] = ("replies", "mentions", "responses", "reposts", "quote
 """What a source can measure; broadcasts are always measured."""
 
 
-@dataclass(frozen=True)
-class Post:
+class Post(NamedTuple):
     """One post, reply or comment as the platform shows it now (its latest edit)."""
 
     id: str
@@ -51,8 +49,7 @@ class Post:
     """The organization's repost of someone else's post: neither broadcast nor response."""
 
 
-@dataclass(frozen=True)
-class Counters:
+class Counters(NamedTuple):
     """A post's public counters at one moment; `None` means not observed."""
 
     post_id: str
@@ -63,8 +60,7 @@ class Counters:
     likes: int | None = None
 
 
-@dataclass(frozen=True)
-class Reaction:
+class Reaction(NamedTuple):
     """Who reposted, quoted or liked a post, where the platform says who."""
 
     post_id: str
@@ -72,8 +68,7 @@ class Reaction:
     author_id: str
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
     """An organization account resolved to its platform id."""
 
     author_id: str
@@ -82,8 +77,7 @@ class Account:
     """`source` for the source's own account, else the `also` entry it came from."""
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """Everything one poll of one source learned; the store writes it in one transaction."""
 
     source_id: str

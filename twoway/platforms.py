@@ -9,8 +9,8 @@ A platform not listed is looked up by name in the entry-point group
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 from twoway import plugins
 
@@ -41,17 +41,19 @@ CREDENTIAL_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class PlatformKeys:
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+"""The default for mapping fields: immutable, so safe to share."""
+
+class PlatformKeys(NamedTuple):
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
-    credentials: Mapping[str, str | None] = field(default_factory=dict)
+    credentials: Mapping[str, str | None] = _EMPTY
     """Credential keys; for an optional one, what a missing value costs (a warning)."""
     one_of: tuple[tuple[str, ...], ...] = ()
     """Groups of optional keys of which at least one must be given (YouTube: `api_key` or `token`)."""
-    types: Mapping[str, KeyType] = field(default_factory=dict)
+    types: Mapping[str, KeyType] = _EMPTY
     """Checks beyond the default: URL keys are `url`, credentials `credential`, others `str`."""
-    defaults: Mapping[str, object] = field(default_factory=dict)
+    defaults: Mapping[str, object] = _EMPTY
     importer: bool = False
     """Filled only by `twoway import`, never polled."""
 

@@ -6,9 +6,8 @@ the same numbers. `Report.to_json()` is the JSON schema of SPEC §4.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal, Union
+from typing import Literal, NamedTuple, Union
 
 __all__ = [
     "COUNTS",
@@ -62,8 +61,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class TargetResult:
+class TargetResult(NamedTuple):
     metric: str
     op: str
     value: float
@@ -71,8 +69,7 @@ class TargetResult:
     met: bool | None
 
 
-@dataclass(frozen=True)
-class Waiting:
+class Waiting(NamedTuple):
     """A community message nobody has answered yet: the staff's to-do list."""
 
     source: str
@@ -81,8 +78,7 @@ class Waiting:
     waiting_seconds: float
 
 
-@dataclass(frozen=True)
-class GoalReport:
+class GoalReport(NamedTuple):
     name: str
     status: GoalStatus
     window: str
@@ -125,8 +121,7 @@ class GoalReport:
         }
 
 
-@dataclass(frozen=True)
-class SourceReport:
+class SourceReport(NamedTuple):
     id: str
     platform: str
     status: SourceStatus
@@ -145,8 +140,7 @@ class SourceReport:
         }
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     organization: str
     generated_at: datetime
     demo: bool

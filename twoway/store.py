@@ -21,7 +21,6 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -201,8 +200,7 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield items[i : i + size]
 
 
-@dataclass(frozen=True)
-class StorePolicy:
+class StorePolicy(NamedTuple):
     """What the configuration says about storing: who is staff, which keywords, which text."""
 
     also: tuple[str, ...] = ()
@@ -223,8 +221,7 @@ class StorePolicy:
         return round(self.hours.open_seconds(_dt(start), _dt(end)))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class SourceState:
+class SourceState(NamedTuple):
     source_id: str
     platform: str
     measures: frozenset[Part] | None
