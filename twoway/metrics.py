@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -262,7 +262,9 @@ class _Pool:
         self._urls_text = RECORD_SEPARATOR.join(p.urls for p in pages)
         self._urls: list[str] | None = None
         self.tag_indexes = [p.tag_index for p in pages]
-        self.page_starts = [0, *accumulate(len(p.ats) // 8 for p in pages)][:-1]
+        self.page_ends = list(accumulate(len(p.ats) // 8 for p in pages))
+        self.page_starts = [0, *self.page_ends[:-1]]
+        self.page_lasts = [p.last_unanswered for p in pages]
         counts = [_columns(p.counts[k * len(p.ats) : (k + 1) * len(p.ats)] for p in pages) for k in range(7)]
         self.reposts, self.quotes, self.likes, self.replies, self.responses, self.answered, self.last = counts
         self.voices, self.voice_ends = self._flat(pages, "voices", "voice_counts")
@@ -328,7 +330,7 @@ class _Pool:
                 i = bisect_right(starts, at) - 1
                 candidates.add(i)
                 at = text.find(needle, starts[i + 1])
-        candidates.update(compress(range(lo), map(waiting_since.__le__, self.last[:lo])))
+        candidates.update(self._still_waiting(waiting_since, lo))
         chosen.update(i for i in candidates - chosen if matches(self.match(i)))
         return sorted(chosen - self.excluded)
 
@@ -342,16 +344,23 @@ class _Pool:
         """Waiting counts for every window start at once: one pass over the units."""
         ends, times = self.unanswered_ends, self.unanswered
         counts: list[dict[int, int]] = [{} for _ in starts]
-        earliest = starts[0]
-        for i, last in enumerate(self.last):
-            if last < earliest or i in self.excluded:
-                continue
-            lo, hi = ends[i], ends[i + 1]
+        for i in self._still_waiting(starts[0], len(self.ats)):
+            last, lo, hi = self.last[i], ends[i], ends[i + 1]
             for k, start in enumerate(starts):
                 if last < start:
                     break
                 counts[k][i] = hi - bisect_left(times, start, lo, hi)
         self._waiting.update(zip(starts, counts))
+
+    def _still_waiting(self, since: int, before: int) -> Iterator[int]:
+        """Positions below `before` of the units with a message written `since` still unanswered.
+
+        Whole pages without one are skipped.
+        """
+        last = self.last
+        for page_last, lo, hi in zip(self.page_lasts, self.page_starts, self.page_ends):
+            if page_last >= since and lo < before:
+                yield from (i for i in range(lo, min(hi, before)) if last[i] >= since and i not in self.excluded)
 
 
 class _Reader:

@@ -145,7 +145,7 @@ CREATE TABLE pages (
     waits BLOB NOT NULL,
     unanswered_counts BLOB NOT NULL,
     unanswered BLOB NOT NULL,
-    last_unanswered BIGINT,
+    last_unanswered BIGINT NOT NULL,
     PRIMARY KEY (source_id, kind, day)
 ) WITHOUT ROWID;
 CREATE INDEX pages_waiting ON pages (source_id, kind, last_unanswered);
@@ -615,8 +615,8 @@ class Store:
             self.conn.execute("DELETE FROM pages WHERE source_id = ? AND kind = ? AND day = ?", (sid, kind, day))
             if rows:
                 self.conn.execute(
-                    f"INSERT INTO pages (source_id, kind, day, {_PAGE_COLUMNS.split(', ', 1)[1]}, last_unanswered)"
-                    f" VALUES ({', '.join('?' * 17)})",
+                    f"INSERT INTO pages (source_id, kind, {_PAGE_COLUMNS})"
+                    f" VALUES ({', '.join('?' * (len(Page._fields) + 2))})",
                     (sid, kind, *_page(day, rows)),
                 )
         self._dirty = set()
@@ -776,15 +776,14 @@ class Page(NamedTuple):
     waits: bytes
     unanswered_counts: bytes
     unanswered: bytes
+    last_unanswered: int
+    """The latest of the page's unanswered messages, 0 when none: pages without waiting are skipped."""
 
 
 PAGE_COUNTS = ("reposts", "quotes", "likes", "replies", "responses", "answered", "last_unanswered")
 """Per-unit counts of a page; reposts, quotes and likes net of the organization's own."""
 RECORD_SEPARATOR = "\x1e"
-_PAGE_COLUMNS = (
-    "day, ats, ids, urls, matches, tag_index, lengths, counts, voice_counts, voices, wait_counts, waits,"
-    " unanswered_counts, unanswered"
-)
+_PAGE_COLUMNS = ", ".join(Page._fields)
 _UNIT_PAGE_COLUMNS = (
     "at, post_id, match,"
     " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
@@ -795,7 +794,7 @@ _UNIT_PAGE_COLUMNS = (
 
 
 def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
-    """A day's units (rows of `_UNIT_PAGE_COLUMNS`) packed as a `Page`, plus its `last_unanswered`."""
+    """A day's units (rows of `_UNIT_PAGE_COLUMNS`) packed as a `Page`."""
     columns: list[list[int]] = [[] for _ in PAGE_COUNTS]
     flat: tuple[list[int], list[int], list[int]] = ([], [], [])
     sizes: tuple[list[int], list[int], list[int]] = ([], [], [])
@@ -828,7 +827,7 @@ def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
         _pack(sizes[0]) or b"", _pack(flat[0]) or b"",
         _pack(sizes[1]) or b"", _pack(flat[1]) or b"",
         _pack(sizes[2]) or b"", _pack(flat[2]) or b"",
-        max(columns[-1]) or None,
+        max(columns[-1]),
     )
 
 
