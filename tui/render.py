@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from twoway.model import PARTS
+from twoway.report import PARTS
 from twoway.report import DURATIONS, RATIOS, GoalReport, Report
 from twoway.text import excerpt, neutralize
 

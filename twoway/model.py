@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, NamedTuple
 
+from twoway.report import PARTS, Part
+
 __all__ = [
     "PARTS",
     "Account",
@@ -21,9 +23,7 @@ __all__ = [
     "Reaction",
 ]
 
-Part = Literal["replies", "mentions", "responses", "reposts", "quotes", "likes"]
-PARTS: tuple[Part, ...] = ("replies", "mentions", "responses", "reposts", "quotes", "likes")
-"""What a source can measure; broadcasts are always measured."""
+
 
 
 class Post(NamedTuple):

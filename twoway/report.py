@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from typing import Literal, NamedTuple, Union
 
 __all__ = [
+    "PARTS",
+    "Part",
     "COUNTS",
     "DURATIONS",
     "METRICS",
@@ -47,6 +49,10 @@ RATIOS = (
 DURATIONS = ("median_response_seconds", "p90_response_seconds")
 METRICS = COUNTS + RATIOS + DURATIONS + ("unanswered", "voices")
 """Every metric of SPEC §3, in the order views list them."""
+
+Part = Literal["replies", "mentions", "responses", "reposts", "quotes", "likes"]
+PARTS: tuple[Part, ...] = ("replies", "mentions", "responses", "reposts", "quotes", "likes")
+"""What a source can measure; broadcasts are always measured."""
 
 Number = Union[int, float, None]
 Metrics = dict[str, Number]

@@ -1,4 +1,4 @@
-"""The SQLite store: the one module that speaks SQL.
+"""The SQLite store: the only place that speaks SQL.
 
 Collectors hand it `Batch`es; it writes each in one transaction, so a crash loses at
 most that poll and readers never see half of one. Storing the same batch twice
@@ -16,167 +16,28 @@ shared store can follow without touching metrics or views.
 from __future__ import annotations
 
 import sqlite3
-import sys
-from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
 from twoway.matching import matched_keywords, normalize_hashtag, normalize_link
-from twoway.model import PARTS, Batch, Counters, Part, Post
+from twoway.report import PARTS, Part
+from twoway.store.derive import Derivation, ThreadPost
+from twoway.store.packing import Page, page, voice
+from twoway.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "SourceState",
-    "Store",
-    "StorePolicy",
-    "MATCH_SEPARATOR",
-    "PAGE_COUNTS",
-    "RECORD_SEPARATOR",
-    "Page",
-    "default_path",
-    "unpack",
-    "voice",
-]
+if TYPE_CHECKING:
+    from twoway.model import Batch, Counters, Post
 
-SCHEMA_VERSION = 1
-
-_V1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE sources (
-    source_id TEXT PRIMARY KEY,
-    platform TEXT NOT NULL,
-    measures TEXT,
-    cursor TEXT,
-    followers INTEGER,
-    last_success INTEGER,
-    last_error_at INTEGER,
-    last_error TEXT,
-    lease_owner TEXT,
-    lease_until INTEGER
-);
-CREATE TABLE accounts (
-    source_id TEXT NOT NULL,
-    author_hash TEXT NOT NULL,
-    handle TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    PRIMARY KEY (source_id, author_hash, origin)
-);
-CREATE TABLE posts (
-    source_id TEXT NOT NULL,
-    post_id TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    parent_id TEXT,
-    root_id TEXT NOT NULL,
-    author_hash TEXT NOT NULL,
-    voice BIGINT NOT NULL,
-    created_at BIGINT NOT NULL,
-    url TEXT NOT NULL,
-    text TEXT,
-    text_at BIGINT,
-    hashtags TEXT NOT NULL,
-    links TEXT NOT NULL,
-    keywords TEXT NOT NULL,
-    mentions_source INTEGER NOT NULL,
-    is_repost INTEGER NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    replies INTEGER,
-    reposts INTEGER,
-    quotes INTEGER,
-    likes INTEGER,
-    counted_at BIGINT,
-    role TEXT NOT NULL DEFAULT 'other',
-    thread TEXT,
-    thread_at BIGINT,
-    answers TEXT,
-    answered_at BIGINT,
-    wait BIGINT,
-    responses INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (source_id, post_id)
-);
-CREATE INDEX posts_by_root ON posts (source_id, root_id);
-CREATE INDEX posts_waiting ON posts (source_id, role, answered_at, created_at, thread);
-CREATE INDEX posts_by_platform_id ON posts (platform, post_id);
-CREATE TABLE units (
-    source_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at BIGINT NOT NULL,
-    post_id TEXT NOT NULL,
-    root_id TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    url TEXT NOT NULL,
-    match TEXT NOT NULL,
-    reposts INTEGER,
-    quotes INTEGER,
-    likes INTEGER,
-    own_reposts INTEGER NOT NULL,
-    own_quotes INTEGER NOT NULL,
-    own_likes INTEGER NOT NULL,
-    replies INTEGER NOT NULL,
-    responses INTEGER NOT NULL,
-    answered INTEGER NOT NULL,
-    voices BLOB,
-    waits BLOB,
-    unanswered BLOB,
-    voice BIGINT,
-    wait BIGINT,
-    last_unanswered BIGINT,
-    PRIMARY KEY (source_id, kind, at, post_id)
-) WITHOUT ROWID;
-CREATE TABLE pages (
-    source_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    day BIGINT NOT NULL,
-    ats BLOB NOT NULL,
-    ids TEXT NOT NULL,
-    urls TEXT NOT NULL,
-    matches TEXT NOT NULL,
-    tag_index TEXT NOT NULL,
-    lengths BLOB NOT NULL,
-    counts BLOB NOT NULL,
-    voice_counts BLOB NOT NULL,
-    voices BLOB NOT NULL,
-    wait_counts BLOB NOT NULL,
-    waits BLOB NOT NULL,
-    unanswered_counts BLOB NOT NULL,
-    unanswered BLOB NOT NULL,
-    last_unanswered BIGINT NOT NULL,
-    PRIMARY KEY (source_id, kind, day)
-) WITHOUT ROWID;
-CREATE INDEX pages_waiting ON pages (source_id, kind, last_unanswered);
-CREATE UNIQUE INDEX units_by_post ON units (source_id, post_id);
-CREATE INDEX units_by_root ON units (source_id, root_id);
-CREATE INDEX units_waiting ON units (source_id, last_unanswered);
-CREATE TABLE counters (
-    source_id TEXT NOT NULL,
-    post_id TEXT NOT NULL,
-    observed_at BIGINT NOT NULL,
-    replies INTEGER,
-    reposts INTEGER,
-    quotes INTEGER,
-    likes INTEGER,
-    PRIMARY KEY (source_id, post_id, observed_at)
-);
-CREATE TABLE reactions (
-    source_id TEXT NOT NULL,
-    post_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    author_hash TEXT NOT NULL,
-    PRIMARY KEY (source_id, post_id, kind, author_hash)
-);
-"""
-
-MIGRATIONS: tuple[str, ...] = (_V1,)
-"""Migration N brings the schema from version N to N+1; never edit a released one."""
+__all__ = ["SourceState", "Store", "StorePolicy", "default_path"]
 
 _COUNTERS = ("replies", "reposts", "quotes", "likes")
 DAY = 86400
-_MESSAGE_ROLES = ("reply", "mention")
 
 
 def default_path() -> Path:
@@ -518,14 +379,14 @@ class Store:
                 f" FROM posts WHERE source_id = ? AND root_id IN ({marks})",
                 (sid, *chunk),
             ).fetchall()
-            by_root: dict[str, list[_Row]] = defaultdict(list)
+            by_root: dict[str, list[ThreadPost]] = defaultdict(list)
             for row in rows:
-                by_root[row[2]].append(_Row(*row))
+                by_root[row[2]].append(ThreadPost(*row))
             own = self._own_reactions(sid, chunk, org)
             updates: list[tuple[object, ...]] = []
             units: list[tuple[object, ...]] = []
             for root in chunk:
-                derived = _Derivation(root, by_root.get(root, []), org, self.policy.wait)
+                derived = Derivation(root, by_root.get(root, []), org, self.policy.wait)
                 updates += derived.post_updates()
                 units += derived.unit_rows(own)
             self.conn.executemany(
@@ -617,7 +478,7 @@ class Store:
                 self.conn.execute(
                     f"INSERT INTO pages (source_id, kind, {_PAGE_COLUMNS})"
                     f" VALUES ({', '.join('?' * (len(Page._fields) + 2))})",
-                    (sid, kind, *_page(day, rows)),
+                    (sid, kind, *page(day, rows)),
                 )
         self._dirty = set()
 
@@ -725,64 +586,6 @@ class Store:
         self.conn.execute("ANALYZE")
 
 
-class _Row(NamedTuple):
-    post_id: str
-    parent_id: str | None
-    root_id: str
-    author_hash: str
-    voice: int
-    created_at: int
-    deleted: int
-    mentions_source: int
-    is_repost: int
-    platform: str
-    url: str
-    text: str | None
-    hashtags: str
-    links: str
-    keywords: str
-    reposts: int | None
-    quotes: int | None
-    likes: int | None
-
-
-class Page(NamedTuple):
-    """One day of a source's broadcasts, or of its mentions, packed in columns for metrics.
-
-    Reading a value from SQLite into Python costs far more than summing it, so a
-    snapshot reads one row per day and decodes whole columns at C speed (`unpack`).
-    Per unit, oldest first: `ats`, `ids`, `urls` and lowercase `matches` (joined by
-    `RECORD_SEPARATOR`; `_match` says what a match holds) with their `lengths`, and
-    which units carry which hashtag (`tag_index`); `counts`, the columns of
-    `PAGE_COUNTS` one after the other; and three variable-length lists stored flat
-    with each unit's length: the community members who took part (`voices`), the
-    response waits of the answered messages (`waits`) and the times of the messages
-    nobody has answered (`unanswered`).
-    """
-
-    day: int
-    ats: bytes
-    ids: str
-    urls: str
-    matches: str
-    tag_index: str
-    """`RECORD_SEPARATOR`, then per hashtag: the tag, `MATCH_SEPARATOR`, the positions holding it
-    (comma-separated), `RECORD_SEPARATOR`."""
-    lengths: bytes
-    counts: bytes
-    voice_counts: bytes
-    voices: bytes
-    wait_counts: bytes
-    waits: bytes
-    unanswered_counts: bytes
-    unanswered: bytes
-    last_unanswered: int
-    """The latest of the page's unanswered messages, 0 when none: pages without waiting are skipped."""
-
-
-PAGE_COUNTS = ("reposts", "quotes", "likes", "replies", "responses", "answered", "last_unanswered")
-"""Per-unit counts of a page; reposts, quotes and likes net of the organization's own."""
-RECORD_SEPARATOR = "\x1e"
 _PAGE_COLUMNS = ", ".join(Page._fields)
 _UNIT_PAGE_COLUMNS = (
     "at, post_id, match,"
@@ -793,193 +596,7 @@ _UNIT_PAGE_COLUMNS = (
 )
 
 
-def _page(day: int, rows: list[tuple[Any, ...]]) -> tuple[object, ...]:
-    """A day's units (rows of `_UNIT_PAGE_COLUMNS`) packed as a `Page`."""
-    columns: list[list[int]] = [[] for _ in PAGE_COUNTS]
-    flat: tuple[list[int], list[int], list[int]] = ([], [], [])
-    sizes: tuple[list[int], list[int], list[int]] = ([], [], [])
-    for row in rows:
-        for k, column in enumerate(columns):
-            column.append(row[3 + k])
-        voices, waits, unanswered, member, wait, _ = row[10:]
-        if member is not None:  # a mention: one member, at most one wait, itself when unanswered
-            lists = ([member], [] if wait is None else [wait], [row[0]] if row[9] else [])
-        else:
-            lists = (list(unpack(voices)), list(unpack(waits)), list(unpack(unanswered)))
-        for values, into, size in zip(lists, flat, sizes):
-            into.extend(values)
-            size.append(len(values))
-    matches = [r[2] for r in rows]
-    tagged: dict[str, list[str]] = {}
-    for i, match in enumerate(matches):
-        for tag in dict.fromkeys(match.partition(MATCH_SEPARATOR)[0].split()):
-            tagged.setdefault(tag, []).append(str(i))
-    tag_index = "".join(f"{tag}{MATCH_SEPARATOR}{','.join(at)}{RECORD_SEPARATOR}" for tag, at in tagged.items())
-    return (
-        day,
-        _pack([r[0] for r in rows]) or b"",
-        RECORD_SEPARATOR.join(r[1] for r in rows),
-        RECORD_SEPARATOR.join(r[15] for r in rows),
-        RECORD_SEPARATOR.join(matches),
-        RECORD_SEPARATOR + tag_index,
-        _pack(map(len, matches)) or b"",
-        b"".join(_pack(c) or b"" for c in columns),
-        _pack(sizes[0]) or b"", _pack(flat[0]) or b"",
-        _pack(sizes[1]) or b"", _pack(flat[1]) or b"",
-        _pack(sizes[2]) or b"", _pack(flat[2]) or b"",
-        max(columns[-1]),
-    )
-
-
-MATCH_SEPARATOR = "\x1f"
-
 _UNIT_COLUMNS = (
     "source_id, kind, at, post_id, root_id, platform, url, match, reposts, quotes, likes, own_reposts, own_quotes,"
     " own_likes, replies, responses, answered, voices, waits, unanswered, voice, wait, last_unanswered"
 )
-
-
-def _match(hashtags: str, links: str, keywords: str, text: str) -> str:
-    """What goal filters look at, lowercased once here (they all ignore case)."""
-    parts = (hashtags.strip(), links, keywords, " ".join(text.split()))
-    clean = (p.replace(RECORD_SEPARATOR, " ").replace(MATCH_SEPARATOR, " ") for p in parts)
-    return MATCH_SEPARATOR.join(clean).lower()
-
-
-def voice(author_hash: str) -> int:
-    """A community member as a 60-bit integer: cheap to collect into sets across threads."""
-    return int(author_hash[:15], 16)
-
-
-def _pack(values: Iterable[int]) -> bytes | None:
-    packed = array("q", values)
-    if not packed:
-        return None
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def unpack(blob: bytes | None) -> array[int]:
-    values = array("q")
-    if blob:
-        values.frombytes(blob)
-        if sys.byteorder == "big":
-            values.byteswap()
-    return values
-
-
-class _Derivation:
-    """Roles for one conversation (SPEC §2), from its stored posts and the organization's accounts."""
-
-    def __init__(self, root: str, rows: list[_Row], org: set[str], wait: Callable[[int, int], int]) -> None:
-        self.root = root
-        self.posts = {r.post_id: r for r in rows}
-        top = self.posts.get(root)
-        self.top = top
-        self.is_thread = top is not None and top.author_hash in org and not top.is_repost and top.parent_id is None
-        self.org = org
-        seen: dict[str, str] = {}
-        structural = {pid: self._classify(pid, seen) for pid in self.posts}
-        self.structural = structural
-        self.role = {pid: "gone" if self.posts[pid].deleted else r for pid, r in structural.items()}
-        self.answered_at: dict[str, int] = {}
-        self.responses: dict[str, int] = defaultdict(int)
-        for pid, post in self.posts.items():
-            if self.role[pid] == "response" and post.parent_id is not None:
-                self.responses[post.parent_id] += 1
-                first = min(self.answered_at.get(post.parent_id, post.created_at), post.created_at)
-                self.answered_at[post.parent_id] = first
-        self.waits = {pid: wait(self.posts[pid].created_at, at) for pid, at in self.answered_at.items()}
-
-    def _classify(self, pid: str, seen: dict[str, str]) -> str:
-        if pid in seen:
-            return seen[pid]
-        seen[pid] = "other"  # guards against reply cycles in hostile data
-        post = self.posts[pid]
-        is_org = post.author_hash in self.org
-        parent = self.posts.get(post.parent_id) if post.parent_id else None
-        parent_role = self._classify(parent.post_id, seen) if parent else None
-        is_thread = self.is_thread
-        if is_thread and self.top.deleted:  # type: ignore[union-attr]
-            result = "gone"  # a deleted broadcast takes its whole thread with it
-        elif is_org and post.is_repost:
-            result = "other"
-        elif is_thread and pid == self.root:
-            result = "broadcast"
-        elif is_thread and is_org and parent_role in ("broadcast", "chain"):
-            result = "chain"
-        elif is_thread and not is_org:
-            result = "reply"
-        elif not is_thread and not is_org and post.mentions_source:
-            result = "mention"
-        elif is_org and parent is not None and parent_role in _MESSAGE_ROLES and not parent.deleted:
-            result = "response"
-        else:
-            result = "other"
-        seen[pid] = result
-        return result
-
-    def post_updates(self) -> list[tuple[object, ...]]:
-        """(post_id, role, thread, thread_at, answers, answered_at, wait, responses) per post."""
-        thread = self.root if self.is_thread else None
-        thread_at = self.top.created_at if self.is_thread else None  # type: ignore[union-attr]
-        updates: list[tuple[object, ...]] = []
-        for pid, post in self.posts.items():
-            role = self.role[pid]
-            message = role in _MESSAGE_ROLES
-            updates.append((
-                pid, role, thread, thread_at,
-                post.parent_id if role == "response" else None,
-                self.answered_at.get(pid) if message else None,
-                self.waits.get(pid) if message else None,
-                self.responses.get(pid, 0) if message else 0,
-            ))
-        return updates
-
-    def unit_rows(self, own: dict[tuple[str, str], int]) -> list[tuple[object, ...]]:
-        """The broadcast's unit with its thread's rollups, and one unit per mention."""
-        units = []
-        for pid, post in self.posts.items():
-            role = self.role[pid]
-            if role == "broadcast":
-                units.append(self._broadcast(post, own))
-            elif role == "mention":
-                answered = pid in self.answered_at
-                units.append((
-                    "mention", post.created_at, pid, self.root, post.platform, post.url,
-                    _match(post.hashtags, post.links, post.keywords, post.text or ""),
-                    None, None, None, 0, 0, 0, 0, self.responses.get(pid, 0), int(answered), None, None, None,
-                    post.voice, self.waits.get(pid), None if answered else post.created_at,
-                ))
-        return units
-
-    def _broadcast(self, top: _Row, own: dict[tuple[str, str], int]) -> tuple[object, ...]:
-        chain = sorted(
-            (p for p in self.posts.values() if self.structural[p.post_id] in ("broadcast", "chain") and not p.deleted),
-            key=lambda p: (p.created_at, p.post_id),
-        )
-        replies = [p for pid, p in self.posts.items() if self.role[pid] == "reply"]
-        unanswered = sorted(p.created_at for p in replies if p.post_id not in self.answered_at)
-        match = _match(
-            " ".join(dict.fromkeys(t for p in chain for t in p.hashtags.split())),
-            "\n".join(p.links for p in chain if p.links),
-            "",
-            "\n".join(p.text or "" for p in chain),
-        )
-        return (
-            "broadcast", top.created_at, top.post_id, self.root, top.platform, top.url, match,
-            top.reposts, top.quotes, top.likes,
-            own.get((top.post_id, "reposts"), 0),
-            own.get((top.post_id, "quotes"), 0),
-            own.get((top.post_id, "likes"), 0),
-            len(replies),
-            sum(self.responses.get(p.post_id, 0) for p in replies),
-            sum(1 for p in replies if p.post_id in self.answered_at),
-            _pack(sorted({p.voice for p in replies})),
-            _pack(sorted(self.waits[p.post_id] for p in replies if p.post_id in self.waits)),
-            _pack(unanswered),
-            None,
-            None,
-            unanswered[-1] if unanswered else None,
-        )

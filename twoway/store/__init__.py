@@ -1,0 +1,24 @@
+"""The store: SQLite in WAL mode, written by collectors, read by metrics.
+
+`database` holds every SQL statement; `schema` the tables and migrations; `derive`
+and `packing` the pure-Python steps between the posts collectors saw and the
+columns metrics count.
+"""
+
+from twoway.store.database import SourceState, Store, StorePolicy, default_path
+from twoway.store.packing import MATCH_SEPARATOR, PAGE_COUNTS, RECORD_SEPARATOR, Page, unpack, voice
+from twoway.store.schema import SCHEMA_VERSION
+
+__all__ = [
+    "MATCH_SEPARATOR",
+    "PAGE_COUNTS",
+    "RECORD_SEPARATOR",
+    "SCHEMA_VERSION",
+    "Page",
+    "SourceState",
+    "Store",
+    "StorePolicy",
+    "default_path",
+    "unpack",
+    "voice",
+]
