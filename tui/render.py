@@ -25,8 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from twoway.report import PARTS
-from twoway.report import DURATIONS, RATIOS, GoalReport, Report
+from twoway.report import DURATIONS, PARTS, RATIOS, GoalReport, Report
 from twoway.text import excerpt, neutralize
 
 if TYPE_CHECKING:

@@ -23,12 +23,12 @@ from itertools import accumulate, chain
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
-from twoway.report import Part
 from twoway.report import (
     METRICS,
     GoalReport,
     GoalStatus,
     Metrics,
+    Part,
     Report,
     SourceReport,
     SourceStatus,
