@@ -14,6 +14,7 @@ measured, so `community_messages = replies + mentions` and
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from bisect import bisect_left, bisect_right
@@ -340,6 +341,16 @@ class _Pool:
             self._count_waiting(sorted({start, *self.window_starts}))
         return self._waiting[start]
 
+    def oldest_waiting(self, counts: dict[int, int], start: int) -> list[str]:
+        """Ids of the units among `counts` that hold the oldest messages waiting since `start`.
+
+        A unit's oldest waiting message is known from its page, so at most
+        `WAITING_LISTED` units can hold one of the listed messages.
+        """
+        ends, times = self.unanswered_ends, self.unanswered
+        firsts = [(times[ends[i + 1] - n], i) for i, n in counts.items()]
+        return [self.ids[i] for _, i in heapq.nsmallest(WAITING_LISTED, firsts)]
+
     def _count_waiting(self, starts: list[int]) -> None:
         """Waiting counts for every window start at once: one pass over the units."""
         ends, times = self.unanswered_ends, self.unanswered
@@ -455,7 +466,7 @@ class _GoalScope:
             counts = self._waiting_counts(broadcasts, start)
             total += sum(counts.values())
             if counts:
-                threads = None if self._selection(broadcasts) is None else [broadcasts.ids[i] for i in counts]
+                threads = None if self._selection(broadcasts) is None else broadcasts.oldest_waiting(counts, start)
                 oldest = store.oldest_waiting(sid, _dt(start), now, threads, WAITING_LISTED)
                 items += [(created, sid, post_id, url) for created, post_id, url in oldest]
             mentions = self.reader.mentions(sid)
