@@ -385,6 +385,7 @@ class _Reader:
         self.since = now - timedelta(seconds=2 * longest)
         self.waiting_since = now - timedelta(seconds=longest)
         self.sources = config.sources
+        self.states = store.source_states()
         self.order = [s.id for s in config.sources]
         self._pools: dict[tuple[str, str], _Pool] = {}
 
@@ -531,7 +532,7 @@ def goal_report(
     """Every metric of one goal for its window and the baseline window before it."""
     length = window or goal.window or config.dashboard.window
     reader = reader or _Reader(store, config, now, [length])
-    states = store.source_states()
+    states = reader.states
     measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
     end = int(now.timestamp())
     start, base_start = end - length, end - 2 * length
@@ -596,7 +597,6 @@ def build_report(
     demo: bool = False,
 ) -> Report:
     """The whole dashboard, once: every goal (or those named) and every source."""
-    states = store.source_states()
     goals = [g for g in config.goals if not goal_names or g.name in goal_names]
     windows = [window or g.window or config.dashboard.window for g in goals]
     reader = _Reader(store, config, now, windows or [config.dashboard.window])
@@ -607,6 +607,6 @@ def build_report(
         window=format_duration(window) if window else None,
         clock="opening-hours" if config.organization.hours else "always",
         goals=tuple(goal_report(store, config, g, now, window=window, reader=reader) for g in goals),
-        sources=tuple(source_report(config, states.get(s.id), s.id, now) for s in config.sources),
+        sources=tuple(source_report(config, reader.states.get(s.id), s.id, now) for s in config.sources),
     )
 

@@ -64,7 +64,9 @@ def iso(moment: datetime | None) -> str | None:
     """ISO-8601 in UTC with a `Z`, to the second."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
 
 
 class TargetResult(NamedTuple):
