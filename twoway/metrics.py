@@ -341,15 +341,18 @@ class _Pool:
             self._count_waiting(sorted({start, *self.window_starts}))
         return self._waiting[start]
 
-    def oldest_waiting(self, counts: dict[int, int], start: int) -> list[str]:
-        """Ids of the units among `counts` that hold the oldest messages waiting since `start`.
+    def oldest_waiting(self, counts: dict[int, int]) -> list[tuple[str, int]]:
+        """(unit id, time) of the oldest messages waiting in the units of `counts` (position → how many).
 
-        A unit's oldest waiting message is known from its page, so at most
-        `WAITING_LISTED` units can hold one of the listed messages.
+        Each unit's waiting messages are its last `counts[i]` unanswered times, sorted, so
+        only the units with the oldest first ones can hold one of the listed messages.
         """
         ends, times = self.unanswered_ends, self.unanswered
-        firsts = [(times[ends[i + 1] - n], i) for i, n in counts.items()]
-        return [self.ids[i] for _, i in heapq.nsmallest(WAITING_LISTED, firsts)]
+        firsts = heapq.nsmallest(WAITING_LISTED, ((times[ends[i + 1] - n], i) for i, n in counts.items()))
+        candidates = [
+            (at, i) for _, i in firsts for at in times[ends[i + 1] - counts[i] : ends[i + 1]][:WAITING_LISTED]
+        ]
+        return [(self.ids[i], at) for at, i in heapq.nsmallest(WAITING_LISTED, candidates)]
 
     def _count_waiting(self, starts: list[int]) -> None:
         """Waiting counts for every window start at once: one pass over the units."""
@@ -466,10 +469,12 @@ class _GoalScope:
             broadcasts = self.reader.broadcasts(sid)
             counts = self._waiting_counts(broadcasts, start)
             total += sum(counts.values())
-            if counts:
-                threads = None if self._selection(broadcasts) is None else broadcasts.oldest_waiting(counts, start)
-                oldest = store.oldest_waiting(sid, _dt(start), now, threads, WAITING_LISTED)
-                items += [(created, sid, post_id, url) for created, post_id, url in oldest]
+            oldest: list[tuple[int, str, str]] = []
+            if counts and self._selection(broadcasts) is None:
+                oldest = store.oldest_waiting(sid, _dt(start), now, WAITING_LISTED)
+            elif counts:
+                oldest = store.waiting_replies(sid, broadcasts.oldest_waiting(counts))[:WAITING_LISTED]
+            items += [(at, sid, post_id, url) for at, post_id, url in oldest]
             mentions = self.reader.mentions(sid)
             waiting = sorted(self._waiting_counts(mentions, start))  # positions: oldest first
             total += len(waiting)

@@ -482,25 +482,28 @@ class Store:
                 )
         self._dirty = set()
 
-    def oldest_waiting(
-        self, source_id: str, start: datetime, end: datetime, threads: Sequence[str] | None, limit: int
-    ) -> list[tuple[int, str, str]]:
-        """The `limit` oldest unanswered replies written in [start, end), in `threads` (`None`: any).
-
-        Returns (created_at, post_id, url), oldest first.
-        """
-        query = (
+    def oldest_waiting(self, source_id: str, start: datetime, end: datetime, limit: int) -> list[tuple[int, str, str]]:
+        """The `limit` oldest unanswered replies written in [start, end): (created_at, post_id, url)."""
+        return self.conn.execute(
             "SELECT created_at, post_id, url FROM posts WHERE source_id = ? AND role = 'reply'"
-            " AND answered_at IS NULL AND created_at >= ? AND created_at < ?{} ORDER BY created_at LIMIT ?"
-        )
-        window = (source_id, _ts(start), _ts(end))
-        if threads is None:
-            return self.conn.execute(query.format(""), (*window, limit)).fetchall()
+            " AND answered_at IS NULL AND created_at >= ? AND created_at < ? ORDER BY created_at LIMIT ?",
+            (source_id, _ts(start), _ts(end), limit),
+        ).fetchall()
+
+    def waiting_replies(self, source_id: str, times: Sequence[tuple[str, int]]) -> list[tuple[int, str, str]]:
+        """The unanswered replies written at these (thread, time) pairs: (created_at, post_id, url).
+
+        One indexed lookup each: metrics already know from the pages when the oldest
+        waiting replies were written and in which threads.
+        """
         found: list[tuple[int, str, str]] = []
-        for chunk in _chunks(threads):
-            marks = ",".join("?" * len(chunk))
-            found += self.conn.execute(query.format(f" AND thread IN ({marks})"), (*window, *chunk, limit))
-        return sorted(found)[:limit]
+        for thread, at in dict.fromkeys(times):
+            found += self.conn.execute(
+                "SELECT created_at, post_id, url FROM posts WHERE source_id = ? AND root_id = ? AND created_at = ?"
+                " AND role = 'reply' AND answered_at IS NULL",
+                (source_id, thread, at),
+            )
+        return sorted(found)
 
     # -- sources: cursor, lease, health ------------------------------------------------
 

@@ -63,7 +63,7 @@ CREATE TABLE posts (
     responses INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source_id, post_id)
 );
-CREATE INDEX posts_by_root ON posts (source_id, root_id);
+CREATE INDEX posts_by_root ON posts (source_id, root_id, created_at);
 CREATE INDEX posts_waiting ON posts (source_id, role, answered_at, created_at, thread);
 CREATE INDEX posts_by_platform_id ON posts (platform, post_id);
 CREATE TABLE units (
