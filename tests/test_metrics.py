@@ -337,3 +337,22 @@ def test_opening_hours_clock_counts_open_time_only(tmp_path: Path) -> None:
     goal_report = report.goals[0]
     assert goal_report.metrics["median_response_seconds"] == 2 * 3600  # Fri 16–17 and Mon 9–10
     assert goal_report.waiting[0].waiting_seconds == 3.5 * 3600  # Mon 16:30–17 and Tue 9–12
+
+
+def test_waiting_list_of_a_filtered_goal_oldest_first_whatever_the_broadcasts_age(tmp_path: Path) -> None:
+    sc = Scenario(tmp_path, make_config(goals=[goal(hashtags=("books",))]))
+    sc.write(
+        post("old", ORG, at(days=100), hashtags=("books",)),  # older than the goal's span
+        post("w1", "alice", at(days=3), parent_id="old", root_id="old"),
+        post("w2", "bob", at(days=1), parent_id="old", root_id="old"),
+        post("new", ORG, at(days=5), hashtags=("Books",)),
+        post("w3", "carol", at(days=2), parent_id="new", root_id="new"),
+        post("a3", ORG, at(days=2, hours=-1), parent_id="w3", root_id="new"),  # answered
+        post("w4", "dan", at(days=4), parent_id="new", root_id="new"),
+        post("other", ORG, at(days=5)),  # not in the goal
+        post("w5", "erin", at(days=1), parent_id="other", root_id="other"),
+        post("gone", "zed", at(days=40), parent_id="old", root_id="old"),  # before the window
+    )
+    report = sc.report()
+    assert report.waiting_total == 3
+    assert [w.url.rsplit("/", 1)[1] for w in report.waiting] == ["w4", "w1", "w2"]
