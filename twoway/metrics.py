@@ -341,18 +341,27 @@ class _Pool:
             self._count_waiting(sorted({start, *self.window_starts}))
         return self._waiting[start]
 
-    def oldest_waiting(self, counts: dict[int, int]) -> list[tuple[str, int]]:
-        """(unit id, time) of the oldest messages waiting in the units of `counts` (position → how many).
+    def oldest_waiting(self, counts: dict[int, int]) -> list[tuple[int, str]]:
+        """(time, unit id) of the oldest messages waiting in the units of `counts` (position → how many).
 
-        Each unit's waiting messages are its last `counts[i]` unanswered times, sorted, so
-        only the units with the oldest first ones can hold one of the listed messages.
+        A unit's waiting messages are its last `counts[i]` unanswered times, and none is
+        older than the unit itself: walking units oldest first, the walk stops once a
+        unit is younger than every message kept.
         """
-        ends, times = self.unanswered_ends, self.unanswered
-        firsts = heapq.nsmallest(WAITING_LISTED, ((times[ends[i + 1] - n], i) for i, n in counts.items()))
-        candidates = [
-            (at, i) for _, i in firsts for at in times[ends[i + 1] - counts[i] : ends[i + 1]][:WAITING_LISTED]
-        ]
-        return [(self.ids[i], at) for at, i in heapq.nsmallest(WAITING_LISTED, candidates)]
+        ends, times, ats = self.unanswered_ends, self.unanswered, self.ats
+        kept: list[tuple[int, int]] = []  # a max-heap of (-time, position)
+        for i in sorted(counts):
+            if len(kept) == WAITING_LISTED and ats[i] >= -kept[0][0]:
+                break
+            hi = ends[i + 1]
+            for at in times[hi - counts[i] : hi]:
+                if len(kept) < WAITING_LISTED:
+                    heapq.heappush(kept, (-at, i))
+                elif at < -kept[0][0]:
+                    heapq.heapreplace(kept, (-at, i))
+                else:
+                    break
+        return [(-negative, self.ids[i]) for negative, i in kept]
 
     def _count_waiting(self, starts: list[int]) -> None:
         """Waiting counts for every window start at once: one pass over the units."""
@@ -462,23 +471,33 @@ class _GoalScope:
         """Unanswered community messages written in the window, whatever the broadcast's age."""
         end = int(now.timestamp())
         store = self.reader.store
-        total, items = 0, []
+        total = 0
+        items: list[tuple[int, str, str, str]] = []  # (time, source, post id, url)
+        unresolved: list[tuple[int, str, str]] = []  # (time, source, thread): a reply to look up
         for sid in self.goal.sources:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
             broadcasts = self.reader.broadcasts(sid)
             counts = self._waiting_counts(broadcasts, start)
             total += sum(counts.values())
-            oldest: list[tuple[int, str, str]] = []
             if counts and self._selection(broadcasts) is None:
                 oldest = store.oldest_waiting(sid, _dt(start), now, WAITING_LISTED)
+                items += [(at, sid, post_id, url) for at, post_id, url in oldest]
             elif counts:
-                oldest = store.waiting_replies(sid, broadcasts.oldest_waiting(counts))[:WAITING_LISTED]
-            items += [(at, sid, post_id, url) for at, post_id, url in oldest]
+                unresolved += [(at, sid, thread) for at, thread in broadcasts.oldest_waiting(counts)]
             mentions = self.reader.mentions(sid)
             waiting = sorted(self._waiting_counts(mentions, start))  # positions: oldest first
             total += len(waiting)
             items += [(mentions.ats[i], sid, mentions.ids[i], mentions.url(i)) for i in waiting[:WAITING_LISTED]]
+        if unresolved:  # only replies that can make the list are looked up
+            unresolved.sort()
+            cut = sorted(item[0] for item in items)[WAITING_LISTED - 1] if len(items) >= WAITING_LISTED else None
+            wanted: dict[str, list[tuple[str, int]]] = {}
+            for at, sid, thread in unresolved[:WAITING_LISTED]:
+                if cut is None or at <= cut:
+                    wanted.setdefault(sid, []).append((thread, at))
+            for sid, pairs in wanted.items():
+                items += [(at, sid, post_id, url) for at, post_id, url in store.waiting_replies(sid, pairs)]
         items.sort()
         return total, tuple(
             Waiting(sid, url, _dt(created), float(clock(created, end)))

@@ -493,15 +493,22 @@ class Store:
     def waiting_replies(self, source_id: str, times: Sequence[tuple[str, int]]) -> list[tuple[int, str, str]]:
         """The unanswered replies written at these (thread, time) pairs: (created_at, post_id, url).
 
-        One indexed lookup each: metrics already know from the pages when the oldest
-        waiting replies were written and in which threads.
+        Metrics know from the pages when the oldest waiting replies were written and in
+        which threads; each pair is one seek in `posts_by_root`.
         """
-        found: list[tuple[int, str, str]] = []
-        for thread, at in dict.fromkeys(times):
-            found += self.conn.execute(
-                "SELECT created_at, post_id, url FROM posts WHERE source_id = ? AND root_id = ? AND created_at = ?"
-                " AND role = 'reply' AND answered_at IS NULL",
-                (source_id, thread, at),
+        found: set[tuple[int, str, str]] = set()
+        pairs = list(dict.fromkeys(times))
+        either = " OR ".join(["(root_id = ? AND created_at = ?)"] * _PAIRS)
+        for i in range(0, len(pairs), _PAIRS):
+            chunk = pairs[i : i + _PAIRS]
+            chunk += [chunk[-1]] * (_PAIRS - len(chunk))  # one statement text, prepared once
+            found.update(
+                (at, post_id, url)
+                for at, post_id, url, role, answered_at in self.conn.execute(
+                    f"SELECT created_at, post_id, url, role, answered_at FROM posts WHERE source_id = ? AND ({either})",
+                    (source_id, *(value for pair in chunk for value in pair)),
+                )
+                if role == "reply" and answered_at is None
             )
         return sorted(found)
 
@@ -590,6 +597,8 @@ class Store:
 
 
 _PAGE_COLUMNS = ", ".join(Page._fields)
+_PAIRS = 50
+"""(thread, time) pairs per waiting-replies lookup."""
 _UNIT_PAGE_COLUMNS = (
     "at, post_id, match,"
     " CASE WHEN reposts > own_reposts THEN reposts - own_reposts ELSE 0 END,"
