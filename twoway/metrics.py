@@ -257,7 +257,7 @@ class _Pool:
         self.ats = _columns(p.ats for p in pages)
         n = len(self.ats)
         self.text = RECORD_SEPARATOR.join(p.matches for p in pages)
-        self.starts = [0, *accumulate(length + 1 for length in _columns(p.lengths for p in pages))]
+        self.starts = [0, *accumulate(map((1).__add__, _columns(p.lengths for p in pages)))]
         self._ids_text = RECORD_SEPARATOR.join(p.ids for p in pages)
         self._ids: list[str] | None = None
         self._urls_text = RECORD_SEPARATOR.join(p.urls for p in pages)

@@ -66,7 +66,7 @@ def iso(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
+    return moment.isoformat()[:19] + "Z"
 
 
 class TargetResult(NamedTuple):
