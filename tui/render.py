@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from twoway.report import DURATIONS, PARTS, RATIOS, GoalReport, Report
+from twoway.report import DURATIONS, RATIOS, GoalReport, Report
 from twoway.text import excerpt, neutralize
 
 if TYPE_CHECKING:
@@ -365,10 +365,7 @@ def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
 
 def _footnotes(goal: GoalReport, glyphs: Glyphs) -> Text | None:
     """Which source cannot measure which part: its `—` and its gaps in the sums."""
-    missing: dict[str, list[str]] = {}
-    for part in PARTS:
-        for source in goal.unavailable.get(part, ()):
-            missing.setdefault(source, []).append(part)
+    missing = goal.unmeasured()
     if not missing:
         return None
     lines = [f"{clean(source, glyphs)} cannot measure {', '.join(parts)}" for source, parts in missing.items()]

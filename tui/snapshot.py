@@ -227,12 +227,12 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
                 f" | {format_delta(metric, goal.deltas.get(metric), glyphs)} |"
             )
         lines.append("")
-        unavailable = [(m, ids) for m, ids in goal.unavailable.items() if ids]
-        if unavailable:
+        missing = goal.unmeasured()
+        if missing:
             notes = "; ".join(
-                f"{md_escape(LABELS.get(m, m))} by {', '.join(md_escape(i) for i in ids)}" for m, ids in unavailable
+                f"{md_escape(source)} cannot measure {', '.join(parts)}" for source, parts in missing.items()
             )
-            lines += [f"\\* Not measured: {notes}.", ""]
+            lines += [f"\\* Partial or not measured: {notes}.", ""]
         if goal.targets:
             lines += ["**Targets**", ""]
             for target in goal.targets:

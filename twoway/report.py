@@ -101,6 +101,14 @@ class GoalReport(NamedTuple):
     waiting_total: int
     waiting: tuple[Waiting, ...]
 
+    def unmeasured(self) -> dict[str, list[str]]:
+        """Source id → the parts it cannot measure (a platform limit, not a zero)."""
+        missing: dict[str, list[str]] = {}
+        for part in PARTS:
+            for source in self.unavailable.get(part, ()):
+                missing.setdefault(source, []).append(part)
+        return missing
+
     @property
     def longest_wait(self) -> float | None:
         return max((w.waiting_seconds for w in self.waiting), default=None)
