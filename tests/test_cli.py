@@ -74,6 +74,7 @@ def test_text_snapshot_under_ascii_encoding_and_c_locale() -> None:
 def test_csv_has_one_row_per_goal_and_metric(demo_json: dict) -> None:
     result = run("snapshot", "--demo", "--format", "csv")
     rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert "DEMO" in result.stderr
     assert rows[0] == ["goal", "status", "metric", "value", "baseline", "delta", "target", "met"]
     assert len(rows) - 1 == len(demo_json["goals"]) * len(METRICS)
 

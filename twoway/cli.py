@@ -235,6 +235,8 @@ def _snapshot(args: argparse.Namespace) -> int:
     report = _report(args)
     render(report, args.format, sys.stdout)
     sys.stdout.flush()
+    if report.demo and args.format == "csv":  # CSV has no place of its own to say so
+        print("twoway: DEMO: built-in demo organization, not real data", file=sys.stderr)
     if not args.check:
         return EXIT_OK
     if any(g.status == "missed" for g in report.goals):
