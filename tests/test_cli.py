@@ -122,12 +122,18 @@ def test_collect_demo_once_simulates_new_activity() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_collect_once_on_real_config_without_collectors_fails_per_source(tmp_path: Path) -> None:
+def feed_config(tmp_path: Path) -> Path:
+    """A real configuration with one RSS source and its own store."""
     config = tmp_path / "config.toml"
     config.write_text(
         f'[organization]\nname = "T"\n[dashboard]\ndatabase = "{tmp_path / "t.db"}"\n'
         '[[sources]]\nid = "blog"\nplatform = "rss"\nurl = "https://blog.example/feed"\n'
     )
+    return config
+
+
+def test_collect_once_on_real_config_without_collectors_fails_per_source(tmp_path: Path) -> None:
+    config = feed_config(tmp_path)
     result = run("--config", str(config), "collect", "--once")
     assert result.returncode == 1
     assert result.stderr.startswith("twoway: blog: ")
@@ -139,11 +145,7 @@ def test_collect_once_on_real_config_without_collectors_fails_per_source(tmp_pat
 
 
 def test_snapshot_no_poll_without_a_store_is_one_clear_line(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[organization]\nname = "T"\n[dashboard]\ndatabase = "{tmp_path / "none.db"}"\n'
-        '[[sources]]\nid = "blog"\nplatform = "rss"\nurl = "https://blog.example/feed"\n'
-    )
+    config = feed_config(tmp_path)
     result = run("--config", str(config), "snapshot", "--no-poll")
     assert result.returncode == 1
     assert "no store yet" in result.stderr and len(result.stderr.strip().splitlines()) == 1
