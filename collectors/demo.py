@@ -14,8 +14,12 @@ import random
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from twoway.model import PARTS, Account, Batch, Counters, Part, Post
+
+if TYPE_CHECKING:
+    from collectors.base import Context
 
 __all__ = ["DEMO_CONFIG", "DemoCollector", "demo_history"]
 
@@ -249,8 +253,8 @@ class DemoCollector:
     KEYS = None
     """Demo sources reuse their platform's keys; the demo collector adds none."""
 
-    def __init__(self, source_id: str) -> None:
-        self.source_id = source_id
+    def __init__(self, context: Context) -> None:
+        self.source_id = context.source.id
 
     async def poll(self, cursor: str | None, now: datetime) -> Batch:
         rounds = int(cursor or "0") + 1

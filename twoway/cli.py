@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twoway import __version__
 from twoway.errors import TwowayError, UsageError
@@ -127,18 +127,33 @@ def _open_demo_store(config: Config) -> Store:
     return store
 
 
-def _collector_factory(config: Config, demo: bool):  # type: ignore[no-untyped-def]
-    if demo:
-        from collectors.demo import DemoCollector
+def _collector_factory(config: Config, demo: bool, client: object, https: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Builds each source's collector around the shared client; its `Http` lasts the process."""
+    from collectors.base import Context
+    from collectors.http import Http
 
-        return lambda source: DemoCollector(source.id)
-    from twoway import plugins
+    windows = [g.window or config.dashboard.window for g in config.goals] or [config.dashboard.window]
+    horizon = 2 * max(windows)
 
     def make(source: Source) -> object:
-        collector = plugins.load(source.platform)
-        if collector is None:
-            raise TwowayError(f"no collector installed for platform {source.platform!r}")
-        return collector(source, config.dashboard)
+        collector: Any
+        if demo:
+            from collectors.demo import DemoCollector
+
+            collector = DemoCollector
+        else:
+            from twoway import plugins
+
+            collector = plugins.load(source.platform)
+            if collector is None:
+                raise TwowayError(f"no collector installed for platform {source.platform!r}")
+        http = https.setdefault(
+            source.id,
+            Http(client, timeout=config.dashboard.timeout, max_bytes=config.dashboard.max_response_bytes),  # type: ignore[arg-type]
+        )
+        prefix = f"{source.platform}:"
+        also = tuple(entry[len(prefix) :] for entry in config.organization.also if entry.startswith(prefix))
+        return collector(Context(source, http, horizon, config.dashboard.thread_refresh, also))  # type: ignore[arg-type]
 
     return make
 
@@ -159,13 +174,23 @@ def _due(config: Config, store: Store) -> list[Source]:
     return due
 
 
-def _poll(config: Config, store: Store, sources: Sequence[Source], demo: bool) -> dict[str, str | None]:
+def _poll(
+    config: Config, store: Store, sources: Sequence[Source], demo: bool, *, deadline: float | None = None
+) -> dict[str, str | None]:
+    """One cycle over `sources`."""
     import asyncio
+
+    import httpx
 
     from twoway import clock
     from twoway.scheduler import poll_once
 
-    return asyncio.run(poll_once(store, sources, _collector_factory(config, demo), clock.now))
+    async def cycle() -> dict[str, str | None]:
+        async with httpx.AsyncClient() as client:
+            make = _collector_factory(config, demo, client, {})
+            return await poll_once(store, sources, make, clock.now, deadline=deadline)
+
+    return asyncio.run(cycle())
 
 
 # -- commands -------------------------------------------------------------------------
@@ -223,7 +248,7 @@ def _fresh_store(config: Config, *, poll: bool) -> Store:
         store.close()
     writer = Store.open(path, policy)
     try:
-        _poll(config, writer, due, demo=False)
+        _poll(config, writer, due, demo=False, deadline=config.dashboard.timeout)
     finally:
         writer.close()
     return Store.open_readonly(path, policy)
@@ -274,12 +299,15 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
     stop = asyncio.Event()
 
     async def run() -> None:
+        import httpx
+
+        from twoway.scheduler import poll_once
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        from twoway.scheduler import poll_once
-
-        factory = _collector_factory(config, demo)
+        client = httpx.AsyncClient()
+        factory = _collector_factory(config, demo, client, {})
         pruned = now()
         while not stop.is_set():
             if (now() - pruned).total_seconds() >= 86400:
@@ -295,6 +323,7 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
                 await asyncio.wait_for(stop.wait(), timeout=min(shortest, 60))
             except asyncio.TimeoutError:
                 pass
+        await client.aclose()
 
     asyncio.run(run())
     return EXIT_OK

@@ -31,8 +31,14 @@ async def poll_once(
     sources: Sequence[Source],
     collector_for: Callable[[Source], object],
     now: Callable[[], datetime],
+    *,
+    deadline: float | None = None,
 ) -> dict[str, str | None]:
-    """One cycle over `sources`, concurrently; returns each source's error or `None`."""
+    """One cycle over `sources`, concurrently; returns each source's error or `None`.
+
+    With a `deadline` (seconds), a source still polling then is given up for this
+    cycle: a snapshot never waits on a dead network longer than `[dashboard] timeout`.
+    """
 
     async def poll(source: Source) -> str | None:
         started = now()
@@ -44,9 +50,14 @@ async def poll_once(
             return None  # another process is polling it right now; its result will land
         try:
             collector = collector_for(source)
-            batch = await collector.poll(store.cursor(source.id), started)  # type: ignore[attr-defined]
+            poll = collector.poll(store.cursor(source.id), started)  # type: ignore[attr-defined]
+            batch = await (asyncio.wait_for(poll, deadline) if deadline else poll)
             store.write(batch)
             return None
+        except asyncio.TimeoutError:
+            message = f"gave up after {deadline:g} s without an answer"
+            store.record_error(source.id, source.platform, now(), message)
+            return message
         except Exception as e:  # one source's failure must never reach another
             message = _one_line(e)
             store.record_error(source.id, source.platform, now(), message)

@@ -1,0 +1,58 @@
+"""Running `twoway collect` and `twoway snapshot` in-process against replay servers,
+with a fixed clock and a fake sleep: no test waits on real time."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twoway.cli import main
+
+
+class FakeSleep:
+    """Records every pause the HTTP layer asks for, and returns at once."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+
+@pytest.fixture
+def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> FakeSleep:
+    sleep = FakeSleep()
+    monkeypatch.setattr("collectors.http.wait", sleep)
+    return sleep
+
+
+def write_config(tmp_path: Path, sources: str, goals: str = "", organization: str = "") -> Path:
+    """A config with the given `[[sources]]` (and goals) and a store in `tmp_path`."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[organization]\nname = "Test Library"\n{organization}\n'
+        f'[dashboard]\ndatabase = "{tmp_path / "store.db"}"\ntimeout = "2s"\n\n{sources}\n{goals}\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def collect_once(config: Path, capsys: pytest.CaptureFixture[str] | None = None) -> tuple[int, str]:
+    """`twoway collect --once`: (exit code, what it printed on stderr)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["--config", str(config), "collect", "--once"])
+    return code, err.getvalue()
+
+
+def snapshot_json(config: Path) -> dict[str, Any]:
+    """`twoway snapshot --no-poll --format json`, parsed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--config", str(config), "snapshot", "--no-poll", "--format", "json"]) == 0
+    return json.loads(out.getvalue())
