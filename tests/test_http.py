@@ -1,0 +1,178 @@
+"""The shared HTTP layer against a local replay server: retries, rate limits, caching, limits, safety."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from collectors.http import USER_AGENT, FetchError, Http, Response
+from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
+
+
+class Pauses:
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+def fetch(server_url: str, path: str, pauses: Pauses | None = None, **kw: Any) -> Response:
+    options = {k: kw.pop(k) for k in ("timeout", "max_bytes", "attempts") if k in kw}
+
+    async def run() -> Response:
+        async with httpx.AsyncClient() as client:
+            http = Http(client, sleep=pauses or Pauses(), jitter=lambda: 0.5, **options)
+            return await http.get(server_url + path, **kw)
+
+    return asyncio.run(run())
+
+
+def scripted(*replies: Reply) -> Callable[[Request], Reply]:
+    """Answers with each reply in turn, then repeats the last."""
+    queue = list(replies)
+
+    def handler(request: Request) -> Reply:
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return handler
+
+
+@pytest.fixture
+def server() -> Any:
+    with replay_server() as running:
+        yield running
+
+
+def test_user_agent_names_twoway_its_version_and_url(server: ReplayServer) -> None:
+    server.route("GET", "/x", lambda r: json_reply({"ok": True}))
+    assert fetch(server.url, "/x").json() == {"ok": True}
+    assert server.requests("/x")[0].headers["user-agent"] == USER_AGENT
+    assert "twoway/" in USER_AGENT and "http" in USER_AGENT
+
+
+def test_5xx_is_retried_with_exponential_backoff(server: ReplayServer) -> None:
+    server.route("GET", "/x", scripted(Reply(503), Reply(502), json_reply([1])))
+    pauses = Pauses()
+    assert fetch(server.url, "/x", pauses).json() == [1]
+    assert pauses.seconds == [1.0, 2.0]  # jitter fixed at the middle of [0.5, 1.5)
+    assert len(server.requests("/x")) == 3
+
+
+def test_persistent_5xx_is_one_clear_line(server: ReplayServer) -> None:
+    server.route("GET", "/x", lambda r: Reply(500))
+    with pytest.raises(FetchError) as error:
+        fetch(server.url, "/x?secret=abc")
+    message = str(error.value)
+    assert message == f"{server.url}/x: HTTP 500 (3 attempts)"
+    assert "secret" not in message and "\n" not in message
+
+
+def test_429_waits_for_retry_after(server: ReplayServer) -> None:
+    server.route("GET", "/x", scripted(Reply(429, headers={"Retry-After": "7"}), json_reply({})))
+    pauses = Pauses()
+    fetch(server.url, "/x", pauses)
+    assert pauses.seconds[0] == pytest.approx(7, abs=0.5)
+
+
+def test_exhausted_rate_limit_waits_for_the_reset_before_the_next_request(server: ReplayServer) -> None:
+    reset = str(int(time.time()) + 30)
+    server.route("GET", "/a", lambda r: json_reply({}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}))
+    server.route("GET", "/b", lambda r: json_reply({}))
+    pauses = Pauses()
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as client:
+            http = Http(client, sleep=pauses, jitter=lambda: 0.5)
+            await http.get(server.url + "/a")
+            await http.get(server.url + "/b")
+            assert http.budgets[server.url.split("//")[1]].remaining is None  # spent, then reset
+
+    asyncio.run(run())
+    assert len(pauses.seconds) == 1 and 25 < pauses.seconds[0] <= 31
+
+
+def test_conditional_requests_reuse_the_body_on_304(server: ReplayServer) -> None:
+    def handler(request: Request) -> Reply:
+        if request.headers.get("if-none-match") == '"v1"':
+            return Reply(304)
+        return json_reply({"n": 1}, headers={"ETag": '"v1"'})
+
+    server.route("GET", "/feed", handler)
+
+    async def run() -> list[Any]:
+        async with httpx.AsyncClient() as client:
+            http = Http(client)
+            first = await http.get(server.url + "/feed", conditional=True)
+            second = await http.get(server.url + "/feed", conditional=True)
+            return [first.json(), second.json()]
+
+    assert asyncio.run(run()) == [{"n": 1}, {"n": 1}]
+    assert [r.headers.get("if-none-match") for r in server.requests("/feed")] == [None, '"v1"']
+
+
+def test_html_where_json_was_expected(server: ReplayServer) -> None:
+    server.route("GET", "/x", lambda r: Reply(200, b"<!DOCTYPE html><html>Maintenance</html>"))
+    with pytest.raises(FetchError, match="answered an HTML page where JSON was expected"):
+        fetch(server.url, "/x").json()
+
+
+def test_responses_over_the_limit_are_refused(server: ReplayServer) -> None:
+    server.route("GET", "/big", lambda r: Reply(200, b"x" * 5000))
+    with pytest.raises(FetchError, match="over the 1000"):
+        fetch(server.url, "/big", max_bytes=1000)
+
+
+def test_credentials_go_over_loopback_http_but_never_across_hosts(server: ReplayServer) -> None:
+    elsewhere = server.url.replace("127.0.0.1", "localhost")
+    server.route("GET", "/go", lambda r: Reply(302, headers={"Location": elsewhere + "/there"}))
+    server.route("GET", "/there", lambda r: json_reply({"ok": 1}))
+    assert fetch(server.url, "/go", token="s3cret").json() == {"ok": 1}
+    first, second = server.requests("/go")[0], server.requests("/there")[0]
+    assert first.headers["authorization"] == "Bearer s3cret"
+    assert "authorization" not in second.headers
+
+
+def test_credentials_are_never_sent_over_plain_http_to_another_machine() -> None:
+    async def run() -> None:
+        async with httpx.AsyncClient() as client:
+            await Http(client).get("http://example.invalid/api", token="s3cret")
+
+    with pytest.raises(FetchError, match="refusing to send a credential over plain HTTP"):
+        asyncio.run(run())
+
+
+def test_client_errors_are_not_retried_and_say_what_they_mean(server: ReplayServer) -> None:
+    server.route("GET", "/x", lambda r: json_reply({"error": "The access token is invalid"}, 401))
+    with pytest.raises(FetchError) as error:
+        fetch(server.url, "/x", token="t")
+    assert str(error.value) == f"{server.url}/x: HTTP 401 credential refused or expired: The access token is invalid"
+    assert len(server.requests("/x")) == 1
+
+
+def test_a_port_where_nothing_listens() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pauses = Pauses()
+    with pytest.raises(FetchError, match=r"cannot connect .*\(3 attempts\)"):
+        fetch(f"http://127.0.0.1:{port}", "/x", pauses)
+    assert pauses.seconds == [1.0, 2.0]
+
+
+def test_a_listener_that_never_answers_times_out_per_attempt() -> None:
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        with pytest.raises(FetchError, match=r"no answer within 0\.2 s \(2 attempts\)"):
+            fetch(f"http://127.0.0.1:{port}", "/x", timeout=0.2, attempts=2)
