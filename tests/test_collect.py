@@ -1,0 +1,59 @@
+"""`twoway collect --once` across sources: one source's failure never touches another."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.replay import Reply, replay_server
+
+FEED = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Library news</title><link>https://library.example</link>
+<item><title>Storytime on Saturday</title><link>https://library.example/storytime</link>
+<guid>https://library.example/storytime</guid><pubDate>Mon, 29 Jun 2026 10:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+def dead_ends() -> Iterator[tuple[int, int]]:
+    """A loopback port where nothing listens, and a listener that accepts and never answers."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused = closed.getsockname()[1]
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        yield refused, silent.getsockname()[1]
+
+
+def test_dead_ends_fail_alone_after_the_configured_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, dead_ends: tuple[int, int]  # noqa: F811
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    refused, silent = dead_ends
+    with replay_server() as server:
+        server.route("GET", "/feed.xml", lambda r: Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"}))
+        config = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n'
+            f'[[sources]]\nid = "refused"\nplatform = "rss"\nurl = "http://127.0.0.1:{refused}/feed"\n'
+            f'[[sources]]\nid = "silent"\nplatform = "rss"\nurl = "http://127.0.0.1:{silent}/feed"\n',
+            '[[goals]]\nname = "News"\nsources = ["news"]\n',
+        )
+        config.write_text(config.read_text().replace('timeout = "2s"', 'timeout = "1s"'))
+        code, stderr = collect_once(config)
+    assert code == 1
+    lines = stderr.strip().splitlines()
+    assert sorted(line.split(":")[1].strip() for line in lines) == ["refused", "silent"]
+    silent_line = next(line for line in lines if "silent" in line)
+    assert "no answer within 1 s (3 attempts)" in silent_line  # the configured timeout, each attempt
+    assert "cannot connect" in next(line for line in lines if "refused" in line)
+    assert fake_sleep.pauses  # backoff between attempts went through the injected sleep
+    report = snapshot_json(config)
+    status = {s["id"]: s["status"] for s in report["sources"]}
+    assert status == {"news": "ok", "refused": "error", "silent": "error"}
+    assert report["goals"][0]["metrics"]["broadcast"] == 1  # the healthy source was collected
