@@ -109,3 +109,31 @@ def test_reopening_keeps_the_salt(sc: Scenario) -> None:
     sc.store.close()
     assert Store.open(sc.path).author_hash("mastodon", "alice") == first
     assert Scenario(sc.path.parent / "other").store.author_hash("mastodon", "alice") != first
+
+
+def test_pruning_changes_no_metric_of_any_window(tmp_path: Path) -> None:
+    from tests.scenario import goal, make_config
+    from twoway.metrics import build_report
+    from twoway.store import StorePolicy
+
+    config = make_config(goals=[goal("kw", keywords=("museum pass",)), goal("all")], window_days=600)
+    config = config._replace(dashboard=config.dashboard._replace(store_community_text=True))
+    sc = Scenario(tmp_path, config)
+    sc.store.close()
+    sc.store = Store.open(sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True))
+    sc.write(
+        post("b1", ORG, at(days=500), text="Museum pass returns"),
+        post("r1", "alice", at(days=499), text="Is the museum pass back?", parent_id="b1", root_id="b1"),
+        post("a1", ORG, at(days=499, hours=-2), parent_id="r1", root_id="b1"),
+        post("m1", "bob", at(days=450), text="Loving the museum pass", mentions_source=True),
+        post("m2", "carol", at(days=10), text="museum pass again", mentions_source=True),
+        counters=[Counters("b1", at(days=498), likes=3)],
+    )
+    sc.write(counters=[Counters("b1", at(days=300), likes=5)])
+    before = build_report(sc.store, sc.config, NOW)
+    kw = before.goals[0].metrics
+    assert (kw["broadcast"], kw["replies"], kw["mentions"], kw["likes"]) == (1, 1, 2, 5)
+    sc.store.prune(at(days=400))
+    texts = dict(sc.store.conn.execute("SELECT post_id, text FROM posts").fetchall())
+    assert texts["r1"] is None and texts["m1"] is None and texts["m2"] is not None  # community text went
+    assert build_report(sc.store, sc.config, NOW) == before
