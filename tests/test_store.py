@@ -137,3 +137,7 @@ def test_pruning_changes_no_metric_of_any_window(tmp_path: Path) -> None:
     texts = dict(sc.store.conn.execute("SELECT post_id, text FROM posts").fetchall())
     assert texts["r1"] is None and texts["m1"] is None and texts["m2"] is not None  # community text went
     assert build_report(sc.store, sc.config, NOW) == before
+
+
+def test_a_new_store_is_readable_by_its_owner_only(sc: Scenario) -> None:
+    assert sc.path.stat().st_mode & 0o077 == 0

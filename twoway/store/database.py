@@ -15,6 +15,7 @@ shared store can follow without touching metrics or views.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -113,6 +114,8 @@ class Store:
         path = path.expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():  # the store holds community data: readable by its owner only
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
