@@ -31,12 +31,12 @@ def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> FakeSleep:
     return sleep
 
 
-def write_config(tmp_path: Path, sources: str, goals: str = "", organization: str = "") -> Path:
-    """A config with the given `[[sources]]` (and goals) and a store in `tmp_path`."""
+def write_config(tmp_path: Path, sources: str, goals: str = "", organization: str = "", dashboard: str = "") -> Path:
+    """A config with the given `[[sources]]` (and goals, and `[dashboard]` keys) and a store in `tmp_path`."""
     config = tmp_path / "config.toml"
     config.write_text(
         f'[organization]\nname = "Test Library"\n{organization}\n'
-        f'[dashboard]\ndatabase = "{tmp_path / "store.db"}"\ntimeout = "2s"\n\n{sources}\n{goals}\n',
+        f'[dashboard]\ndatabase = "{tmp_path / "store.db"}"\ntimeout = "2s"\n{dashboard}\n\n{sources}\n{goals}\n',
         encoding="utf-8",
     )
     return config

@@ -356,3 +356,11 @@ def test_waiting_list_of_a_filtered_goal_oldest_first_whatever_the_broadcasts_ag
     report = sc.report()
     assert report.waiting_total == 3
     assert [w.url.rsplit("/", 1)[1] for w in report.waiting] == ["w4", "w1", "w2"]
+
+
+def test_a_post_seen_again_after_deletion_counts_again(sc: Scenario) -> None:
+    sc.write(post("b1", ORG, at(days=3)))
+    sc.write(deleted=("b1",))
+    assert sc.report().metrics["broadcast"] == 0
+    sc.write(post("b1", ORG, at(days=3)))  # republished, re-approved
+    assert sc.report().metrics["broadcast"] == 1

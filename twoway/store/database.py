@@ -302,7 +302,7 @@ class Store:
             " parent_id = excluded.parent_id, root_id = excluded.root_id, url = excluded.url,"
             " text = excluded.text, hashtags = excluded.hashtags, links = excluded.links,"
             " keywords = CASE WHEN excluded.keywords = '' THEN posts.keywords ELSE excluded.keywords END,"
-            " mentions_source = excluded.mentions_source, is_repost = excluded.is_repost",
+            " mentions_source = excluded.mentions_source, is_repost = excluded.is_repost, deleted = 0",
             (
                 sid,
                 post.id,
