@@ -127,8 +127,8 @@ def _open_demo_store(config: Config) -> Store:
     return store
 
 
-def _collector_factory(config: Config, demo: bool, client: object, https: dict[str, object]):  # type: ignore[no-untyped-def]
-    """Builds each source's collector around the shared client; its `Http` lasts the process."""
+def _collector_factory(config: Config, demo: bool, client: object, made: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Each source's collector around the shared client, made once and kept in `made` for the process."""
     from collectors.base import Context
     from collectors.http import Http
 
@@ -136,6 +136,8 @@ def _collector_factory(config: Config, demo: bool, client: object, https: dict[s
     horizon = 2 * max(windows)
 
     def make(source: Source) -> object:
+        if source.id in made:
+            return made[source.id]
         collector: Any
         if demo:
             from collectors.demo import DemoCollector
@@ -147,13 +149,11 @@ def _collector_factory(config: Config, demo: bool, client: object, https: dict[s
             collector = plugins.load(source.platform)
             if collector is None:
                 raise TwowayError(f"no collector installed for platform {source.platform!r}")
-        http = https.setdefault(
-            source.id,
-            Http(client, timeout=config.dashboard.timeout, max_bytes=config.dashboard.max_response_bytes),  # type: ignore[arg-type]
-        )
+        http = Http(client, timeout=config.dashboard.timeout, max_bytes=config.dashboard.max_response_bytes)  # type: ignore[arg-type]
         prefix = f"{source.platform}:"
         also = tuple(entry[len(prefix) :] for entry in config.organization.also if entry.startswith(prefix))
-        return collector(Context(source, http, horizon, config.dashboard.thread_refresh, also))  # type: ignore[arg-type]
+        made[source.id] = collector(Context(source, http, horizon, config.dashboard.thread_refresh, also))
+        return made[source.id]
 
     return make
 
