@@ -10,6 +10,7 @@ Every view labels it DEMO.
 
 from __future__ import annotations
 
+import os
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -247,6 +248,18 @@ def demo_history(now: datetime, days: int = HISTORY_DAYS) -> list[Batch]:
     return generator.batches()
 
 
+def _failures() -> dict[str, str]:
+    """The fault hook: `TWOWAY_DEMO_FAIL="library-blog=HTTP 503,library-bluesky"` makes those
+    demo sources fail (with that message) until it is unset, to show and test what an
+    outage looks like."""
+    failures = {}
+    for entry in os.environ.get("TWOWAY_DEMO_FAIL", "").split(","):
+        source, _, message = entry.partition("=")
+        if source.strip():
+            failures[source.strip()] = message.strip()
+    return failures
+
+
 class DemoCollector:
     """Simulates new activity on a demo source: `twoway collect --demo` and the live demo."""
 
@@ -257,6 +270,11 @@ class DemoCollector:
         self.source_id = context.source.id
 
     async def poll(self, cursor: str | None, now: datetime) -> Batch:
+        failure = _failures().get(self.source_id)
+        if failure is not None:
+            from collectors.http import FetchError
+
+            raise FetchError(failure or "simulated outage")
         rounds = int(cursor or "0") + 1
         generator = _Generator(now, seed=rounds * 7919 + zlib.crc32(self.source_id.encode()))
         generator.serial = rounds * 100_000

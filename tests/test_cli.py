@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.collecting import collect_once, fake_sleep  # noqa: F401
 from tests.json_schema import check_report_json
 from twoway.cli import main
 from twoway.report import METRICS
@@ -123,21 +124,26 @@ def test_collect_demo_once_simulates_new_activity() -> None:
 
 
 def feed_config(tmp_path: Path) -> Path:
-    """A real configuration with one RSS source and its own store."""
+    """A real configuration with one RSS source whose server is down (a closed loopback port)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     config = tmp_path / "config.toml"
     config.write_text(
         f'[organization]\nname = "T"\n[dashboard]\ndatabase = "{tmp_path / "t.db"}"\n'
-        '[[sources]]\nid = "blog"\nplatform = "rss"\nurl = "https://blog.example/feed"\n'
+        f'[[sources]]\nid = "blog"\nplatform = "rss"\nurl = "http://127.0.0.1:{port}/feed"\n'
     )
     return config
 
 
-def test_collect_once_on_real_config_without_collectors_fails_per_source(tmp_path: Path) -> None:
+def test_collect_once_with_a_failing_source_says_so_in_one_line(tmp_path: Path, fake_sleep) -> None:  # noqa: F811
     config = feed_config(tmp_path)
-    result = run("--config", str(config), "collect", "--once")
-    assert result.returncode == 1
-    assert result.stderr.startswith("twoway: blog: ")
-    assert len(result.stderr.strip().splitlines()) == 1
+    code, stderr = collect_once(config)
+    assert code == 1
+    assert stderr.startswith("twoway: blog: ") and "cannot connect" in stderr
+    assert len(stderr.strip().splitlines()) == 1
     snapshot = run("--config", str(config), "snapshot", "--no-poll", "--format", "json")
     assert snapshot.returncode == 0, snapshot.stderr
     source = json.loads(snapshot.stdout)["sources"][0]

@@ -11,8 +11,6 @@ import pytest
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import Reply, replay_server
 
-pytest.importorskip("collectors.rss", reason="the RSS collector is not built yet")
-
 FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Library news</title><link>https://library.example</link>
 <item><title>Storytime on Saturday</title><link>https://library.example/storytime</link>

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 __all__ = [
+    "ONE_WAY",
+    "bars",
+    "delta_style",
+    "join_texts",
+    "metric_inline",
+    "targets",
     "ASCII",
     "LABELS",
     "UNICODE",
@@ -218,7 +224,7 @@ def format_target(metric: str, op: str, value: float, glyphs: Glyphs = UNICODE) 
     return f"{clean(shown_op, glyphs)} {format_value(metric, value, glyphs)}"
 
 
-def _delta_style(metric: str, delta: float | None) -> str:
+def delta_style(metric: str, delta: float | None) -> str:
     if not delta:
         return "dim"
     better = (delta < 0) if metric in LOWER_IS_BETTER else (delta > 0)
@@ -232,7 +238,7 @@ def _unavailable_note(goal: GoalReport, metric: str) -> Text:
     return Text(" (not measured)", style="dim italic")
 
 
-def _metric_inline(goal: GoalReport, metric: str, glyphs: Glyphs, *, delta: bool = True) -> Text:
+def metric_inline(goal: GoalReport, metric: str, glyphs: Glyphs, *, delta: bool = True) -> Text:
     """`reposts 52 (+3)`, or `likes — (not measured)`."""
     text = Text.assemble(
         (LABELS[metric] + " ", "dim"),
@@ -240,16 +246,16 @@ def _metric_inline(goal: GoalReport, metric: str, glyphs: Glyphs, *, delta: bool
     )
     if delta and goal.metrics.get(metric) is not None:
         d = goal.deltas.get(metric)
-        text.append(f" ({format_delta(metric, d, glyphs)})", _delta_style(metric, d))
+        text.append(f" ({format_delta(metric, d, glyphs)})", delta_style(metric, d))
     text.append_text(_unavailable_note(goal, metric))
     return text
 
 
-def _join(parts: list[Text], separator: str) -> Text:
+def join_texts(parts: list[Text], separator: str) -> Text:
     return Text(separator, style="dim").join(parts)
 
 
-def _bars(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
+def bars(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
     """Broadcast next to two-way as bars on one scale, numbers at the end."""
     rows = [("broadcast", "broadcast", "blue"), ("two-way", "two_way", "green")]
     values = [goal.metrics.get(metric) for _, metric, _ in rows]
@@ -275,7 +281,7 @@ def _bars(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
         lines.append(" " * (bar_w - length) + " ")
         lines.append(number.rjust(number_w), "bold")
         if delta:
-            lines.append(" " + delta, _delta_style(metric, goal.deltas.get(metric)))
+            lines.append(" " + delta, delta_style(metric, goal.deltas.get(metric)))
     return lines
 
 
@@ -317,12 +323,12 @@ def _rates(goal: GoalReport, glyphs: Glyphs) -> Table:
             LABELS[metric],
             Text(format_value(metric, goal.metrics.get(metric), glyphs), style="bold"),
             Text(format_value(metric, goal.baseline.get(metric), glyphs), style="dim"),
-            Text(format_delta(metric, delta, glyphs), style=_delta_style(metric, delta)),
+            Text(format_delta(metric, delta, glyphs), style=delta_style(metric, delta)),
         )
     return table
 
 
-def _targets(goal: GoalReport, glyphs: Glyphs) -> Text:
+def targets(goal: GoalReport, glyphs: Glyphs) -> Text:
     if not goal.targets:
         return Text("no targets set", style="dim")
     text = Text("targets", style="bold")
@@ -394,18 +400,18 @@ def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> Ren
         ),
     )
     one_way = Text.assemble(("one-way  ", "bold"))
-    one_way.append_text(_join([_metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
+    one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
     parts: list[RenderableType] = [
         status_line,
         Text(),
-        _bars(goal, inner, glyphs),
+        bars(goal, inner, glyphs),
         _breakdown(goal, len("broadcast") + 1, glyphs),
         Text(),
         one_way,
         Text(),
         _rates(goal, glyphs),
         Text(),
-        _targets(goal, glyphs),
+        targets(goal, glyphs),
         Text(),
         _waiting(goal, inner, glyphs),
     ]

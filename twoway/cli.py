@@ -10,10 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from twoway import __version__
+from twoway import __version__, wiring
 from twoway.errors import TwowayError, UsageError
 
 if TYPE_CHECKING:
@@ -100,80 +99,6 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(find_config(getattr(args, "config", None)))
 
 
-def _store_path(config: Config) -> Path:
-    from twoway.store import default_path
-
-    return config.dashboard.database or default_path()
-
-
-def _policy(config: Config):  # type: ignore[no-untyped-def]
-    from twoway.store import StorePolicy
-
-    return StorePolicy(
-        also=config.organization.also,
-        keywords=config.keywords,
-        keep_community_text=config.dashboard.store_community_text,
-        hours=config.organization.hours,
-    )
-
-
-def _open_demo_store(config: Config) -> Store:
-    from twoway import clock
-    from twoway.demo import fill_demo_store
-    from twoway.store import Store
-
-    store = Store.open(_store_path(config), _policy(config))
-    fill_demo_store(store, clock.now())
-    return store
-
-
-def _collector_factory(config: Config, demo: bool, client: object, made: dict[str, object]):  # type: ignore[no-untyped-def]
-    """Each source's collector around the shared client, made once and kept in `made` for the process."""
-    from collectors.base import Context
-    from collectors.http import Http
-
-    windows = [g.window or config.dashboard.window for g in config.goals] or [config.dashboard.window]
-    horizon = 2 * max(windows)
-
-    def make(source: Source) -> object:
-        if source.id in made:
-            return made[source.id]
-        collector: Any
-        if demo:
-            from collectors.demo import DemoCollector
-
-            collector = DemoCollector
-        else:
-            from twoway import plugins
-
-            collector = plugins.load(source.platform)
-            if collector is None:
-                raise TwowayError(f"no collector installed for platform {source.platform!r}")
-        http = Http(client, timeout=config.dashboard.timeout, max_bytes=config.dashboard.max_response_bytes)  # type: ignore[arg-type]
-        prefix = f"{source.platform}:"
-        also = tuple(entry[len(prefix) :] for entry in config.organization.also if entry.startswith(prefix))
-        made[source.id] = collector(Context(source, http, horizon, config.dashboard.thread_refresh, also))
-        return made[source.id]
-
-    return make
-
-
-def _due(config: Config, store: Store) -> list[Source]:
-    """Sources whose data is older than their interval."""
-    from twoway import clock
-
-    now = clock.now()
-    states = store.source_states()
-    due = []
-    for source in config.sources:
-        state = states.get(source.id)
-        if state is None or state.last_success is None:
-            due.append(source)
-        elif (now - state.last_success).total_seconds() >= source.interval:
-            due.append(source)
-    return due
-
-
 def _poll(
     config: Config, store: Store, sources: Sequence[Source], demo: bool, *, deadline: float | None = None
 ) -> dict[str, str | None]:
@@ -187,7 +112,7 @@ def _poll(
 
     async def cycle() -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:
-            make = _collector_factory(config, demo, client, {})
+            make = wiring.collector_factory(config, demo, client, {})
             return await poll_once(store, sources, make, clock.now, deadline=deadline)
 
     return asyncio.run(cycle())
@@ -197,9 +122,10 @@ def _poll(
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    print("twoway: the live dashboard is not built yet; showing a snapshot instead.", file=sys.stderr)
-    args.format, args.goal, args.window, args.no_poll, args.check = "text", [], None, False, False
-    return _snapshot(args)
+    """`twoway` alone: the live dashboard, collecting in the background while open."""
+    from tui.app import run_dashboard
+
+    return run_dashboard(_load(args), demo=_is_demo(args))
 
 
 def _report(args: argparse.Namespace) -> Report:
@@ -220,7 +146,7 @@ def _report(args: argparse.Namespace) -> Report:
         if name not in known:
             raise UsageError(f"--goal: no goal named {name!r} (goals: {', '.join(known)})")
     if demo:
-        store = _open_demo_store(config)
+        store = wiring.open_demo_store(config)
     else:
         store = _fresh_store(config, poll=not args.no_poll)
     try:
@@ -234,12 +160,12 @@ def _fresh_store(config: Config, *, poll: bool) -> Store:
     from twoway.errors import StoreError
     from twoway.store import Store
 
-    path, policy = _store_path(config), _policy(config)
+    path, policy = wiring.store_path(config), wiring.policy(config)
     if not poll:
         return Store.open_readonly(path, policy)
     try:
         store = Store.open_readonly(path, policy)
-        due = _due(config, store)
+        due = wiring.due_sources(config, store)
     except StoreError:  # no store yet, or one to migrate: the poll below creates it
         due = list(config.sources)
     else:
@@ -277,7 +203,7 @@ def _collect(args: argparse.Namespace) -> int:
 
     config = _load(args)
     demo = _is_demo(args)
-    store = _open_demo_store(config) if demo else Store.open(_store_path(config), _policy(config))
+    store = wiring.open_demo_store(config) if demo else Store.open(wiring.store_path(config), wiring.policy(config))
     try:
         _prune(config, store, clock.now())
         if args.once:
@@ -307,13 +233,13 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         client = httpx.AsyncClient()
-        factory = _collector_factory(config, demo, client, {})
+        factory = wiring.collector_factory(config, demo, client, {})
         pruned = now()
         while not stop.is_set():
             if (now() - pruned).total_seconds() >= 86400:
                 pruned = now()
                 _prune(config, store, pruned)
-            due = _due(config, store)
+            due = wiring.due_sources(config, store)
             if due:
                 for sid, err in (await poll_once(store, due, factory, now)).items():
                     if err:
@@ -353,7 +279,7 @@ def _forget(args: argparse.Namespace) -> int:
     from twoway.store import Store
 
     config = _load(args)
-    store = Store.open(_store_path(config), _policy(config))
+    store = Store.open(wiring.store_path(config), wiring.policy(config))
     try:
         removed = store.forget(args.source)
     finally:

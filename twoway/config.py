@@ -598,7 +598,8 @@ class _Checker:
         if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
             self.error(path, f"bad URL {text!r}: expected an http(s) URL like https://example.org")
             return None
-        return text.rstrip("/")
+        # a bare site address loses its "/"; a path (a feed at /feed/) stays exactly as written
+        return text.rstrip("/") if parts.path in ("", "/") else text
 
     def credential(self, value: object, path: str) -> Credential | None:
         if isinstance(value, str):

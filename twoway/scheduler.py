@@ -52,7 +52,7 @@ async def poll_once(
             collector = collector_for(source)
             poll = collector.poll(store.cursor(source.id), started)  # type: ignore[attr-defined]
             batch = await (asyncio.wait_for(poll, deadline) if deadline else poll)
-            store.write(batch)
+            await asyncio.to_thread(store.write, batch)  # a big backfill must not freeze the live app
             return None
         except asyncio.TimeoutError:
             message = f"gave up after {deadline:g} s without an answer"

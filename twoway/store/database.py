@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -104,6 +105,7 @@ class Store:
         self.policy = policy
         self.readonly = readonly
         self._dirty: set[tuple[str, str, int]] = set()
+        self._lock = threading.RLock()
         self._salt = self._meta("salt") or ""
 
     # -- opening -----------------------------------------------------------------
@@ -169,16 +171,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._dirty = set()
-        try:
-            yield
-            self._rebuild_pages()
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing.
+
+        The lock lets polls write from worker threads through this one connection.
+        """
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._dirty = set()
+            try:
+                yield
+                self._rebuild_pages()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def _meta(self, key: str) -> str | None:
         try:
@@ -261,7 +267,7 @@ class Store:
         else:
             self._derive(sid, sorted(roots), org)
         self.conn.execute(
-            "UPDATE sources SET platform = ?, last_success = ?, "
+            "UPDATE sources SET platform = ?, last_success = ?, last_error_at = NULL, "
             "cursor = COALESCE(?, cursor), followers = COALESCE(?, followers), "
             "measures = COALESCE(?, measures) WHERE source_id = ?",
             (

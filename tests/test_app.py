@@ -1,0 +1,272 @@
+"""The live app driven with Pilot on the demo: a fixed clock, a fresh store per test, no network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.worker import WorkerState
+
+from tui.app import WINDOWS, TwowayApp, build_app
+from tui.screens.goal import GoalScreen
+from tui.screens.help import HelpScreen
+from tui.screens.home import HomeScreen
+from tui.screens.sources import SourcesScreen
+from tui.widgets.goal_panel import GoalPanel
+from twoway.demo import demo_config
+
+NOW = "2026-11-26T12:00:00Z"
+
+
+def demo_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
+    """The app as `twoway --demo` builds it, on a store of its own, at a fixed now, with no display."""
+    monkeypatch.setenv("TWOWAY_NOW", NOW)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    config = demo_config()
+    config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "demo.db"))
+    app = build_app(config, demo=True)
+    yield app
+    app.store.close()
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
+    yield from demo_app(monkeypatch, tmp_path)
+
+
+async def settle(app: TwowayApp, pilot: Pilot[int]) -> None:
+    """Until no worker runs: a poll starts a report read when it ends."""
+    for _ in range(100):
+        await pilot.pause()
+        if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+            await pilot.pause()
+            return
+        await app.workers.wait_for_complete()
+    raise AssertionError("workers never settled")
+
+
+def panel_names(app: TwowayApp) -> list[str]:
+    return [p.goal_name for p in app.screen.query(GoalPanel).results(GoalPanel)]
+
+
+async def test_home_shows_every_goal_with_its_status(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert panel_names(app) == [g.name for g in app.config.goals]
+        panels = list(app.screen.query(GoalPanel).results(GoalPanel))
+        assert all(p.goal is not None for p in panels)
+        classes = {p.goal_name: {c for c in p.classes if c.startswith("-")} for p in panels}
+        assert "-missed" in classes["Summer reading"]
+        assert "-met" in classes["Events"]
+        assert app.report is not None and app.report.demo
+        assert app.screen.query_one("#demo-badge").display
+
+
+async def test_arrows_and_tab_move_between_panels(app: TwowayApp) -> None:
+    async with app.run_test(size=(160, 48)) as pilot:  # two columns
+        await settle(app, pilot)
+        names = panel_names(app)
+
+        def focused() -> str:
+            assert isinstance(app.focused, GoalPanel)
+            return app.focused.goal_name
+
+        assert focused() == names[0]
+        await pilot.press("right")
+        assert focused() == names[1]
+        await pilot.press("down")
+        assert focused() == names[3]
+        await pilot.press("left")
+        assert focused() == names[2]
+        await pilot.press("up")
+        assert focused() == names[0]
+        await pilot.press("up")  # the edge: stays
+        assert focused() == names[0]
+        await pilot.press("tab")
+        assert focused() == names[1]
+        await pilot.press("shift+tab")
+        assert focused() == names[0]
+
+
+async def test_arrows_follow_one_column_on_a_narrow_terminal(app: TwowayApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.screen.has_class("-narrow")
+        await pilot.press("down")
+        assert isinstance(app.focused, GoalPanel) and app.focused.goal_name == panel_names(app)[1]
+
+
+async def test_w_cycles_the_window(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.report is not None and app.report.window is None
+        seen: list[str | None] = []
+        for _ in range(len(WINDOWS)):
+            await pilot.press("w")
+            await settle(app, pilot)
+            assert app.report is not None
+            seen.append(app.report.window)
+            if app.report.window:
+                assert {g.window for g in app.report.goals} == {app.report.window}
+        assert seen == ["7d", "30d", "90d", None]
+
+
+async def test_enter_opens_the_goal_and_escape_goes_back(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("right", "enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, GoalScreen)
+        assert screen.goal_name == panel_names_from(app.config)[1]
+        waiting = screen.query_one("#waiting")
+        goal = next(g for g in app.report.goals if g.name == screen.goal_name)  # type: ignore[union-attr]
+        assert waiting.row_count == len(goal.waiting) > 0  # type: ignore[attr-defined]
+        ages = [w.waiting_seconds for w in goal.waiting]
+        assert ages == sorted(ages, reverse=True)  # oldest first
+        by_source = screen.query_one("#by-source")
+        assert len(by_source.columns) == len(goal.by_source) + 2  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+        assert isinstance(app.focused, GoalPanel) and app.focused.goal_name == screen.goal_name
+
+
+def panel_names_from(config: object) -> list[str]:
+    return [g.name for g in config.goals]  # type: ignore[attr-defined]
+
+
+async def test_o_copies_the_link_without_a_display(app: TwowayApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    copied: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, new=0: opened.append(url))
+    async with app.run_test(size=(120, 40)) as pilot:
+        monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("down", "o")
+        goal = next(g for g in app.report.goals if g.name == app.screen.goal_name)  # type: ignore[union-attr,attr-defined]
+        assert copied == [goal.waiting[1].url] and not opened
+        monkeypatch.setenv("DISPLAY", ":0")
+        await pilot.press("o")
+        assert opened == [goal.waiting[1].url]
+
+
+async def test_o_never_opens_what_is_not_http(app: TwowayApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr("webbrowser.open", lambda url, new=0: opened.append(url))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, GoalScreen)
+        monkeypatch.setattr(screen, "selected_url", lambda: "javascript:alert(1)")
+        await pilot.press("o")
+        assert opened == []
+        assert any("only http(s)" in n.title for n in app._notifications)
+
+
+def last_success(app: TwowayApp, source_id: str) -> datetime | None:
+    return app.store.source_states()[source_id].last_success
+
+
+async def test_r_polls_every_source_now(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.polls == 0  # the demo store is fresh: nothing due yet
+        cursors = {sid: s.cursor for sid, s in app.store.source_states().items()}
+        before = app.report
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert app.polls == 1
+        after = {sid: s.cursor for sid, s in app.store.source_states().items()}
+        assert all(after[sid] != cursors[sid] for sid in cursors)  # every source polled once
+        assert after["library-mastodon"] == "1"
+        assert app.report is not before  # the report was read again
+        assert set(app._next_poll) == {s.id for s in app.config.sources}  # the next polls are armed
+        mastodon = next(s for s in app.report.sources if s.id == "library-mastodon")  # type: ignore[union-attr]
+        assert mastodon.status == "ok"
+
+
+async def test_a_failing_source_turns_error_and_recovers(app: TwowayApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the demo collector's fault hook
+    monkeypatch.setenv("TWOWAY_DEMO_FAIL", "library-bluesky=503 from https://bsky.example: [bold]try later[/bold]")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        status = {s.id: s for s in app.report.sources}  # type: ignore[union-attr]
+        assert status["library-bluesky"].status == "error"
+        assert "[bold]try later[/bold]" in (status["library-bluesky"].error or "")
+        assert status["library-mastodon"].status == "ok"
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1 and "library-bluesky" in errors[0].title
+        chip = app.screen.query(".source").results()
+        assert any(label.has_class("-error") for label in chip)
+        panel = app.screen.query_one("#goal-0", GoalPanel)
+        assert panel.has_class("-stale")  # its numbers may be behind
+
+        await pilot.press("r")  # still failing: no second notification
+        await settle(app, pilot)
+        assert len([n for n in app._notifications if n.severity == "error"]) == 1
+
+        # The clock moves on, the platform comes back.
+        later = datetime(2026, 11, 26, 12, 1, tzinfo=timezone.utc) + timedelta(seconds=5)
+        monkeypatch.setenv("TWOWAY_NOW", later.isoformat())
+        monkeypatch.delenv("TWOWAY_DEMO_FAIL")
+        await pilot.press("r")
+        await settle(app, pilot)
+        status = {s.id: s for s in app.report.sources}  # type: ignore[union-attr]
+        assert status["library-bluesky"].status == "ok"
+        assert last_success(app, "library-bluesky") == later
+        assert any("recovered" in n.title for n in app._notifications)
+        assert not app.screen.query_one("#goal-0", GoalPanel).has_class("-stale")
+
+
+async def test_s_shows_sources_and_question_mark_shows_help(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SourcesScreen)
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_t_toggles_light_and_dark(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        dark = app.theme
+        await pilot.press("t")
+        assert app.theme != dark and app.current_theme.dark is False
+        await pilot.press("t")
+        assert app.current_theme.dark is True
+
+
+async def test_the_palette_lists_goals_and_opens_one(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Goal: Events")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, GoalScreen) and app.screen.goal_name == "Events"
+
+
+async def test_q_quits(app: TwowayApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None)

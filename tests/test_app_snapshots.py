@@ -1,0 +1,76 @@
+"""SVG snapshots of the live app on the demo, with the clock fixed (pytest-textual-snapshot).
+
+Update with `pytest tests/test_app_snapshots.py --snapshot-update`, then read the SVGs
+under `tests/__snapshots__/` before accepting them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.test_app import demo_app, settle
+from tui.app import TwowayApp
+
+Compare = Callable[..., bool]
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
+    yield from demo_app(monkeypatch, tmp_path)
+
+
+def settled(*keys: str, theme: str | None = None) -> Callable[[Pilot[Any]], Any]:
+    """Wait for the first report, press `keys` letting each land, then let workers finish."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, TwowayApp)
+        if theme:
+            app.theme = theme
+        await settle(app, pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(app, pilot)
+
+    return run_before
+
+
+def test_home_80x24(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
+
+
+def test_home_160x48(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(160, 48), run_before=settled())
+
+
+def test_home_7d_window(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(160, 48), run_before=settled("w"))
+
+
+def test_goal_screen(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(100, 32), run_before=settled("enter"))
+
+
+def test_goal_screen_80x24(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled("enter"))
+
+
+def test_sources_screen(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(100, 24), run_before=settled("s"))
+
+
+def test_help(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(100, 24), run_before=settled("question_mark"))
+
+
+def test_home_light_theme(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(160, 48), run_before=settled(theme="textual-light"))
+
+
+def test_home_250x70(snap_compare: Compare, app: TwowayApp) -> None:
+    assert snap_compare(app, terminal_size=(250, 70), run_before=settled())

@@ -1,0 +1,255 @@
+"""The live dashboard: a thin App that owns the data, while screens own the panels.
+
+Data flow (SPEC §1, one way): polls write the store, a thread worker reads it into a
+frozen `Report`, the report comes back as a message and lands on `TwowayApp.report`,
+and every screen watches that one attribute. The UI never reads the store itself.
+
+Collection: each poll cycle is an async worker around `twoway.scheduler.poll_once`,
+so the network waits never block the UI. A source is never polled twice at once
+(`_polling`), and its next poll is armed only when its last one ends, `interval`
+seconds later; `r` polls every idle source now and re-arms them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.commands import GoalCommands
+from tui.screens.home import HomeScreen
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from twoway.config import Config, Source
+    from twoway.report import Report
+    from twoway.store import Store
+
+__all__ = ["WINDOWS", "TwowayApp", "build_app", "run_dashboard"]
+
+DAY = 86400
+WINDOWS: tuple[int | None, ...] = (None, 7 * DAY, 30 * DAY, 90 * DAY)
+"""What `w` cycles through: each goal's own window, then 7d, 30d, 90d for every goal."""
+REREAD_SECONDS = 60
+"""How often the report is read again without a poll, so "5m ago" and `stale` stay true."""
+
+
+class TwowayApp(App[int]):
+    """twoway's live dashboard over one store."""
+
+    TITLE = "twoway"
+    CSS_PATH = ["global.tcss", "app.tcss"]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (210, "-ultrawide")]
+    COMMANDS = App.COMMANDS | {GoalCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("r", "poll_now", "Poll"),
+        Binding("w", "cycle_window", "Window"),
+        Binding("s", "sources", "Sources"),
+        Binding("t", "toggle_dark", "Theme", show=False),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    report: reactive[Report | None] = reactive(None)
+    """The latest view-model; screens watch it. `None` until the first read lands."""
+    window: reactive[int | None] = reactive(None, init=False)
+    """The `w` override in seconds, or `None` for each goal's own window."""
+
+    class ReportReady(Message):
+        """A fresh report from the report worker; a newer one replaces a queued older one."""
+
+        def __init__(self, report: Report) -> None:
+            super().__init__()
+            self.report = report
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TwowayApp.ReportReady)
+
+    def __init__(self, config: Config, store: Store, *, demo: bool = False) -> None:
+        super().__init__()
+        self.config = config
+        self.store = store
+        """The writer, used by the poll workers only (on the event loop)."""
+        self.demo = demo
+        self.goal_names = tuple(g.name for g in config.goals)
+        self.polls = 0
+        """Finished poll cycles, for the status line and tests."""
+        self._polling: set[str] = set()
+        self._next_poll: dict[str, Timer] = {}
+        self._errors: dict[str, str | None] = {}
+        self._client: Any = None
+        self._collector_for: Any = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        import httpx
+
+        from twoway.wiring import collector_factory
+
+        self._client = httpx.AsyncClient()
+        self._collector_for = collector_factory(self.config, self.demo, self._client, {})
+        await self.push_screen(HomeScreen(self.goal_names, [s.id for s in self.config.sources]))
+        self.refresh_report(self.window)
+        self.poll()
+        # Relative times and `stale` depend on now, not only on new data.
+        self.set_interval(REREAD_SECONDS, lambda: self.refresh_report(self.window), name="reread")
+
+    async def on_unmount(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- reading: store → report (thread) --------------------------------------------
+
+    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
+    def refresh_report(self, window: int | None) -> None:
+        """Read the store on its own read-only connection, so a poll's write is never seen half done."""
+        from twoway import clock
+        from twoway.metrics import build_report
+        from twoway.store import Store
+        from twoway.wiring import policy, store_path
+
+        store = Store.open_readonly(store_path(self.config), policy(self.config))
+        try:
+            report = build_report(store, self.config, clock.now(), window=window, demo=self.demo)
+        finally:
+            store.close()
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ReportReady(report))
+
+    def on_twoway_app_report_ready(self, message: ReportReady) -> None:
+        self.report = message.report
+
+    # -- collecting: sources → store (async) ------------------------------------------
+
+    def poll(self, sources: Sequence[Source] | None = None) -> None:
+        """Start a cycle for `sources`, by default those due; a source already polling is skipped."""
+        self.run_worker(self._cycle(sources), name="poll", group="poll", exit_on_error=False)
+
+    async def _cycle(self, sources: Sequence[Source] | None) -> None:
+        from twoway import clock
+        from twoway.scheduler import poll_once
+        from twoway.wiring import due_sources
+
+        if sources is None:
+            due = due_sources(self.config, self.store)
+            self._arm_idle(due)
+            sources = due
+        todo = [s for s in sources if s.id not in self._polling]
+        if not todo:
+            return
+        self._polling.update(s.id for s in todo)
+        for source in todo:
+            timer = self._next_poll.pop(source.id, None)
+            if timer is not None:
+                timer.stop()
+        try:
+            results = await poll_once(self.store, todo, self._collector_for, clock.now)
+        finally:
+            self._polling.difference_update(s.id for s in todo)
+            for source in todo:
+                self._arm(source, source.interval)
+        self.polls += 1
+        self._tell_failures(results)
+        self.refresh_report(self.window)
+
+    def _arm(self, source: Source, delay: float) -> None:
+        old = self._next_poll.pop(source.id, None)
+        if old is not None:
+            old.stop()
+        self._next_poll[source.id] = self.set_timer(max(1.0, delay), partial(self.poll, [source]), name=source.id)
+
+    def _arm_idle(self, due: Sequence[Source]) -> None:
+        """Sources not due yet get their first poll when their data turns as old as their interval."""
+        from twoway import clock
+
+        now = clock.now()
+        states = self.store.source_states()
+        waiting = {s.id for s in due} | self._polling | set(self._next_poll)
+        for source in self.config.sources:
+            state = states.get(source.id)
+            if source.id in waiting or state is None or state.last_success is None:
+                continue
+            self._arm(source, source.interval - (now - state.last_success).total_seconds())
+
+    def _tell_failures(self, results: dict[str, str | None]) -> None:
+        """One notification when a source turns to error, one when it recovers; never one per cycle."""
+        for source_id, error in results.items():
+            before = self._errors.get(source_id)
+            self._errors[source_id] = error
+            if error and not before:
+                self.notify(error, title=f"{source_id} failed", severity="error", markup=False)
+            elif before and not error:
+                self.notify("collecting again", title=f"{source_id} recovered", markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(
+                " ".join(str(error).split()) or type(error).__name__,
+                title=f"{event.worker.name or event.worker.group} failed",
+                severity="error",
+                markup=False,
+            )
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_poll_now(self) -> None:
+        busy = [s.id for s in self.config.sources if s.id in self._polling]
+        self.notify("polling every source now" + (f" ({', '.join(busy)} already polling)" if busy else ""))
+        self.poll(self.config.sources)
+
+    def action_cycle_window(self) -> None:
+        index = WINDOWS.index(self.window) if self.window in WINDOWS else 0
+        self.window = WINDOWS[(index + 1) % len(WINDOWS)]
+
+    def watch_window(self, window: int | None) -> None:
+        self.refresh_report(window)
+
+    def action_sources(self) -> None:
+        from tui.screens.sources import SourcesScreen
+
+        if not isinstance(self.screen, SourcesScreen):
+            self.push_screen(SourcesScreen())
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Poll now", "Poll every source now", self.action_poll_now)
+        yield SystemCommand("Cycle window", "Each goal's own window, 7d, 30d, 90d", self.action_cycle_window)
+        yield SystemCommand("Sources", "Every source's status, last success and errors", self.action_sources)
+        yield SystemCommand("Toggle light/dark", "Switch between the light and dark theme", self.action_toggle_dark)
+        yield SystemCommand("Help", "The keys", self.action_help)
+
+
+def build_app(config: Config, *, demo: bool) -> TwowayApp:
+    """The app on its store: the demo's filled temporary store, or the configured one."""
+    from twoway.store import Store
+    from twoway.wiring import open_demo_store, policy, store_path
+
+    store = open_demo_store(config) if demo else Store.open(store_path(config), policy(config))
+    return TwowayApp(config, store, demo=demo)
+
+
+def run_dashboard(config: Config, *, demo: bool) -> int:
+    """`twoway` with no command: the live dashboard until the user quits; returns the exit code."""
+    app = build_app(config, demo=demo)
+    try:
+        app.run()
+    finally:
+        app.store.close()
+    return app.return_code or 0

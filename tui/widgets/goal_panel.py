@@ -1,0 +1,121 @@
+"""One goal on the home screen: a compact, focusable summary of its `GoalReport`.
+
+The numbers and their formatting come from `tui.render`, shared with `twoway snapshot`;
+the panel only chooses which parts fit on a dashboard tile. Status is a CSS class
+(`-met`, `-missed`, `-no-data`, `-no-targets`, plus `-stale` when a source of the goal
+is not collecting), and the stylesheet colours the border from it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.render import (
+    ONE_WAY,
+    UNICODE,
+    bars,
+    clean,
+    delta_style,
+    format_delta,
+    format_value,
+    goal_status,
+    human_duration,
+    join_texts,
+    metric_inline,
+    targets,
+    utc,
+)
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from twoway.report import GoalReport
+
+__all__ = ["GoalPanel"]
+
+RATES = {"conversation_rate": "conversation", "response_rate": "response", "median_response_seconds": "median"}
+"""The key rates a tile has room for, with the short labels that keep them on one line."""
+STATUS_CLASSES = ("-met", "-missed", "-no-data", "-no-targets")
+
+
+class GoalPanel(Widget, can_focus=True):
+    """A goal's status, broadcast next to two-way, one-way apart, targets and what waits."""
+
+    BINDINGS = [Binding("enter", "select", "Open")]
+
+    goal: reactive[GoalReport | None] = reactive(None, layout=True)
+    """The goal's numbers; `None` until the first report lands."""
+    stale: reactive[bool] = reactive(False)
+    """A source of this goal is stale or in error: its numbers may be behind."""
+
+    class Selected(Message):
+        """The user asked for this goal's detail."""
+
+        def __init__(self, panel: GoalPanel) -> None:
+            super().__init__()
+            self.panel = panel
+
+        @property
+        def goal_name(self) -> str:
+            return self.panel.goal_name
+
+    def __init__(self, goal_name: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.goal_name = goal_name
+        self.border_title = Text(clean(goal_name))
+
+    def watch_goal(self, goal: GoalReport | None) -> None:
+        status = f"-{goal.status}" if goal is not None else None
+        for name in STATUS_CLASSES:
+            self.set_class(name == status, name)
+
+    def watch_stale(self, stale: bool) -> None:
+        self.set_class(stale, "-stale")
+
+    def render(self) -> RenderableType:
+        goal = self.goal
+        if goal is None:
+            return Text("loading…", style="dim")
+        width = max(20, self.content_size.width)
+        glyphs = UNICODE
+        status = Text.assemble(
+            goal_status(goal, glyphs),
+            (f"  {clean(goal.window)} {glyphs.dot} {utc(goal.start):%Y-%m-%d} {glyphs.arrow} ", "dim"),
+            (f"{utc(goal.end):%Y-%m-%d}", "dim"),
+        )
+        one_way = Text("one-way  ", style="bold")
+        one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
+        rates = join_texts([self._rate(goal, m, label) for m, label in RATES.items()], "  ")
+        return Group(status, bars(goal, width, glyphs), one_way, rates, targets(goal, glyphs), self._waiting(goal))
+
+    @staticmethod
+    def _rate(goal: GoalReport, metric: str, label: str) -> Text:
+        """`conversation 0.69 (−0.72)`: `metric_inline` with a label short enough for a tile."""
+        value, delta = goal.metrics.get(metric), goal.deltas.get(metric)
+        text = Text.assemble((label + " ", "dim"), (format_value(metric, value), "bold"))
+        if value is not None:
+            text.append(f" ({format_delta(metric, delta)})", delta_style(metric, delta))
+        return text
+
+    @staticmethod
+    def _waiting(goal: GoalReport) -> Text:
+        if not goal.waiting_total:
+            return Text("nothing waiting for a response", style="dim")
+        text = Text(f"{goal.waiting_total:,} waiting", style="bold yellow")
+        if goal.longest_wait is not None:
+            text.append(f", longest {human_duration(goal.longest_wait)}")
+        return text
+
+    def action_select(self) -> None:
+        self.post_message(self.Selected(self))
+
+    def on_click(self) -> None:
+        self.focus()
+        self.post_message(self.Selected(self))
