@@ -364,3 +364,21 @@ def test_a_post_seen_again_after_deletion_counts_again(sc: Scenario) -> None:
     assert sc.report().metrics["broadcast"] == 0
     sc.write(post("b1", ORG, at(days=3)))  # republished, re-approved
     assert sc.report().metrics["broadcast"] == 1
+
+
+def test_daily_series_counts_engagement_on_the_day_of_its_broadcast(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("r1", "alice", at(days=1), parent_id="b1", root_id="b1"),  # counted on b1's day
+        post("a1", ORG, at(days=1, hours=-1), parent_id="r1", root_id="b1"),
+        post("b2", ORG, at(days=3, hours=2)),
+        post("m1", "bob", at(days=2), mentions_source=True),
+    )
+    report = build_report(sc.store, sc.config, NOW, daily=True).goals[0]
+    days = report.daily
+    assert len(days) == 31  # 30 days reach back from 12:00 UTC: 31 calendar days touched
+    assert days[-4] == (2, 2)  # b1 and b2 on June 27; r1 and a1 follow b1 there
+    assert days[-3] == (0, 1)  # the mention, on its own day
+    assert sum(b for b, _ in days) == report.metrics["broadcast"]
+    assert sum(t for _, t in days) == report.metrics["two_way"]
+    assert build_report(sc.store, sc.config, NOW).goals[0].daily == ()

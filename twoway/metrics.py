@@ -454,6 +454,27 @@ class _GoalScope:
             return lo, hi
         return selected[bisect_left(selected, lo) : bisect_left(selected, hi)]
 
+    def daily(self, start: int, end: int, timezone_name: str) -> tuple[tuple[int, int], ...]:
+        """(broadcasts, two-way) per day of [start, end) in the organization's timezone."""
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(timezone_name)
+        first = datetime.fromtimestamp(start, zone).date()
+        days = [[0, 0] for _ in range((datetime.fromtimestamp(end, zone).date() - first).days + 1)]
+
+        def day(at: int) -> list[int]:
+            return days[(datetime.fromtimestamp(at, zone).date() - first).days]
+
+        for sid in self.goal.sources:
+            broadcasts, mentions = self.reader.broadcasts(sid), self.reader.mentions(sid)
+            for i in _each(self._slice(broadcasts, start, end)):
+                counts = day(broadcasts.ats[i])
+                counts[0] += 1
+                counts[1] += broadcasts.replies[i] + broadcasts.responses[i]
+            for i in _each(self._slice(mentions, start, end)):
+                day(mentions.ats[i])[1] += 1 + mentions.responses[i]
+        return tuple((b, t) for b, t in days)
+
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid], self.platforms[sid])
         broadcasts, mentions = self.reader.broadcasts(sid), self.reader.mentions(sid)
@@ -511,6 +532,10 @@ class _GoalScope:
         return counts if selected is None else {i: counts[i] for i in selected if i in counts}
 
 
+def _each(part: tuple[int, int] | list[int]) -> Iterable[int]:
+    return range(*part) if isinstance(part, tuple) else part
+
+
 def _sum(pool: _Pool, part: tuple[int, int] | list[int], tally: _Tally) -> int:
     """Add a pool's units at `part` to the tally; returns how many there were.
 
@@ -552,6 +577,7 @@ def goal_report(
     *,
     window: int | None = None,
     reader: _Reader | None = None,
+    daily: bool = False,
 ) -> GoalReport:
     """Every metric of one goal for its window and the baseline window before it."""
     length = window or goal.window or config.dashboard.window
@@ -583,6 +609,7 @@ def goal_report(
         by_source={sid: _combine([t]) for sid, t in current.items()},
         waiting_total=waiting_total,
         waiting=waiting,
+        daily=scope.daily(start, end, config.organization.timezone) if daily else (),
     )
 
 
@@ -619,8 +646,12 @@ def build_report(
     window: int | None = None,
     goal_names: Sequence[str] = (),
     demo: bool = False,
+    daily: bool = False,
 ) -> Report:
-    """The whole dashboard, once: every goal (or those named) and every source."""
+    """The whole dashboard, once: every goal (or those named) and every source.
+
+    `daily` adds each goal's per-day series, for the live app's chart.
+    """
     goals = [g for g in config.goals if not goal_names or g.name in goal_names]
     windows = [window or g.window or config.dashboard.window for g in goals]
     reader = _Reader(store, config, now, windows or [config.dashboard.window])
@@ -630,7 +661,7 @@ def build_report(
         demo=demo,
         window=format_duration(window) if window else None,
         clock="opening-hours" if config.organization.hours else "always",
-        goals=tuple(goal_report(store, config, g, now, window=window, reader=reader) for g in goals),
+        goals=tuple(goal_report(store, config, g, now, window=window, reader=reader, daily=daily) for g in goals),
         sources=tuple(source_report(config, reader.states.get(s.id), s.id, now) for s in config.sources),
     )
 

@@ -100,6 +100,10 @@ class GoalReport(NamedTuple):
     by_source: dict[str, Metrics]
     waiting_total: int
     waiting: tuple[Waiting, ...]
+    daily: tuple[tuple[int, int], ...] = ()
+    """Per day of the window (the organization's days), oldest first: (broadcasts, two-way),
+    engagement counted on the day of its broadcast. Only when asked for (the live app's
+    chart); not part of the JSON schema 1."""
 
     def unmeasured(self) -> dict[str, list[str]]:
         """Source id → the parts it cannot measure (a platform limit, not a zero)."""
