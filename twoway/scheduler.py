@@ -21,6 +21,20 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LEASE_SECONDS = 600
 
 
+def _dead(owner: str | None) -> bool:
+    """A lease left by a process of this machine that no longer runs (killed mid-poll)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return text[:300]
@@ -46,6 +60,9 @@ async def poll_once(
             message = f"{', '.join(source.missing)} not set in the environment"
             store.record_error(source.id, source.platform, started, message)
             return message
+        state = store.source_states().get(source.id)
+        if state is not None and _dead(state.lease_owner):
+            store.release_lease(source.id, state.lease_owner)  # type: ignore[arg-type]
         if not store.acquire_lease(source.id, source.platform, OWNER, started, LEASE_SECONDS):
             return None  # another process is polling it right now; its result will land
         try:
