@@ -63,9 +63,24 @@ class Session:
         self.kill()
         start = time.perf_counter()
         subprocess.run(
-            [self.tmux, "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", "bench",
-             "-x", str(WIDTH), "-y", str(HEIGHT), *self.command],
-            check=True, env=self.env,
+            [
+                self.tmux,
+                "-L",
+                self.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "bench",
+                "-x",
+                str(WIDTH),
+                "-y",
+                str(HEIGHT),
+                *self.command,
+            ],
+            check=True,
+            env=self.env,
         )
         return start
 
@@ -77,6 +92,11 @@ class Session:
 
     def kill(self) -> None:
         subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True, env=self.env)
+
+    def remove_socket(self) -> None:
+        """kill-server leaves the socket file behind; remove ours."""
+        base = Path(self.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (base / self.socket).unlink(missing_ok=True)
 
 
 def complete(screen: str, goal_names: list[str]) -> bool:
@@ -91,13 +111,17 @@ def complete(screen: str, goal_names: list[str]) -> bool:
     )
 
 
-def first_paint(session: Session, goal_names: list[str]) -> tuple[float, str]:
+def first_paint(session: Session, goal_names: list[str]) -> tuple[float, float, str]:
+    """Seconds from spawn to the first non-blank capture, to the complete home screen, and that screen."""
     start = session.start()
+    first_frame = 0.0
     while True:
         screen = session.capture()
         now = time.perf_counter()
+        if not first_frame and screen.strip():
+            first_frame = now - start
         if complete(screen, goal_names):
-            return now - start, screen
+            return first_frame, now - start, screen
         if now - start > TIMEOUT:
             raise RuntimeError(f"no complete home screen after {TIMEOUT:.0f} s; last capture:\n{screen}")
         time.sleep(POLL)
@@ -131,8 +155,9 @@ def thread_stats(pid: int) -> dict[int, tuple[float, int]]:
             status = (task / "status").read_text()
         except OSError:
             continue
-        switches = next(int(line.split()[1]) for line in status.splitlines()
-                        if line.startswith("voluntary_ctxt_switches"))
+        switches = next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("voluntary_ctxt_switches")
+        )
         out[int(task.name)] = ((int(fields[11]) + int(fields[12])) / TICK, switches)
     return out
 
@@ -146,7 +171,7 @@ def app_pid(pane_pid: int) -> int:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "python" in cmdline and "twoway" in cmdline or "twoway" in cmdline.split(" ")[0]:
+        if "twoway" in cmdline and ("python" in cmdline or "twoway" in cmdline.split(" ")[0]):
             return pid
         for task in Path(f"/proc/{pid}/task").iterdir():
             children = (task / "children").read_text().split()
@@ -155,7 +180,7 @@ def app_pid(pane_pid: int) -> int:
 
 
 def idle(session: Session, goal_names: list[str], seconds: float) -> dict[str, object]:
-    paint, before_screen = first_paint(session, goal_names)
+    _, paint, _ = first_paint(session, goal_names)
     time.sleep(1.0)  # let the first report's follow-up work (poll cycle, layout) settle
     pid = app_pid(session.pane_pid())
     before_screen = session.capture()
@@ -188,8 +213,9 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="idle seconds to measure CPU over")
     parser.add_argument("--idle-runs", type=int, default=1)
     parser.add_argument("--no-idle", action="store_true", help="only time the first paint")
-    parser.add_argument("--real-clock", action="store_true",
-                        help="idle runs without TWOWAY_NOW, so the 60 s re-read sees time move")
+    parser.add_argument(
+        "--real-clock", action="store_true", help="idle runs without TWOWAY_NOW, so the 60 s re-read sees time move"
+    )
     args = parser.parse_args()
 
     from snapshot_time import compile_bytecode  # bench/ is sys.path[0]
@@ -210,32 +236,56 @@ def main() -> int:
         session.kill()
         floors: list[float] = []
         paints: list[float] = []
+        frames: list[float] = []
         for i in range(max(args.runs, 5)):
             floors.append(floor_time(env))
-            paints.append(first_paint(session, goal_names)[0])
+            frame, paint, _ = first_paint(session, goal_names)
+            frames.append(frame)
+            paints.append(paint)
             session.kill()
-            print(f"  run {i + 1}: import textual.app {floors[-1] * 1000:6.1f} ms   "
-                  f"first full paint {paints[-1] * 1000:7.1f} ms", file=sys.stderr, flush=True)
+            print(
+                f"  run {i + 1}: import textual.app {floors[-1] * 1000:6.1f} ms   "
+                f"first frame {frames[-1] * 1000:6.1f} ms   first full paint {paints[-1] * 1000:7.1f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
         paint, floor = statistics.median(paints), statistics.median(floors)
+        root = Path(__file__).resolve().parents[1]
+        head = subprocess.run(
+            ["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True, text=True
+        ).stdout.strip()
+        print(f"code:                   {head or 'unknown'}")
         print(f"terminal:               tmux {WIDTH}x{HEIGHT}, TWOWAY_NOW={NOW_ISO}, NO_COLOR unset")
-        print(f"median import floor:    {floor * 1000:.1f} ms   (python -c 'import textual.app'; "
-              f"min {min(floors) * 1000:.1f}, max {max(floors) * 1000:.1f})")
-        print(f"median first paint:     {paint * 1000:.1f} ms   (min {min(paints) * 1000:.1f}, "
-              f"max {max(paints) * 1000:.1f}; {len(paints)} runs; {paint / floor:.1f}x the floor)")
+        print(
+            f"median import floor:    {floor * 1000:.1f} ms   (python -c 'import textual.app'; "
+            f"min {min(floors) * 1000:.1f}, max {max(floors) * 1000:.1f})"
+        )
+        print(
+            f"median first frame:     {statistics.median(frames) * 1000:.1f} ms   (first non-blank capture; "
+            f"min {min(frames) * 1000:.1f}, max {max(frames) * 1000:.1f})"
+        )
+        print(
+            f"median first paint:     {paint * 1000:.1f} ms   (min {min(paints) * 1000:.1f}, "
+            f"max {max(paints) * 1000:.1f}; {len(paints)} runs; {paint / floor:.1f}x the floor)"
+        )
         print(f"  target < {TARGET_PAINT:g} s: {'met' if paint < TARGET_PAINT else 'MISSED'}")
 
         if not args.no_idle:
             if args.real_clock:
                 del env["TWOWAY_NOW"]
+                session.kill()
+                session.remove_socket()
                 session = Session([twoway, "--demo"], env)
                 print("idle runs:              real clock (TWOWAY_NOW unset)")
             for i in range(args.idle_runs):
                 print(f"  idle run {i + 1}: {args.idle:.0f} s without input ...", file=sys.stderr, flush=True)
                 r = idle(session, goal_names, args.idle)
                 pct = 100 * r["cpu"] / r["wall"]  # type: ignore[operator]
-                print(f"idle run {i + 1}:             {r['cpu']:.2f} CPU s over {r['wall']:.1f} s = {pct:.2f} % "
-                      f"of one core (pid {r['pid']}; target < {TARGET_CPU:g} %: "
-                      f"{'met' if pct < TARGET_CPU else 'MISSED'})")
+                print(
+                    f"idle run {i + 1}:             {r['cpu']:.2f} CPU s over {r['wall']:.1f} s = {pct:.2f} % "
+                    f"of one core (pid {r['pid']}; target < {TARGET_CPU:g} %: "
+                    f"{'met' if pct < TARGET_CPU else 'MISSED'})"
+                )
                 for tid, cpu, rate, new in r["threads"]:  # type: ignore[attr-defined]
                     print(f"  thread {tid}{' (new)' if new else ''}: {cpu:.2f} CPU s, {rate:.1f} wake-ups/s")
                 print(f"  screen changed while idle: {'yes' if r['screen_changed'] else 'no'}")
@@ -243,6 +293,7 @@ def main() -> int:
                     print(f"    - {a.rstrip()}\n    + {b.rstrip()}")
     finally:
         session.kill()
+        session.remove_socket()
     return 0
 
 
