@@ -2,33 +2,52 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Label, Sparkline, Static
 from textual.worker import WorkerState
 
-from tui.app import WINDOWS, TwowayApp, build_app
+from tests.collecting import FakeSleep, write_config
+from tests.replay import Reply, replay_server
+from tui.app import WINDOWS, SourcePlan, TwowayApp, build_app
 from tui.screens.goal import GoalScreen
 from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.sources import SourcesScreen
+from tui.widgets.daily_chart import DailyChart
 from tui.widgets.goal_panel import GoalPanel
+from tui.widgets.header import clock_state, next_change
+from twoway.config import load_config
 from twoway.demo import demo_config
+from twoway.hours import parse_hours
 
 NOW = "2026-11-26T12:00:00Z"
+SUNDAY = "2026-11-29T18:00:00Z"
+"""Noon on a Sunday in Chicago, the demo organization's timezone."""
+WEEKDAYS = "Mon-Fri 09:00-17:00"
 
 
-def demo_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
-    """The app as `twoway --demo` builds it, on a store of its own, at a fixed now, with no display."""
-    monkeypatch.setenv("TWOWAY_NOW", NOW)
+def demo_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, now: str = NOW, hours: str | None = None
+) -> Iterator[TwowayApp]:
+    """The app as `twoway --demo` builds it, on a store of its own, at a fixed now, with no display.
+
+    `hours` gives the demo organization opening hours (in its timezone).
+    """
+    monkeypatch.setenv("TWOWAY_NOW", now)
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr("sys.platform", "linux")
     config = demo_config()
     config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "demo.db"))
+    if hours is not None:
+        organization = config.organization
+        config = config._replace(organization=organization._replace(hours=parse_hours(hours, organization.timezone)))
     app = build_app(config, demo=True)
     yield app
     app.store.close()
@@ -262,6 +281,153 @@ async def test_the_palette_lists_goals_and_opens_one(app: TwowayApp) -> None:
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, GoalScreen) and app.screen.goal_name == "Events"
+
+
+async def test_each_panel_charts_its_window_day_by_day(app: TwowayApp) -> None:
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        for panel in app.screen.query(GoalPanel).results(GoalPanel):
+            assert panel.goal is not None and len(panel.goal.daily) == 31  # 30 days, both ends partial
+            chart = panel.query_one(DailyChart)
+            assert chart.display and chart.region.height == 2
+            broadcast, two_way = chart.query(Sparkline).results(Sparkline)
+            assert list(broadcast.data or []) == [b for b, _ in panel.goal.daily]
+            assert list(two_way.data or []) == [t for _, t in panel.goal.daily]
+            assert broadcast.size.width % 31 == 0  # every day as wide as every other
+            assert sum(b for b, _ in panel.goal.daily) == panel.goal.metrics["broadcast"]
+        await pilot.press("w")  # 7d: the chart follows the window
+        await settle(app, pilot)
+        panel = app.screen.query_one("#goal-0", GoalPanel)
+        assert panel.goal is not None and len(panel.goal.daily) == 8
+        assert list(panel.query_one(Sparkline).data or []) == [b for b, _ in panel.goal.daily]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (44, 40)])
+async def test_the_chart_gives_way_on_a_small_screen(app: TwowayApp, size: tuple[int, int]) -> None:
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        for panel in app.screen.query(GoalPanel).results(GoalPanel):
+            assert panel.goal is not None and panel.goal.daily
+            assert not panel.query_one(DailyChart).display
+
+
+def sources_text(app: TwowayApp) -> str:
+    """The sources screen's tables as plain text, as wide as they like."""
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(app.screen.query_one("#sources-table", Static).content)
+    return console.export_text()
+
+
+async def test_sources_show_the_next_poll_and_the_budget(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        expected = datetime(2026, 11, 26, 12, 5, tzinfo=timezone.utc)  # the demo store's data is fresh: 5m
+        assert app.schedule == {s.id: SourcePlan(expected, False, None) for s in app.config.sources}
+        await pilot.press("s")
+        await settle(app, pilot)
+        text = sources_text(app)
+        assert "next poll" in text and "budget" in text
+        for source in app.config.sources:
+            row = next(line for line in text.splitlines() if line.startswith(source.id) and "UTC" in line)
+            assert "12:05 UTC" in row and row.rstrip().endswith("—")  # the demo has no rate limits
+
+
+async def test_the_header_says_when_the_clock_is_paused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for app in demo_app(monkeypatch, tmp_path, now=SUNDAY, hours=WEEKDAYS):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert app.report is not None and app.report.clock == "opening-hours"
+            label = app.screen.query_one("#clock", Label)
+            assert label.display and label.has_class("-paused")
+            assert str(label.content) == "clock paused: closed until Mon 09:00 (America/Chicago)"
+
+
+async def test_no_hours_no_clock_row(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert not app.screen.query_one("#clock-row").display
+
+
+def test_clock_state_runs_and_pauses_with_the_hours() -> None:
+    hours = parse_hours("Mon-Fri 09:00-17:00; Sat 22:00-24:00; Sun 00:00-02:00", "America/Chicago")
+    chicago = hours.zone
+    friday_noon = datetime(2026, 11, 27, 12, tzinfo=chicago)
+    assert clock_state(hours, friday_noon) == (False, "response clock running: open until Fri 17:00 (America/Chicago)")
+    friday_night = datetime(2026, 11, 27, 18, tzinfo=chicago)
+    assert clock_state(hours, friday_night) == (True, "clock paused: closed until Sat 22:00 (America/Chicago)")
+    saturday_late = datetime(2026, 11, 28, 23, tzinfo=chicago)  # 24:00 runs on into Sunday 00:00-02:00
+    assert next_change(hours, saturday_late) == datetime(2026, 11, 29, 2, tzinfo=chicago)
+    never = parse_hours("Mon-Sun 00:00-24:00", "America/Chicago")
+    assert clock_state(never, friday_noon) == (False, "response clock running: open")
+
+
+FEED = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Library news</title><link>https://library.example</link>
+<item><title>Storytime on Saturday</title><link>https://library.example/storytime</link>
+<guid>https://library.example/storytime</guid><pubDate>Mon, 29 Jun 2026 10:00:00 GMT</pubDate></item>
+<item><title>Book sale</title><link>https://library.example/sale</link>
+<guid>https://library.example/sale</guid><pubDate>Sat, 27 Jun 2026 15:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A real (non-demo) config with one RSS source on a local replay server; the HTTP layer's sleep is fake."""
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    sleep = FakeSleep()
+    monkeypatch.setattr("collectors.http.wait", sleep)
+    failing = False
+
+    def feed(_: object) -> Reply:
+        if failing:
+            return Reply(500, b"internal error")
+        headers = {"Content-Type": "application/rss+xml", "X-RateLimit-Remaining": "287", "X-RateLimit-Limit": "300"}
+        return Reply(200, FEED.encode(), headers)
+
+    with replay_server() as server:
+        server.route("GET", "/feed.xml", feed)
+        path = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n',
+            '[[goals]]\nname = "News"\nsources = ["news"]\n',
+        )
+        app = build_app(load_config(path), demo=False)
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await settle(app, pilot)  # the source was never polled: it is due at start
+                assert app.polls == 1 and server.requests("/feed.xml")
+                assert app.report is not None and not app.report.demo
+                panel = app.screen.query_one("#goal-0", GoalPanel)
+                assert panel.goal is not None and panel.goal.metrics["broadcast"] == 2
+                assert sum(b for b, _ in panel.goal.daily) == 2
+                assert app.report.sources[0].status == "ok"
+                assert not app.screen.query_one("#demo-badge").display
+                assert app.schedule["news"].budget == (287, 300)  # read off the feed's rate-limit headers
+
+                failing = True
+                await pilot.press("r")
+                await settle(app, pilot)
+                assert app.is_running
+                source = app.report.sources[0]
+                assert source.status == "error" and "500" in (source.error or "")
+                assert sleep.pauses  # the 5xx was retried, without waiting
+                assert panel.has_class("-stale") and panel.goal.metrics["broadcast"] == 2  # the stored data stays
+                errors = [n for n in app._notifications if n.severity == "error"]
+                assert len(errors) == 1 and "news" in errors[0].title
+                await pilot.press("s")
+                await settle(app, pilot)
+                text = sources_text(app)
+                assert "error" in text and "287/300" in text
+
+                failing = False
+                await pilot.press("escape", "r")
+                await settle(app, pilot)
+                assert app.report.sources[0].status == "ok"
+                assert not panel.has_class("-stale")
+                assert any("recovered" in n.title for n in app._notifications)
+        finally:
+            app.store.close()
 
 
 async def test_q_quits(app: TwowayApp) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.test_app import demo_app, settle
+from tests.test_app import SUNDAY, WEEKDAYS, demo_app, settle
 from tui.app import TwowayApp
 
 Compare = Callable[..., bool]
@@ -45,6 +45,7 @@ def test_home_80x24(snap_compare: Compare, app: TwowayApp) -> None:
 
 
 def test_home_160x48(snap_compare: Compare, app: TwowayApp) -> None:
+    """Two columns of panels, each with its per-day chart under the bars."""
     assert snap_compare(app, terminal_size=(160, 48), run_before=settled())
 
 
@@ -62,6 +63,18 @@ def test_goal_screen_80x24(snap_compare: Compare, app: TwowayApp) -> None:
 
 def test_sources_screen(snap_compare: Compare, app: TwowayApp) -> None:
     assert snap_compare(app, terminal_size=(100, 24), run_before=settled("s"))
+
+
+def test_sources_screen_with_an_error(snap_compare: Compare, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TWOWAY_DEMO_FAIL", "library-blog=HTTP 503 from blog")  # the demo collector's fault hook
+    for app in demo_app(monkeypatch, tmp_path):
+        assert snap_compare(app, terminal_size=(100, 24), run_before=settled("r", "s"))
+
+
+def test_header_clock_paused(snap_compare: Compare, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Opening hours on weekdays, and now a Sunday: the header says the response clock is paused."""
+    for app in demo_app(monkeypatch, tmp_path, now=SUNDAY, hours=WEEKDAYS):
+        assert snap_compare(app, terminal_size=(100, 24), run_before=settled())
 
 
 def test_help(snap_compare: Compare, app: TwowayApp) -> None:

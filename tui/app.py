@@ -7,14 +7,18 @@ and every screen watches that one attribute. The UI never reads the store itself
 Collection: each poll cycle is an async worker around `twoway.scheduler.poll_once`,
 so the network waits never block the UI. A source is never polled twice at once
 (`_polling`), and its next poll is armed only when its last one ends, `interval`
-seconds later; `r` polls every idle source now and re-arms them.
+seconds later; `r` polls every idle source now and re-arms them. What the store cannot
+know (when each source polls next, whether it is polling now, the rate-limit budget
+its collector last saw) is the app's `schedule`, a frozen mapping the sources screen
+watches next to `report`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from twoway.report import Report
     from twoway.store import Store
 
-__all__ = ["WINDOWS", "TwowayApp", "build_app", "run_dashboard"]
+__all__ = ["WINDOWS", "SourcePlan", "TwowayApp", "build_app", "run_dashboard"]
 
 DAY = 86400
 WINDOWS: tuple[int | None, ...] = (None, 7 * DAY, 30 * DAY, 90 * DAY)
@@ -43,12 +47,24 @@ REREAD_SECONDS = 60
 """How often the report is read again without a poll, so "5m ago" and `stale` stay true."""
 
 
+class SourcePlan(NamedTuple):
+    """A source's polling as the app sees it: what the sources screen adds to the report."""
+
+    next_poll: datetime | None
+    """When its armed timer fires (`twoway.clock` time), or `None` while none is armed."""
+    polling: bool
+    budget: tuple[int, int | None] | None
+    """(requests left, limit) of its host with the smallest share left, from the last rate-limit headers;
+    `None` when unknown (no such headers yet, or a collector without `context.http`, like the demo's)."""
+
+
 class TwowayApp(App[int]):
     """twoway's live dashboard over one store."""
 
     TITLE = "twoway"
     CSS_PATH = ["global.tcss", "app.tcss"]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (210, "-ultrawide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     COMMANDS = App.COMMANDS | {GoalCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -63,6 +79,8 @@ class TwowayApp(App[int]):
     """The latest view-model; screens watch it. `None` until the first read lands."""
     window: reactive[int | None] = reactive(None, init=False)
     """The `w` override in seconds, or `None` for each goal's own window."""
+    schedule: reactive[Mapping[str, SourcePlan]] = reactive(dict, init=False)
+    """Source id → its `SourcePlan`; replaced whole whenever a poll starts, ends or is armed."""
 
     class ReportReady(Message):
         """A fresh report from the report worker; a newer one replaces a queued older one."""
@@ -85,9 +103,12 @@ class TwowayApp(App[int]):
         """Finished poll cycles, for the status line and tests."""
         self._polling: set[str] = set()
         self._next_poll: dict[str, Timer] = {}
+        self._next_poll_at: dict[str, datetime] = {}
         self._errors: dict[str, str | None] = {}
         self._client: Any = None
         self._collector_for: Any = None
+        self._collectors: dict[str, object] = {}
+        """Each source's collector, made once by `collector_factory` and kept for the process."""
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -97,8 +118,9 @@ class TwowayApp(App[int]):
         from twoway.wiring import collector_factory
 
         self._client = httpx.AsyncClient()
-        self._collector_for = collector_factory(self.config, self.demo, self._client, {})
-        await self.push_screen(HomeScreen(self.goal_names, [s.id for s in self.config.sources]))
+        self._collector_for = collector_factory(self.config, self.demo, self._client, self._collectors)
+        sources = [s.id for s in self.config.sources]
+        await self.push_screen(HomeScreen(self.goal_names, sources, self.config.organization.hours))
         self.refresh_report(self.window)
         self.poll()
         # Relative times and `stale` depend on now, not only on new data.
@@ -120,7 +142,7 @@ class TwowayApp(App[int]):
 
         store = Store.open_readonly(store_path(self.config), policy(self.config))
         try:
-            report = build_report(store, self.config, clock.now(), window=window, demo=self.demo)
+            report = build_report(store, self.config, clock.now(), window=window, demo=self.demo, daily=True)
         finally:
             store.close()
         if not get_current_worker().is_cancelled:
@@ -150,8 +172,10 @@ class TwowayApp(App[int]):
         self._polling.update(s.id for s in todo)
         for source in todo:
             timer = self._next_poll.pop(source.id, None)
+            self._next_poll_at.pop(source.id, None)
             if timer is not None:
                 timer.stop()
+        self._update_schedule()
         try:
             results = await poll_once(self.store, todo, self._collector_for, clock.now)
         finally:
@@ -163,10 +187,30 @@ class TwowayApp(App[int]):
         self.refresh_report(self.window)
 
     def _arm(self, source: Source, delay: float) -> None:
+        from twoway import clock
+
         old = self._next_poll.pop(source.id, None)
         if old is not None:
             old.stop()
-        self._next_poll[source.id] = self.set_timer(max(1.0, delay), partial(self.poll, [source]), name=source.id)
+        delay = max(1.0, delay)
+        self._next_poll[source.id] = self.set_timer(delay, partial(self.poll, [source]), name=source.id)
+        self._next_poll_at[source.id] = clock.now() + timedelta(seconds=delay)
+        self._update_schedule()
+
+    def _update_schedule(self) -> None:
+        self.schedule = {
+            s.id: SourcePlan(self._next_poll_at.get(s.id), s.id in self._polling, self._budget(s.id))
+            for s in self.config.sources
+        }
+
+    def _budget(self, source_id: str) -> tuple[int, int | None] | None:
+        """The budget of the host with the smallest share left; a collector without `context.http` has none."""
+        collector = self._collectors.get(source_id)
+        http = getattr(getattr(collector, "context", None), "http", None)
+        known: list[tuple[int, int | None]] = [
+            (b.remaining, b.limit) for b in getattr(http, "budgets", {}).values() if b.remaining is not None
+        ]
+        return min(known, key=lambda b: b[0] / b[1] if b[1] else float(b[0]), default=None)
 
     def _arm_idle(self, due: Sequence[Source]) -> None:
         """Sources not due yet get their first poll when their data turns as old as their interval."""

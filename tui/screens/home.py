@@ -21,6 +21,7 @@ from tui.widgets.goal_panel import GoalPanel
 from tui.widgets.header import DashboardHeader
 
 if TYPE_CHECKING:
+    from twoway.hours import OpeningHours
     from twoway.report import Report
 
 __all__ = ["HomeScreen"]
@@ -36,13 +37,14 @@ class HomeScreen(Screen[None]):
         Binding("down", "move(0, 1)", "Down", show=False),
     ]
 
-    def __init__(self, goal_names: Sequence[str], source_ids: Sequence[str]) -> None:
+    def __init__(self, goal_names: Sequence[str], source_ids: Sequence[str], hours: OpeningHours | None = None) -> None:
         super().__init__()
         self.goal_names = tuple(goal_names)
         self.source_ids = tuple(source_ids)
+        self.hours = hours
 
     def compose(self) -> ComposeResult:
-        yield DashboardHeader(self.source_ids, id="header")
+        yield DashboardHeader(self.source_ids, hours=self.hours, id="header")
         with Grid(id="goals"):
             for index, name in enumerate(self.goal_names):
                 yield GoalPanel(name, id=f"goal-{index}")

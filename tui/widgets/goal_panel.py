@@ -4,6 +4,11 @@ The numbers and their formatting come from `tui.render`, shared with `twoway sna
 the panel only chooses which parts fit on a dashboard tile. Status is a CSS class
 (`-met`, `-missed`, `-no-data`, `-no-targets`, plus `-stale` when a source of the goal
 is not collecting), and the stylesheet colours the border from it.
+
+The panel holds one `goal` and binds it down to its parts: the totals (status and
+bars), the per-day chart under them, and the details. The chart is the first thing
+to go when space is short: the panel marks itself `-cramped` when narrower than
+`CHART_MIN_WIDTH`, and the stylesheet hides the chart then (and on short screens).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -32,9 +38,11 @@ from tui.render import (
     targets,
     utc,
 )
+from tui.widgets.daily_chart import DailyChart
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from textual.events import Resize
 
     from twoway.report import GoalReport
 
@@ -43,10 +51,67 @@ __all__ = ["GoalPanel"]
 RATES = {"conversation_rate": "conversation", "response_rate": "response", "median_response_seconds": "median"}
 """The key rates a tile has room for, with the short labels that keep them on one line."""
 STATUS_CLASSES = ("-met", "-missed", "-no-data", "-no-targets")
+CHART_MIN_WIDTH = 40
+"""Narrower than this (content cells), a sparkline would be too short to read: the chart hides."""
+
+
+class GoalTotals(Widget):
+    """Status and window, then broadcast next to two-way as bars."""
+
+    goal: reactive[GoalReport | None] = reactive(None, layout=True)
+
+    def render(self) -> RenderableType:
+        goal = self.goal
+        if goal is None:
+            return Text("loading…", style="dim")
+        glyphs = UNICODE
+        status = Text.assemble(
+            goal_status(goal, glyphs),
+            (f"  {clean(goal.window)} {glyphs.dot} {utc(goal.start):%Y-%m-%d} {glyphs.arrow} ", "dim"),
+            (f"{utc(goal.end):%Y-%m-%d}", "dim"),
+        )
+        return Group(status, bars(goal, max(20, self.content_size.width), glyphs))
+
+
+class GoalDetails(Widget):
+    """One-way engagement, the key rates, targets and what waits for a response."""
+
+    goal: reactive[GoalReport | None] = reactive(None, layout=True)
+
+    def watch_goal(self, goal: GoalReport | None) -> None:
+        self.display = goal is not None
+
+    def render(self) -> RenderableType:
+        goal = self.goal
+        if goal is None:
+            return Text()
+        glyphs = UNICODE
+        one_way = Text("one-way  ", style="bold")
+        one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
+        rates = join_texts([self._rate(goal, m, label) for m, label in RATES.items()], "  ")
+        return Group(one_way, rates, targets(goal, glyphs), self._waiting(goal))
+
+    @staticmethod
+    def _rate(goal: GoalReport, metric: str, label: str) -> Text:
+        """`conversation 0.69 (−0.72)`: `metric_inline` with a label short enough for a tile."""
+        value, delta = goal.metrics.get(metric), goal.deltas.get(metric)
+        text = Text.assemble((label + " ", "dim"), (format_value(metric, value), "bold"))
+        if value is not None:
+            text.append(f" ({format_delta(metric, delta)})", delta_style(metric, delta))
+        return text
+
+    @staticmethod
+    def _waiting(goal: GoalReport) -> Text:
+        if not goal.waiting_total:
+            return Text("nothing waiting for a response", style="dim")
+        text = Text(f"{goal.waiting_total:,} waiting", style="bold yellow")
+        if goal.longest_wait is not None:
+            text.append(f", longest {human_duration(goal.longest_wait)}")
+        return text
 
 
 class GoalPanel(Widget, can_focus=True):
-    """A goal's status, broadcast next to two-way, one-way apart, targets and what waits."""
+    """A goal's status, broadcast next to two-way and their days, one-way apart, targets and what waits."""
 
     BINDINGS = [Binding("enter", "select", "Open")]
 
@@ -79,39 +144,13 @@ class GoalPanel(Widget, can_focus=True):
     def watch_stale(self, stale: bool) -> None:
         self.set_class(stale, "-stale")
 
-    def render(self) -> RenderableType:
-        goal = self.goal
-        if goal is None:
-            return Text("loading…", style="dim")
-        width = max(20, self.content_size.width)
-        glyphs = UNICODE
-        status = Text.assemble(
-            goal_status(goal, glyphs),
-            (f"  {clean(goal.window)} {glyphs.dot} {utc(goal.start):%Y-%m-%d} {glyphs.arrow} ", "dim"),
-            (f"{utc(goal.end):%Y-%m-%d}", "dim"),
-        )
-        one_way = Text("one-way  ", style="bold")
-        one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
-        rates = join_texts([self._rate(goal, m, label) for m, label in RATES.items()], "  ")
-        return Group(status, bars(goal, width, glyphs), one_way, rates, targets(goal, glyphs), self._waiting(goal))
+    def compose(self) -> ComposeResult:
+        yield GoalTotals().data_bind(GoalPanel.goal)
+        yield DailyChart().data_bind(GoalPanel.goal)
+        yield GoalDetails().data_bind(GoalPanel.goal)
 
-    @staticmethod
-    def _rate(goal: GoalReport, metric: str, label: str) -> Text:
-        """`conversation 0.69 (−0.72)`: `metric_inline` with a label short enough for a tile."""
-        value, delta = goal.metrics.get(metric), goal.deltas.get(metric)
-        text = Text.assemble((label + " ", "dim"), (format_value(metric, value), "bold"))
-        if value is not None:
-            text.append(f" ({format_delta(metric, delta)})", delta_style(metric, delta))
-        return text
-
-    @staticmethod
-    def _waiting(goal: GoalReport) -> Text:
-        if not goal.waiting_total:
-            return Text("nothing waiting for a response", style="dim")
-        text = Text(f"{goal.waiting_total:,} waiting", style="bold yellow")
-        if goal.longest_wait is not None:
-            text.append(f", longest {human_duration(goal.longest_wait)}")
-        return text
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(self.content_size.width < CHART_MIN_WIDTH, "-cramped")
 
     def action_select(self) -> None:
         self.post_message(self.Selected(self))

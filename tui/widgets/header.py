@@ -4,11 +4,16 @@ Three one-line rows of labels, so the DEMO badge, goal counts and each source's
 status are CSS classes the theme colours (`-ok`, `-stale`, `-error`, `-met`, ...),
 not colours baked into text. Every label exists from the start and is updated in
 place, so a new report never remounts anything.
+
+With opening hours configured, a fourth row says whether the response clock runs:
+waits count open hours only, so outside them the numbers hold still on purpose, and
+the header says so (`-paused`) with the next opening in the organization's time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -21,22 +26,57 @@ from textual.widgets import Label
 from tui.render import UNICODE, clean, relative_time, utc
 
 if TYPE_CHECKING:
+    from twoway.hours import OpeningHours
     from twoway.report import Report
 
-__all__ = ["DashboardHeader"]
+__all__ = ["DashboardHeader", "clock_state", "next_change"]
 
 GOAL_ORDER = ("missed", "no-data", "met", "no-targets")
 SOURCE_STATUSES = ("ok", "stale", "error")
 
 
+def next_change(hours: OpeningHours, now: datetime) -> datetime | None:
+    """When the organization next opens (if closed at `now`) or closes (if open), in its zone.
+
+    Looks a week ahead, wall-clock day by day as `OpeningHours` does; `None` when no
+    change comes within it (no hours at all, or open around the clock).
+    """
+    zone = hours.zone
+    local = now.astimezone(zone)
+    is_open = hours.is_open(now)
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        for start, end in hours.week[day.weekday()]:
+            minute = end if is_open else start
+            if minute >= 1440:
+                moment = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+            else:
+                moment = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+            # An interval closing at 24:00 runs on into the next day's 00:00 opening.
+            if moment > local and not (is_open and hours.is_open(moment)):
+                return moment
+    return None
+
+
+def clock_state(hours: OpeningHours, now: datetime) -> tuple[bool, str]:
+    """(paused, what the header says): `clock paused: closed until Mon 09:00 (America/Chicago)`."""
+    change = next_change(hours, now)
+    when = f" {change:%a %H:%M} ({hours.timezone})" if change is not None else ""
+    if hours.is_open(now):
+        return False, f"response clock running: open until{when}" if when else "response clock running: open"
+    return True, f"clock paused: closed until{when}" if when else "clock paused (outside opening hours)"
+
+
 class DashboardHeader(Widget):
-    """Organization, window, DEMO badge, last successful poll and source health."""
+    """Organization, window, DEMO badge, last successful poll, source health, and the clock."""
 
     report: reactive[Report | None] = reactive(None)
 
-    def __init__(self, source_ids: Sequence[str], *, id: str | None = None) -> None:
+    def __init__(self, source_ids: Sequence[str], *, hours: OpeningHours | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.source_ids = tuple(source_ids)
+        self.hours = hours
+        """The organization's opening hours; `None` when its clock always runs."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -52,8 +92,11 @@ class DashboardHeader(Widget):
             yield Label("", id="source-total")
             for source_id in self.source_ids:
                 yield Label(Content(f"● {clean(source_id)}"), classes="source")
+        with Horizontal(classes="row", id="clock-row"):
+            yield Label("", id="clock")
 
     def on_mount(self) -> None:
+        self.query_one("#clock-row").display = self.hours is not None
         self.watch_report(self.report)
 
     def watch_report(self, report: Report | None) -> None:
@@ -65,6 +108,7 @@ class DashboardHeader(Widget):
         self.query_one("#window", Label).update(Content(f" {UNICODE.dot} {window}"))
         self._goal_counts(report)
         self._health(report)
+        self._clock()
 
     def _goal_counts(self, report: Report) -> None:
         statuses: list[str] = [g.status for g in report.goals]
@@ -93,3 +137,13 @@ class DashboardHeader(Widget):
             for name in SOURCE_STATUSES:
                 label.set_class(status.get(source_id) == name, f"-{name}")
             label.tooltip = Content(f"{clean(source_id)}: {status.get(source_id, 'unknown')}")
+
+    def _clock(self) -> None:
+        if self.hours is None:
+            return
+        from twoway import clock
+
+        paused, text = clock_state(self.hours, clock.now())
+        label = self.query_one("#clock", Label)
+        label.update(Content(text))
+        label.set_class(paused, "-paused")
