@@ -113,12 +113,6 @@ class TwowayApp(App[int]):
     # -- lifecycle ------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        import httpx
-
-        from twoway.wiring import collector_factory
-
-        self._client = httpx.AsyncClient()
-        self._collector_for = collector_factory(self.config, self.demo, self._client, self._collectors)
         sources = [s.id for s in self.config.sources]
         await self.push_screen(HomeScreen(self.goal_names, sources, self.config.organization.hours))
         self.refresh_report(self.window)
@@ -169,6 +163,13 @@ class TwowayApp(App[int]):
         todo = [s for s in sources if s.id not in self._polling]
         if not todo:
             return
+        if self._client is None:  # made at the first poll, so the first paint does not wait for httpx
+            import httpx
+
+            from twoway.wiring import collector_factory
+
+            self._client = httpx.AsyncClient()
+            self._collector_for = collector_factory(self.config, self.demo, self._client, self._collectors)
         self._polling.update(s.id for s in todo)
         for source in todo:
             timer = self._next_poll.pop(source.id, None)
