@@ -382,3 +382,20 @@ def test_daily_series_counts_engagement_on_the_day_of_its_broadcast(sc: Scenario
     assert sum(b for b, _ in days) == report.metrics["broadcast"]
     assert sum(t for _, t in days) == report.metrics["two_way"]
     assert build_report(sc.store, sc.config, NOW).goals[0].daily == ()
+
+
+def test_goal_broadcasts_newest_first_with_their_counts(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=3), text="Storytime Saturday"),
+        post("r1", "alice", at(days=2), parent_id="b1", root_id="b1"),
+        post("a1", ORG, at(days=2, hours=-1), parent_id="r1", root_id="b1"),
+        post("b2", ORG, at(days=1), text="New Books"),
+        post("old", ORG, at(days=40), text="too old"),
+        counters=[Counters("b1", NOW, reposts=2, likes=5)],
+    )
+    rows = build_report(sc.store, sc.config, NOW, daily=True).goals[0].broadcasts
+    assert [(r.excerpt, r.replies, r.responses, r.reposts, r.likes) for r in rows] == [
+        ("New Books", 0, 0, 0, 0),
+        ("Storytime Saturday", 1, 1, 2, 5),
+    ]
+    assert rows[0].url.endswith("/b2") and rows[0].source == "src"

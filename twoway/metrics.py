@@ -26,6 +26,7 @@ from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
 from twoway.report import (
     METRICS,
+    BroadcastRow,
     GoalReport,
     GoalStatus,
     Metrics,
@@ -475,6 +476,30 @@ class _GoalScope:
                 day(mentions.ats[i])[1] += 1 + mentions.responses[i]
         return tuple((b, t) for b, t in days)
 
+    def broadcast_rows(self, start: int, end: int, limit: int = 200) -> tuple[BroadcastRow, ...]:
+        """The goal's broadcasts made in [start, end), newest first."""
+        found = [
+            (pool.ats[i], sid, i)
+            for sid in self.goal.sources
+            for pool in [self.reader.broadcasts(sid)]
+            for i in _each(self._slice(pool, start, end))
+        ]
+        found.sort(reverse=True)
+        rows = []
+        texts: dict[str, dict[str, str]] = {}
+        for at, sid, i in found[:limit]:
+            pool = self.reader.broadcasts(sid)
+            if sid not in texts:
+                ids = [pool.ids[j] for _, s, j in found[:limit] if s == sid]
+                texts[sid] = self.reader.store.texts(sid, ids)
+            rows.append(
+                BroadcastRow(
+                    sid, _dt(at), pool.url(i), texts[sid].get(pool.ids[i], ""), pool.replies[i],
+                    pool.responses[i], pool.reposts[i], pool.likes[i],
+                )
+            )
+        return tuple(rows)
+
     def tally(self, sid: str, start: int, end: int) -> _Tally:
         tally = _Tally(self.measures[sid], self.platforms[sid])
         broadcasts, mentions = self.reader.broadcasts(sid), self.reader.mentions(sid)
@@ -610,6 +635,7 @@ def goal_report(
         waiting_total=waiting_total,
         waiting=waiting,
         daily=scope.daily(start, end, config.organization.timezone) if daily else (),
+        broadcasts=scope.broadcast_rows(start, end) if daily else (),
     )
 
 

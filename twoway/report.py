@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Literal, NamedTuple, Union
 
 __all__ = [
+    "BroadcastRow",
     "PARTS",
     "Part",
     "COUNTS",
@@ -86,6 +87,20 @@ class Waiting(NamedTuple):
     waiting_seconds: float
 
 
+class BroadcastRow(NamedTuple):
+    """One of a goal's broadcasts in the window, for the live app's goal screen."""
+
+    source: str
+    at: datetime
+    url: str
+    excerpt: str
+    """The broadcast's text as the organization wrote it (network text: neutralise before showing)."""
+    replies: int
+    responses: int
+    reposts: int
+    likes: int
+
+
 class GoalReport(NamedTuple):
     name: str
     status: GoalStatus
@@ -104,6 +119,8 @@ class GoalReport(NamedTuple):
     """Per day of the window (the organization's days), oldest first: (broadcasts, two-way),
     engagement counted on the day of its broadcast. Only when asked for (the live app's
     chart); not part of the JSON schema 1."""
+    broadcasts: tuple[BroadcastRow, ...] = ()
+    """The window's broadcasts, newest first, at most 200: with `daily`, for the goal screen."""
 
     def unmeasured(self) -> dict[str, list[str]]:
         """Source id → the parts it cannot measure (a platform limit, not a zero)."""

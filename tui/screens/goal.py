@@ -1,6 +1,7 @@
-"""One goal in detail: its sources side by side, and the messages waiting for a response.
+"""One goal in detail: its sources side by side, its broadcasts, and the messages waiting
+for a response.
 
-`o` opens the selected waiting message: only an http(s) URL, and only in a browser
+`o` opens the selected broadcast or waiting message: only an http(s) URL, and only in a browser
 when there is a display; over SSH the URL is shown and copied with OSC 52 instead,
 so a text browser never takes over the terminal (SPEC §8).
 """
@@ -21,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
 from tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
+from twoway.text import excerpt
 
 if TYPE_CHECKING:
     from twoway.report import GoalReport, Report
@@ -86,6 +88,8 @@ class GoalScreen(Screen[None]):
         yield DataTable(id="by-source", cursor_type="none", zebra_stripes=True)
         yield Label("waiting for a response", id="waiting-title", classes="section")
         yield DataTable(id="waiting", cursor_type="row")
+        yield Label("broadcasts", id="broadcasts-title", classes="section")
+        yield DataTable(id="broadcasts", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -111,6 +115,7 @@ class GoalScreen(Screen[None]):
             self.set_class(goal.status == name, f"-{name}")
         self._by_source(goal)
         self._waiting(goal)
+        self._broadcasts(goal)
 
     def _by_source(self, goal: GoalReport) -> None:
         table = self.query_one("#by-source", DataTable)
@@ -149,17 +154,40 @@ class GoalScreen(Screen[None]):
         if goal.waiting:
             table.move_cursor(row=min(row, len(goal.waiting) - 1))
 
+    def _broadcasts(self, goal: GoalReport) -> None:
+        count = goal.metrics.get("broadcast") or 0
+        self.query_one("#broadcasts-title", Label).update(Content(f"broadcasts: {count:,}"))
+        table = self.query_one("#broadcasts", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns("when (UTC)", "source", "post", "replies", "responses", "reposts", "likes")
+        for index, item in enumerate(goal.broadcasts):
+            table.add_row(
+                Text(f"{utc(item.at):%Y-%m-%d %H:%M}"),
+                Text(clean(item.source)),
+                Text(excerpt(clean(item.excerpt), 40)),
+                *(Text(f"{n:,}", justify="right") for n in (item.replies, item.responses, item.reposts, item.likes)),
+                key=str(index),
+            )
+        if goal.broadcasts:
+            table.move_cursor(row=min(row, len(goal.broadcasts) - 1))
+
     def selected_url(self) -> str | None:
+        """The link of the selected row: in the broadcasts table when it has focus, else the waiting list."""
         goal = self._goal(getattr(self.app, "report", None))
-        table = self.query_one("#waiting", DataTable)
-        if goal is None or not goal.waiting or table.row_count == 0:
+        if goal is None:
             return None
-        return goal.waiting[min(table.cursor_row, len(goal.waiting) - 1)].url
+        broadcasts = self.query_one("#broadcasts", DataTable)
+        items = goal.broadcasts if broadcasts.has_focus else goal.waiting
+        table = broadcasts if broadcasts.has_focus else self.query_one("#waiting", DataTable)
+        if not items or table.row_count == 0:
+            return None
+        return items[min(table.cursor_row, len(items) - 1)].url
 
     def action_open(self) -> None:
         url = self.selected_url()
         if url is None:
-            self.notify("Nothing selected: no message is waiting.", severity="warning")
+            self.notify("Nothing selected.", severity="warning")
             return
         shown = clean(url)
         if not is_web_url(url):

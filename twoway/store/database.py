@@ -446,6 +446,17 @@ class Store:
         ).fetchall()
         return list(map(Page._make, rows))
 
+    def texts(self, source_id: str, post_ids: Sequence[str]) -> dict[str, str]:
+        """The stored text of these posts (the organization's own is always kept)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT post_id, text FROM posts WHERE source_id = ? AND post_id IN ({marks})", (source_id, *chunk)
+            )
+            found.update((post_id, text or "") for post_id, text in rows)
+        return found
+
     def counted_elsewhere(self, source_id: str, post_ids: Sequence[str], earlier: Sequence[str]) -> set[str]:
         """Mentions another source on the same platform counts: as a reply, or as an earlier-named source's.
 
