@@ -38,6 +38,7 @@ __all__ = [
     "join_texts",
     "metric_inline",
     "targets",
+    "titled_table",
     "ASCII",
     "LABELS",
     "UNICODE",
@@ -470,17 +471,22 @@ def header(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
     return Group(*lines)
 
 
-def sources_table(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
-    """One row per source: is it collecting, and since when; errors in full below."""
-    table = Table(
+def titled_table(title: str) -> Table:
+    """The plain table every list of sources uses: a bold title, a rule under the header."""
+    return Table(
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
         pad_edge=False,
         show_edge=False,
         header_style="bold",
-        title=Text("sources", style="bold"),
+        title=Text(title, style="bold"),
         title_justify="left",
     )
+
+
+def sources_table(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
+    """One row per source: is it collecting, and since when; errors in full below."""
+    table = titled_table("sources")
     table.add_column("source", overflow="fold")
     table.add_column("platform", no_wrap=True)
     table.add_column("status", no_wrap=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -21,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.render import UNICODE, clean, human_duration, sources_table, utc
+from tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -61,15 +60,7 @@ def format_budget(plan: SourcePlan | None) -> Text:
 
 def polling_table(sources: Sequence[Source], schedule: Mapping[str, SourcePlan]) -> Table:
     """One row per source: how often, when next, and the rate-limit budget left where the platform says."""
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        pad_edge=False,
-        show_edge=False,
-        header_style="bold",
-        title=Text("polling", style="bold"),
-        title_justify="left",
-    )
+    table = titled_table("polling")
     table.add_column("source", overflow="fold")
     table.add_column("every", justify="right", no_wrap=True)
     table.add_column("next poll", no_wrap=True)
