@@ -138,6 +138,21 @@ class Http:
         json_body: Any = None,
         conditional: bool = False,
     ) -> Response:
+        try:
+            return await self._attempts(method, url, params, token, headers, json_body, conditional)
+        except FetchError as error:  # a server may echo what it was sent: never let a secret out
+            raise FetchError(_redact(str(error), token, json_body), status=error.status) from None
+
+    async def _attempts(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        token: str | None,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        conditional: bool,
+    ) -> Response:
         if params:
             url = str(httpx.URL(url, params={k: v for k, v in params.items() if v is not None}))
         last: Exception | None = None
@@ -261,6 +276,21 @@ class Http:
 class _Retry(Exception):
     error: FetchError
     wait: float | None
+
+
+def _redact(message: str, token: str | None, json_body: Any) -> str:
+    """The message with the credential sent (a token, a password in the body) blanked out."""
+    secrets = [token] if token else []
+    if isinstance(json_body, dict):
+        secrets += [
+            v
+            for k, v in json_body.items()
+            if isinstance(v, str) and any(word in k.lower() for word in ("password", "secret", "token"))
+        ]
+    for secret in secrets:
+        if secret and len(secret) >= 6:  # no real credential is shorter; a letter would mangle the line
+            message = message.replace(secret, "[redacted]")
+    return message
 
 
 def _where(url: str) -> str:

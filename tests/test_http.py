@@ -176,3 +176,10 @@ def test_a_listener_that_never_answers_times_out_per_attempt() -> None:
         port = silent.getsockname()[1]
         with pytest.raises(FetchError, match=r"no answer within 0\.2 s \(2 attempts\)"):
             fetch(f"http://127.0.0.1:{port}", "/x", timeout=0.2, attempts=2)
+
+
+def test_a_credential_echoed_by_the_server_never_reaches_the_error_line(server: ReplayServer) -> None:
+    server.route("GET", "/x", lambda r: json_reply({"error": f"token {r.headers['authorization'][7:]} is revoked"}, 401))
+    with pytest.raises(FetchError) as error:
+        fetch(server.url, "/x", token="s3cret-token-value")
+    assert "s3cret-token-value" not in str(error.value) and "[redacted]" in str(error.value)
