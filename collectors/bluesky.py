@@ -164,7 +164,7 @@ class BlueskyCollector:
 
     async def _feed(self, did: str, since: datetime) -> AsyncIterator[dict[str, Any]]:
         """The organization's own posts and replies younger than `since`, newest first."""
-        cursor = None
+        cursor, cursors = None, set[str]()
         while True:
             params = {"actor": did, "filter": "posts_with_replies", "limit": PAGE, "cursor": cursor}
             data = await self._get("app.bsky.feed.getAuthorFeed", params)
@@ -182,6 +182,7 @@ class BlueskyCollector:
             cursor = data.get("cursor")
             if not cursor or not feed:
                 return
+            _check_progress(cursor, cursors, "app.bsky.feed.getAuthorFeed")
 
     async def _thread(self, root: str, did: str, seen: _Seen) -> set[str]:
         """Reads thread `root` into `seen`; returns the ids of the replies it holds now."""
@@ -216,7 +217,7 @@ class BlueskyCollector:
         floor = max(since, _time(state.data["notified"])) if state.data.get("notified") else since
         newest = floor
         pointed: set[str] = set()
-        cursor = None
+        cursor, cursors = None, set[str]()
         while True:
             params = {"reasons": ["mention", "reply"], "limit": PAGE, "cursor": cursor}
             data = await self._authed(password, "app.bsky.notification.listNotifications", params)
@@ -236,6 +237,7 @@ class BlueskyCollector:
             cursor = data.get("cursor")
             if older or not cursor or not items:
                 break
+            _check_progress(cursor, cursors, "app.bsky.notification.listNotifications")
         state.data["notified"] = newest.isoformat()
         return pointed
 
@@ -281,6 +283,13 @@ class BlueskyCollector:
         )
         self._sessions[key] = session
         return session
+
+
+def _check_progress(cursor: str, seen: set[str], nsid: str) -> None:
+    """A cursor handed out twice would page forever: give up on this cycle instead."""
+    if cursor in seen:
+        raise FetchError(f"{nsid}: the server's paging cursor repeats itself")
+    seen.add(cursor)
 
 
 # -- parsing ---------------------------------------------------------------------------

@@ -705,3 +705,41 @@ def test_a_refused_app_password_is_one_clear_line(
         monkeypatch.setenv("TEST_BSKY_APP_PASSWORD", "wrong-pass-word")
         code, err = collect_once(config)
     assert code == 1 and "createSession" in err and "401" in err and "wrong-pass-word" not in err
+
+
+def test_a_paging_cursor_that_repeats_forever_fails_the_source_not_the_run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_sleep: object,  # noqa: F811
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    now = "2026-06-29T12:00:00Z"
+    post = {
+        "uri": "at://did:plc:lib/app.bsky.feed.post/1",
+        "cid": "c1",
+        "author": {"did": "did:plc:lib", "handle": "lib.example"},
+        "record": {"$type": "app.bsky.feed.post", "text": "hello", "createdAt": now},
+        "indexedAt": now,
+        "replyCount": 0,
+        "repostCount": 0,
+        "likeCount": 0,
+        "quoteCount": 0,
+    }
+    with replay_server() as server:
+        server.route(
+            "GET",
+            "/xrpc/app.bsky.actor.getProfile",
+            lambda r: json_reply({"did": "did:plc:lib", "handle": "lib.example"}),
+        )
+        server.route(
+            "GET",
+            "/xrpc/app.bsky.feed.getAuthorFeed",
+            lambda r: json_reply({"feed": [{"post": post}], "cursor": "same"}),
+        )
+        config = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "sky"\nplatform = "bluesky"\nhandle = "lib.example"\nservice = "{server.url}"\n',
+        )
+        code, stderr = collect_once(config)
+        assert len(server.requests("/xrpc/app.bsky.feed.getAuthorFeed")) == 2
+    assert code == 1 and "paging cursor repeats itself" in stderr and stderr.count("\n") == 1
