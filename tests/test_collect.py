@@ -57,3 +57,36 @@ def test_dead_ends_fail_alone_after_the_configured_timeout(
     status = {s["id"]: s["status"] for s in report["sources"]}
     assert status == {"news": "ok", "refused": "error", "silent": "error"}
     assert report["goals"][0]["metrics"]["broadcast"] == 1  # the healthy source was collected
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Reply(503),
+        Reply(200, b"<!DOCTYPE html><html>Down for maintenance</html>", {"Content-Type": "text/html"}),
+        Reply(429, headers={"Retry-After": "5"}),
+    ],
+    ids=["503", "html-200", "429"],
+)
+def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, fault: Reply  # noqa: F811
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    broken = {"on": True}
+    with replay_server() as server:
+        good = Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
+        server.route("GET", "/feed.xml", lambda r: fault if broken["on"] else good)
+        goal = '[[goals]]\nname = "News"\n'
+        source = f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n'
+        (tmp_path / "reference").mkdir()
+        reference = write_config(tmp_path / "reference", source, goal)
+        faulty = write_config(tmp_path, source, goal)
+        code, stderr = collect_once(faulty)
+        assert code == 1 and stderr.startswith("twoway: news: ")
+        assert snapshot_json(faulty)["sources"][0]["status"] == "error"
+        broken["on"] = False
+        assert collect_once(faulty) == (0, "")
+        assert collect_once(reference) == (0, "")
+        recovered, clean = snapshot_json(faulty), snapshot_json(reference)
+    assert recovered["sources"][0]["status"] == "ok"
+    assert recovered["goals"] == clean["goals"]

@@ -183,3 +183,41 @@ def test_a_credential_echoed_by_the_server_never_reaches_the_error_line(server: 
     with pytest.raises(FetchError) as error:
         fetch(server.url, "/x", token="s3cret-token-value")
     assert "s3cret-token-value" not in str(error.value) and "[redacted]" in str(error.value)
+
+
+def _raw_server(answer: bytes) -> tuple[Any, int]:
+    """A one-shot loopback server that answers every connection with `answer` and hangs up."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def test_a_connection_reset_mid_body_is_retried_then_one_line() -> None:
+    listener, port = _raw_server(b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{"partial": ')
+    try:
+        with pytest.raises(FetchError, match=r"connection broken .*\(3 attempts\)"):
+            fetch(f"http://127.0.0.1:{port}", "/x")
+    finally:
+        listener.close()
+
+
+def test_truncated_json_is_one_clear_line(server: ReplayServer) -> None:
+    server.route("GET", "/x", lambda r: Reply(200, b'{"statuses": [1, 2', {"Content-Type": "application/json"}))
+    with pytest.raises(FetchError, match="answered no JSON where JSON was expected"):
+        fetch(server.url, "/x").json()
