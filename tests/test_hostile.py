@@ -127,3 +127,38 @@ async def test_the_live_app_shows_it_literally(hostile_config: Path) -> None:
         screen = app.export_screenshot()  # the SVG of what the terminal shows
         assert "evil.example" in screen and not FORBIDDEN.search(screen)
     app.store.close()
+
+
+@pytest.mark.parametrize(
+    "drift",
+    [
+        {"content": None, "tags": None, "mentions": "x"},  # nulls and wrong types
+        {"account": None},  # a missing author
+        {"created_at": "yesterday"},  # a time that is not one
+        {"unknown_field": {"nested": [1, 2]}},  # extra fields are fine
+    ],
+    ids=["nulls", "no-author", "bad-time", "extra"],
+)
+def test_schema_drift_fails_the_source_in_one_line_or_is_ignored(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_sleep: object,
+    drift: dict[str, Any],  # noqa: F811
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", NOW)
+    library = _account("1", "library")
+    status = {**_status("10", library, "2026-06-28T10:00:00.000Z"), **drift}
+    with replay_server() as server:
+        server.route("GET", "/api/v1/accounts/lookup", lambda r: json_reply(library))
+        server.route("GET", "/api/v1/accounts/1/statuses", lambda r: json_reply([status]))
+        server.route("GET", "/api/v1/statuses/10/context", lambda r: json_reply({"ancestors": [], "descendants": []}))
+        config = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "social"\nplatform = "mastodon"\ninstance = "{server.url}"\naccount = "library"\n',
+        )
+        code, stderr = collect_once(config)
+    assert "Traceback" not in stderr
+    if code:
+        assert stderr.count("\n") == 1 and stderr.startswith("twoway: social: ")
+    else:
+        assert stderr == ""

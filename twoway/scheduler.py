@@ -36,7 +36,10 @@ def _dead(owner: str | None) -> bool:
 
 
 def _one_line(error: BaseException) -> str:
+    """The error as one line; a collector tripping over data it did not expect says so."""
     text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, (KeyError, TypeError, ValueError, AttributeError, IndexError)):
+        text = f"unexpected answer from the platform ({type(error).__name__}: {text})"
     return text[:300]
 
 
