@@ -142,7 +142,7 @@ async def test_the_live_app_shows_it_literally(hostile_config: Path) -> None:
 def test_schema_drift_fails_the_source_in_one_line_or_is_ignored(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    fake_sleep: object,
+    fake_sleep: object,  # noqa: F811
     drift: dict[str, Any],  # noqa: F811
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", NOW)
