@@ -143,7 +143,7 @@ def test_schema_drift_fails_the_source_in_one_line_or_is_ignored(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     fake_sleep: object,  # noqa: F811
-    drift: dict[str, Any],  # noqa: F811
+    drift: dict[str, Any],
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", NOW)
     library = _account("1", "library")
