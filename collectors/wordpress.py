@@ -49,6 +49,8 @@ from twoway.model import Account, Batch, Counters, Part, Post
 __all__ = ["WordPressCollector", "comment_author", "comment_post", "html_to_text", "post_record"]
 
 MEASURES: frozenset[Part] = frozenset({"replies", "responses"})
+MAX_PAGES = 200
+"""20,000 posts or comments a listing: more than any horizon of a library's blog holds."""
 PER_PAGE = 100
 IDS_PER_QUERY = 100
 """Post ids in one `post=` comments query: keeps URLs short."""
@@ -193,6 +195,7 @@ class WordPressCollector:
     async def _list(self, route: str, params: Mapping[str, Any], *, conditional: bool = False) -> list[dict[str, Any]]:
         """Every page of a collection, as `X-WP-TotalPages` counts them."""
         items: list[dict[str, Any]] = []
+        seen: set[object] = set()
         page, pages = 1, 1
         while page <= pages:
             response = await self.context.http.get(
@@ -201,9 +204,15 @@ class WordPressCollector:
             data = response.json()
             if not isinstance(data, list):
                 raise FetchError(f"{self.api}/{route}: answered {type(data).__name__} where a list was expected")
-            items += [item for item in data if isinstance(item, dict)]
+            fresh = [item for item in data if isinstance(item, dict) and item.get("id") not in seen]
+            if data and not fresh:  # a site that hands out the same page again would page forever
+                raise FetchError(f"{self.api}/{route}: page {page} repeats an earlier page")
+            if not data:
+                break
+            seen.update(item.get("id") for item in fresh)
+            items += fresh
             total = response.headers.get("x-wp-totalpages", "1")
-            pages = int(total) if total.isdigit() else 1
+            pages = min(int(total), MAX_PAGES) if total.isdigit() else 1
             page += 1
         return items
 

@@ -406,3 +406,28 @@ def test_a_comment_answering_one_never_seen_reads_that_thread(tmp_path: Path, mo
         assert [r.arg("post") for r in _thread_reads(server)] == ["1"]
         m = _goal(snapshot_json(config), "Everything")["metrics"]
         assert (m["replies"], m["responses"], m["answered"]) == (2, 1, 1)  # Ann, Bob; Bob answered
+
+
+def test_a_site_that_repeats_a_page_forever_fails_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_sleep: object,  # noqa: F811
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    post = {
+        "id": 1,
+        "date_gmt": "2026-06-29T10:00:00",
+        "link": "https://blog.example/?p=1",
+        "author": 1,
+        "title": {"rendered": "Hello"},
+        "content": {"rendered": "<p>Hi</p>"},
+        "status": "publish",
+    }
+    with replay_server() as server:
+        server.route("GET", "/wp-json/wp/v2/users", lambda r: json_reply([{"id": 1, "slug": "lib", "name": "Library"}]))
+        server.route("GET", "/wp-json/wp/v2/posts", lambda r: json_reply([post], headers={"X-WP-TotalPages": "999999"}))
+        server.route("GET", "/wp-json/wp/v2/comments", lambda r: json_reply([]))
+        config = write_config(tmp_path, f'[[sources]]\nid = "blog"\nplatform = "wordpress"\nurl = "{server.url}"\n')
+        code, stderr = collect_once(config)
+        assert len(server.requests("/wp-json/wp/v2/posts")) == 2
+    assert code == 1 and "repeats an earlier page" in stderr and stderr.count("\n") == 1
