@@ -430,6 +430,51 @@ async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.Monkey
             app.store.close()
 
 
+FAULTS = {
+    "503": Reply(503, b"busy"),
+    "html-200": Reply(200, b"<!DOCTYPE html><html>Maintenance</html>", {"Content-Type": "text/html"}),
+    "429": Reply(429, b"", {"Retry-After": "30"}),
+    "garbage": Reply(200, b"\x00\xff not a feed \x1b[2J", {"Content-Type": "application/rss+xml"}),
+    "huge": Reply(200, b"x" * 6_000_000, {"Content-Type": "application/rss+xml"}),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_the_app_stays_up_through_every_fault(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fault: str
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    monkeypatch.setattr("collectors.http.wait", FakeSleep())
+    state = {"fault": False}
+
+    def feed(_: object) -> Reply:
+        return FAULTS[fault] if state["fault"] else Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
+
+    with replay_server() as server:
+        server.route("GET", "/feed.xml", feed)
+        path = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n',
+            '[[goals]]\nname = "News"\n',
+        )
+        app = build_app(load_config(path), demo=False)
+        try:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(app, pilot)
+                state["fault"] = True
+                await pilot.press("r")
+                await settle(app, pilot)
+                assert app.is_running and app.report is not None
+                assert app.report.sources[0].status == "error"
+                assert app.report.goals[0].metrics["broadcast"] == 2  # the stored data stays
+                state["fault"] = False
+                await pilot.press("r")
+                await settle(app, pilot)
+                assert app.report.sources[0].status == "ok"
+        finally:
+            app.store.close()
+
+
 async def test_q_quits(app: TwowayApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
