@@ -74,3 +74,25 @@ def test_credentials_never_go_over_plain_http_to_another_machine(tmp_path: Path,
     with contextlib.redirect_stderr(err):
         assert main(["--config", str(config), "check-config"]) == 2
     assert "sources[0]" in err.getvalue()
+
+
+async def test_a_token_is_found_on_none_of_the_app_screens(world: tuple[World, Path]) -> None:  # noqa: F811
+    from tui.app import build_app
+    from twoway.config import load_config
+
+    _, config = world
+    app = build_app(load_config(config), demo=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.report is not None and app.polls:
+                    break
+            screens = [app.export_screenshot()]
+            for keys in (["enter"], ["escape", "s"], ["escape", "question_mark"]):
+                await pilot.press(*keys)
+                await pilot.pause(0.2)
+                screens.append(app.export_screenshot())
+        assert app.polls and all(TOKEN not in screen for screen in screens)
+    finally:
+        app.store.close()
