@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,22 +66,35 @@ def test_dead_ends_fail_alone_after_the_configured_timeout(
         Reply(503),
         Reply(200, b"<!DOCTYPE html><html>Down for maintenance</html>", {"Content-Type": "text/html"}),
         Reply(429, headers={"Retry-After": "5"}),
+        Reply(200, b"<rss>" + b"x" * 6_000_000, {"Content-Type": "application/rss+xml"}),
+        Reply(200, b"\x00\xff not a feed", {"Content-Type": "application/rss+xml"}),
+        "slow",
     ],
-    ids=["503", "html-200", "429"],
+    ids=["503", "html-200", "429", "over-max-bytes", "garbage", "timeout"],
 )
 def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, fault: Reply  # noqa: F811
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, fault: Reply | str  # noqa: F811
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     broken = {"on": True}
+    good = Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
+
+    def answer(request: object) -> Reply:
+        if not broken["on"]:
+            return good
+        if fault == "slow":  # longer than the configured timeout, every attempt
+            time.sleep(1.3)
+            return good
+        return fault  # type: ignore[return-value]
+
     with replay_server() as server:
-        good = Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
-        server.route("GET", "/feed.xml", lambda r: fault if broken["on"] else good)
+        server.route("GET", "/feed.xml", answer)
         goal = '[[goals]]\nname = "News"\n'
         source = f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n'
         (tmp_path / "reference").mkdir()
         reference = write_config(tmp_path / "reference", source, goal)
         faulty = write_config(tmp_path, source, goal)
+        faulty.write_text(faulty.read_text().replace('timeout = "2s"', 'timeout = "1s"'))
         code, stderr = collect_once(faulty)
         assert code == 1 and stderr.startswith("twoway: news: ")
         assert snapshot_json(faulty)["sources"][0]["status"] == "error"
