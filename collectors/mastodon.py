@@ -191,8 +191,10 @@ class _Cycle:
             recent = [s for s in page if _time(s["created_at"]) >= self.since]
             statuses += recent
             max_id = _next(link, "max_id")
-            if len(recent) < len(page) or not page or max_id is None or max_id == params.get("max_id"):
+            if len(recent) < len(page) or not page or max_id is None:
                 return statuses
+            if max_id == params.get("max_id"):  # the same page again would page forever
+                raise FetchError(f"{self.api}/accounts/{self.org_id}/statuses: the Link header repeats the same page")
             params = {**params, "max_id": max_id}
 
     def read_own(self, listing: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Reaction], list[Counters]]:

@@ -162,3 +162,24 @@ def test_schema_drift_fails_the_source_in_one_line_or_is_ignored(
         assert stderr.count("\n") == 1 and stderr.startswith("twoway: social: ")
     else:
         assert stderr == ""
+
+
+def test_a_link_header_that_repeats_the_same_page_fails_the_source(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_sleep: object,  # noqa: F811
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", NOW)
+    library = _account("1", "library")
+    page = [_status(str(n), library, "2026-06-28T10:00:00.000Z") for n in (12, 11)]
+    with replay_server() as server:
+        server.route("GET", "/api/v1/accounts/lookup", lambda r: json_reply(library))
+        link = {"Link": f'<{server.url}/api/v1/accounts/1/statuses?max_id=11>; rel="next"'}
+        server.route("GET", "/api/v1/accounts/1/statuses", lambda r: json_reply(page, headers=link))
+        config = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "social"\nplatform = "mastodon"\ninstance = "{server.url}"\naccount = "library"\n',
+        )
+        code, stderr = collect_once(config)
+        assert len(server.requests("/api/v1/accounts/1/statuses")) == 2
+    assert code == 1 and "repeats the same page" in stderr and stderr.count("\n") == 1
