@@ -37,6 +37,8 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    cut: int | None = None
+    """Hang up after this many bytes of the body (a connection reset mid-body)."""
 
 
 def json_reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -109,6 +111,10 @@ class ReplayServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
+                if reply.cut is not None:
+                    self.wfile.write(reply.body[: reply.cut])
+                    self.close_connection = True
+                    return
                 self.wfile.write(reply.body)
 
             do_GET = do_POST = _serve

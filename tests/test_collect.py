@@ -69,8 +69,10 @@ def test_dead_ends_fail_alone_after_the_configured_timeout(
         Reply(200, b"<rss>" + b"x" * 6_000_000, {"Content-Type": "application/rss+xml"}),
         Reply(200, b"\x00\xff not a feed", {"Content-Type": "application/rss+xml"}),
         "slow",
+        Reply(401, b'{"error": "expired"}', {"Content-Type": "application/json"}),
+        Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"}, cut=40),
     ],
-    ids=["503", "html-200", "429", "over-max-bytes", "garbage", "timeout"],
+    ids=["503", "html-200", "429", "over-max-bytes", "garbage", "timeout", "401", "reset-mid-body"],
 )
 def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, fault: Reply | str  # noqa: F811
