@@ -19,7 +19,7 @@ reassembled by an earlier substitution. Choices, so every view agrees:
   keeps the width Rich measures equal to the width a terminal draws.
 - At most two combining marks are kept per base character, so a "zalgo" flood cannot
   grow a line upwards and downwards through the layout.
-- Lone surrogates (from JSON `\\udXXX` escapes) become U+FFFD, so no output encoder
+- Lone surrogates (from JSON `\\udc80`-style escapes) become U+FFFD, so no output encoder
   ever raises on them.
 
 This module imports neither Rich nor Textual at import time: collectors and the JSON
