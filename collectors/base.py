@@ -81,10 +81,6 @@ class CursorState:
     def dump(self) -> str:
         return json.dumps(self.data, sort_keys=True, separators=(",", ":"))
 
-    @property
-    def first_poll(self) -> bool:
-        return not self.data.get("polled")
-
     def since(self, now: datetime, horizon: int) -> datetime:
         """How far back this cycle reads the organization's own posts."""
         return now - timedelta(seconds=horizon)

@@ -111,8 +111,6 @@ class Http:
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = random.random
     budgets: dict[str, Budget] = field(default_factory=dict)
-    requests: int = 0
-    """Requests sent, retries included: what the steady-state budget counts."""
     _validators: dict[str, tuple[str | None, str | None, Response]] = field(default_factory=dict)
 
     async def get(
@@ -226,7 +224,6 @@ class Http:
         return response
 
     async def _send(self, method: str, url: str, headers: dict[str, str], json_body: Any) -> Response:
-        self.requests += 1
         try:
             async with self.client.stream(
                 method, url, headers=headers, json=json_body, timeout=self.timeout, follow_redirects=False

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_UNKNOWN = 0, 1, 3
+"""Exit codes (SPEC §4); 2, a configuration or usage error, comes from the error itself."""
 FORMATS = ("text", "json", "csv", "markdown")
 
 
