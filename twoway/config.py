@@ -23,6 +23,7 @@ from twoway.errors import ConfigError
 from twoway.hours import OpeningHours, parse_hours
 from twoway.matching import normalize_hashtag, normalize_link
 from twoway.platforms import PLATFORMS, SOURCE_KEYS, PlatformKeys, known_platforms, platform_keys
+from twoway.toml_lines import LineScanner, format_key, join_key
 
 __all__ = [
     "Config",
@@ -222,211 +223,6 @@ def find_config(explicit: str | None) -> Path:
     )
 
 
-# ---------------------------------------------------------------- key lines
-
-_BARE_KEY = re.compile(r"[\w-]+")
-
-
-def _fmt_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else '"' + key.replace('"', '\\"') + '"'
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{_fmt_key(key)}" if prefix else _fmt_key(key)
-
-
-class _Stop(Exception):
-    pass
-
-
-class _LineScanner:
-    """Maps key paths (`sources[1].instance`) to the line they are written on.
-
-    tomli reports lines only for syntax errors, so this walks the (already valid)
-    source once more. It is best effort: on anything it does not expect it stops,
-    and the lines found so far still serve.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.s = text
-        self.i = 0
-        self.line = 1
-        self.lines: dict[str, int] = {}
-        self.tables: dict[str, int] = {}
-        """Arrays of tables by resolved path: their current index."""
-
-    def scan(self) -> dict[str, int]:
-        try:
-            self._document()
-        except (_Stop, IndexError, tomli.TOMLDecodeError):
-            pass
-        return self.lines
-
-    def _peek(self, n: int = 1) -> str:
-        return self.s[self.i : self.i + n]
-
-    def _advance(self, n: int = 1) -> None:
-        self.line += self.s.count("\n", self.i, self.i + n)
-        self.i += n
-
-    def _skip(self, newlines: bool) -> None:
-        while self.i < len(self.s):
-            c = self.s[self.i]
-            if c in " \t\r" or (newlines and c == "\n"):
-                self._advance()
-            elif c == "#":
-                end = self.s.find("\n", self.i)
-                self._advance((len(self.s) if end < 0 else end) - self.i)
-            else:
-                return
-
-    def _expect(self, token: str) -> None:
-        self._skip(newlines=False)
-        if self._peek(len(token)) != token:
-            raise _Stop
-        self._advance(len(token))
-
-    def _record(self, path: str, line: int) -> None:
-        self.lines.setdefault(path, line)
-
-    def _document(self) -> None:
-        prefix = ""
-        while True:
-            self._skip(newlines=True)
-            if self.i >= len(self.s):
-                return
-            start, line = self.i, self.line
-            if self._peek(2) == "[[":
-                self._advance(2)
-                prefix = self._resolve(self._key(), array=True)
-                self._expect("]]")
-                self._record(prefix, line)
-            elif self._peek() == "[":
-                self._advance()
-                prefix = self._resolve(self._key(), array=False)
-                self._expect("]")
-                self._record(prefix, line)
-            else:
-                path = prefix
-                for part in self._key():
-                    path = _join(path, part)
-                    self._record(path, line)
-                self._expect("=")
-                self._value(path)
-            if self.i == start:
-                raise _Stop
-
-    def _resolve(self, keys: list[str], array: bool) -> str:
-        path = ""
-        for n, key in enumerate(keys):
-            path = _join(path, key)
-            if array and n == len(keys) - 1:
-                index = self.tables.get(path, -1) + 1
-                self.tables[path] = index
-                self._record(path, self.line)
-                path += f"[{index}]"
-            elif path in self.tables:
-                path += f"[{self.tables[path]}]"
-            self._record(path, self.line)
-        return path
-
-    def _key(self) -> list[str]:
-        parts: list[str] = []
-        while True:
-            self._skip(newlines=False)
-            c = self._peek()
-            if c in "\"'":
-                start = self.i
-                self._string()
-                parts.append(tomli.loads("k = " + self.s[start : self.i])["k"])
-            else:
-                match = _BARE_KEY.match(self.s, self.i)
-                if not match:
-                    raise _Stop
-                parts.append(match.group())
-                self._advance(match.end() - self.i)
-            self._skip(newlines=False)
-            if self._peek() != ".":
-                return parts
-            self._advance()
-
-    def _string(self) -> None:
-        quote = self._peek()
-        if self._peek(3) == quote * 3:
-            self._advance(3)
-            while self.i < len(self.s):
-                if quote == '"' and self._peek() == "\\":
-                    self._advance(2)
-                elif self._peek(3) == quote * 3:
-                    self._advance(3)
-                    while self._peek() == quote:  # up to two quotes end the content
-                        self._advance()
-                    return
-                else:
-                    self._advance()
-            raise _Stop
-        self._advance()
-        while self.i < len(self.s):
-            c = self._peek()
-            if quote == '"' and c == "\\":
-                self._advance(2)
-            elif c == quote:
-                self._advance()
-                return
-            elif c == "\n":
-                raise _Stop
-            else:
-                self._advance()
-        raise _Stop
-
-    def _value(self, path: str) -> None:
-        self._skip(newlines=False)
-        c = self._peek()
-        if c in "\"'":
-            self._string()
-        elif c == "{":
-            self._advance()
-            while True:
-                self._skip(newlines=True)
-                if self._peek() == "}":
-                    self._advance()
-                    return
-                line = self.line
-                key_path = path
-                for part in self._key():
-                    key_path = _join(key_path, part)
-                    self._record(key_path, line)
-                self._expect("=")
-                self._value(key_path)
-                self._skip(newlines=True)
-                if self._peek() == ",":
-                    self._advance()
-                elif self._peek() != "}":
-                    raise _Stop
-        elif c == "[":
-            self._advance()
-            index = 0
-            while True:
-                self._skip(newlines=True)
-                if self._peek() == "]":
-                    self._advance()
-                    return
-                item = f"{path}[{index}]"
-                self._record(item, self.line)
-                self._value(item)
-                self._skip(newlines=True)
-                if self._peek() == ",":
-                    self._advance()
-                elif self._peek() != "]":
-                    raise _Stop
-                index += 1
-        else:
-            match = re.compile(r"[^,\]}\n#]+").match(self.s, self.i)
-            if not match:
-                raise _Stop
-            self._advance(len(match.group().rstrip(" \t\r")))
-
-
 # ---------------------------------------------------------------- checking
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -528,7 +324,7 @@ class _Checker:
     def unknown_keys(self, table: dict[str, Any], allowed: tuple[str, ...] | list[str], path: str) -> None:
         for key in table:
             if key not in allowed:
-                self.error(_join(path, key), f"unknown key{_suggest(key, allowed)}")
+                self.error(join_key(path, key), f"unknown key{_suggest(key, allowed)}")
 
     def table(self, value: object, path: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -615,11 +411,11 @@ class _Checker:
                 self.error(path, 'a credential is either { env = "NAME" } or { keyring = "NAME" }')
             return None
         kind = given[0]
-        name = self.string(value[kind], _join(path, kind))
+        name = self.string(value[kind], join_key(path, kind))
         if name is None:
             return None
         if kind == "env" and not _ENV_NAME.match(name):
-            self.error(_join(path, kind), f"{name!r} is not an environment variable name")
+            self.error(join_key(path, kind), f"{name!r} is not an environment variable name")
             return None
         return Credential(env=name) if kind == "env" else Credential(keyring=name)
 
@@ -782,7 +578,7 @@ def _source(
     ck.unknown_keys(table, allowed, path)
     for key in keys.required:
         if key not in table:
-            ck.error(_join(path, key), f"missing: {platform} sources need it")
+            ck.error(join_key(path, key), f"missing: {platform} sources need it")
     for alternatives in keys.one_of:
         if not any(k in table for k in alternatives):
             ck.error(path, f"{platform} sources need {' or '.join(map(repr, alternatives))}")
@@ -790,7 +586,7 @@ def _source(
     options: dict[str, object] = dict(keys.defaults)
     for key in keys.keys:
         if key in table:
-            value = _source_value(ck, keys, key, table[key], _join(path, key))
+            value = _source_value(ck, keys, key, table[key], join_key(path, key))
             if value is not None:
                 options[key] = value
 
@@ -801,7 +597,7 @@ def _source(
             if keys.type_of(key) == "url" and isinstance(url, str):
                 parts = urlsplit(url)
                 if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
-                    where = _join(path, key) if key in table else _join(path, next(iter(credentials)))
+                    where = join_key(path, key) if key in table else join_key(path, next(iter(credentials)))
                     ck.error(where, f"credentials go only over HTTPS, and {url} is plain HTTP (loopback excepted)")
 
     missing: list[str] = []
@@ -809,7 +605,7 @@ def _source(
     for key, cred in credentials.items():
         if key in available:
             continue
-        where = _join(path, key)
+        where = join_key(path, key)
         why = (
             f"{cred.env} is not set" if cred.env is not None
             else f"keyring credential {cred.keyring!r} needs the optional keyring package (pip install keyring)"
@@ -915,7 +711,7 @@ def _goal(ck: _Checker, raw: object, n: int, source_ids: list[str], names: dict[
     if "targets" in table:
         spec = ck.table(table["targets"], f"{path}.targets")
         for metric, value in (spec or {}).items():
-            target = _target(ck, metric, value, _join(f"{path}.targets", metric))
+            target = _target(ck, metric, value, join_key(f"{path}.targets", metric))
             if target is not None:
                 targets.append(target)
 
@@ -935,7 +731,7 @@ def _goal(ck: _Checker, raw: object, n: int, source_ids: list[str], names: dict[
 def _check(ck: _Checker, data: dict[str, Any], path: Path) -> Config:
     for key in data:
         if key not in _TOP:
-            ck.error(_fmt_key(key), f"unknown key{_suggest(key, _TOP)}")
+            ck.error(format_key(key), f"unknown key{_suggest(key, _TOP)}")
     organization = _organization(ck, data)
     dashboard = _dashboard(ck, data)
 
@@ -1029,7 +825,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError([" ".join(f"{where}: TOML syntax error: {msg}{at}".splitlines())]) from None
     except Exception as exc:  # e.g. RecursionError on absurd nesting: still one line
         raise ConfigError([f"{file}: cannot parse: {type(exc).__name__}"]) from None
-    ck = _Checker(file, _LineScanner(text).scan(), path.parent)
+    ck = _Checker(file, LineScanner(text).scan(), path.parent)
     try:
         return _check(ck, data, path)
     except ConfigError:
