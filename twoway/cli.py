@@ -182,8 +182,12 @@ def _fresh_store(config: Config, *, poll: bool) -> Store:
 
 
 def _snapshot(args: argparse.Namespace) -> int:
+    import gc
+
     from tui.snapshot import render
 
+    # a one-shot process that makes many small objects and no cycles worth collecting
+    gc.disable()
     report = _report(args)
     render(report, args.format, sys.stdout)
     sys.stdout.flush()
