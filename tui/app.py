@@ -219,8 +219,10 @@ class TwowayApp(App[int]):
 
         now = clock.now()
         states = self.store.source_states()
+        from twoway.wiring import polled_sources
+
         waiting = {s.id for s in due} | self._polling | set(self._next_poll)
-        for source in self.config.sources:
+        for source in polled_sources(self.config):
             state = states.get(source.id)
             if source.id in waiting or state is None or state.last_success is None:
                 continue
@@ -251,7 +253,9 @@ class TwowayApp(App[int]):
     def action_poll_now(self) -> None:
         busy = [s.id for s in self.config.sources if s.id in self._polling]
         self.notify("polling every source now" + (f" ({', '.join(busy)} already polling)" if busy else ""))
-        self.poll(self.config.sources)
+        from twoway.wiring import polled_sources
+
+        self.poll(polled_sources(self.config))
 
     def action_cycle_window(self) -> None:
         index = WINDOWS.index(self.window) if self.window in WINDOWS else 0

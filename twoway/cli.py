@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check-config", parents=[common], help="validate the configuration")
 
+    imports = commands.add_parser(
+        "import", parents=[common], help="read an export, an archive or a CSV file into a source"
+    )
+    imports.add_argument("path", metavar="PATH", help="the file to import")
+    imports.add_argument("--source", required=True, metavar="ID", help="the configured source it fills")
+    imports.add_argument("--format", metavar="NAME", help="the importer (default: the source's platform)")
+    imports.add_argument("--dry-run", action="store_true", help="say what would be stored, store nothing")
+
     forget = commands.add_parser("forget", parents=[common], help="remove everything a source stored")
     forget.add_argument("source", metavar="ID")
     return parser
@@ -74,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "collect": _collect,
             "check-config": _check_config,
             "forget": _forget,
+            "import": _import,
         }[args.command]
         return handler(args)
     except TwowayError as e:
@@ -168,7 +177,7 @@ def _fresh_store(config: Config, *, poll: bool) -> Store:
         store = Store.open_readonly(path, policy)
         due = wiring.due_sources(config, store)
     except StoreError:  # no store yet, or one to migrate: the poll below creates it
-        due = list(config.sources)
+        due = wiring.polled_sources(config)
     else:
         if not due:
             return store
@@ -212,7 +221,7 @@ def _collect(args: argparse.Namespace) -> int:
     try:
         _prune(config, store, clock.now())
         if args.once:
-            results = _poll(config, store, config.sources, demo)
+            results = _poll(config, store, wiring.polled_sources(config), demo)
             failed = {sid: err for sid, err in results.items() if err}
             for sid, err in failed.items():
                 print(f"twoway: {sid}: {err}", file=sys.stderr)
@@ -290,4 +299,63 @@ def _forget(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"forgot {args.source}: {removed} posts removed")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    """`twoway import PATH --source ID`: one file into one source, all or nothing (SPEC §6)."""
+    from pathlib import Path
+
+    from twoway import clock, plugins
+    from twoway.errors import StoreError
+    from twoway.store import Store
+
+    if _is_demo(args):
+        raise UsageError("twoway import: not with --demo (the demo store is rebuilt on every run)")
+    config = _load(args)
+    source = next((s for s in config.sources if s.id == args.source), None)
+    if source is None:
+        ids = ", ".join(s.id for s in config.sources) or "none"
+        raise UsageError(f"twoway import: --source: no source named {args.source!r} (sources: {ids})")
+    installed = plugins.installed_importers()
+    name = args.format or source.platform
+    importer = plugins.load_importer(name)
+    if importer is None:
+        listed = ", ".join(installed) or "none"
+        if args.format:
+            raise UsageError(f"twoway import: --format: no importer named {name!r} (installed: {listed})")
+        raise UsageError(
+            f"twoway import: source {source.id!r} is a {source.platform} source: name the file's format"
+            f" with --format (installed: {listed})"
+        )
+    path = Path(args.path)
+    now = clock.now()
+    try:
+        # counters are as of the export, not of this import: the same file imported
+        # again observes nothing new, and an older export never overrides a newer one
+        exported = datetime.fromtimestamp(path.stat().st_mtime, tz=now.tzinfo)
+        now = min(now, exported)
+    except OSError:
+        pass  # the importer says what is wrong with the file
+    batch = importer().read(path, source.id, source.platform, now)
+    db, policy = wiring.store_path(config), wiring.policy(config)
+    if args.dry_run:
+        try:
+            store = Store.open_readonly(db, policy)
+        except StoreError:
+            known: set[str] = set()
+        else:
+            try:
+                known = store.known_posts(source.id, [p.id for p in batch.posts])
+            finally:
+                store.close()
+        new = sum(1 for p in batch.posts if p.id not in known)
+        print(f"would store {len(batch.posts)} posts ({new} new), counters for {len(batch.counters)}")
+        return EXIT_OK
+    store = Store.open(db, policy)
+    try:
+        store.write(batch)
+    finally:
+        store.close()
+    print(f"imported {len(batch.posts)} posts from {args.path} into {source.id}")
     return EXIT_OK

@@ -24,6 +24,7 @@ from itertools import accumulate, chain
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
+from twoway.platforms import IMPORTERS
 from twoway.report import (
     METRICS,
     BroadcastRow,
@@ -648,10 +649,10 @@ def source_report(config: Config, state: SourceState | None, source_id: str, now
         status, error = "error", f"{', '.join(source.missing)} not set in the environment"
     elif state and state.last_error_at and (state.last_success is None or state.last_error_at >= state.last_success):
         status, error = "error", state.last_error
-    elif state is None or state.last_success is None or now - state.last_success > timedelta(
-        seconds=2 * source.interval
-    ):
+    elif state is None or state.last_success is None:
         status = "stale"
+    elif source.platform not in IMPORTERS and now - state.last_success > timedelta(seconds=2 * source.interval):
+        status = "stale"  # an imported source is as fresh as its last export: never polled, never stale
     else:
         status = "ok"
     return SourceReport(

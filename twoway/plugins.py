@@ -1,4 +1,5 @@
-"""Collectors found through the `twoway.collectors` entry points, ours included.
+"""Collectors and importers found through the `twoway.collectors` and `twoway.importers`
+entry points, ours included.
 
 The one place that reads entry points; it does so only when asked, since scanning
 installed distributions costs more than a snapshot's whole start-up budget.
@@ -10,9 +11,19 @@ from typing import Any
 
 from twoway.errors import TwowayError
 
-__all__ = ["GROUP", "PluginError", "entry_points", "installed", "load"]
+__all__ = [
+    "GROUP",
+    "IMPORTERS_GROUP",
+    "PluginError",
+    "entry_points",
+    "installed",
+    "installed_importers",
+    "load",
+    "load_importer",
+]
 
 GROUP = "twoway.collectors"
+IMPORTERS_GROUP = "twoway.importers"
 
 
 class PluginError(TwowayError):
@@ -41,4 +52,20 @@ def load(platform: str) -> Any | None:
                 return ep.load()
             except Exception as e:
                 raise PluginError(f"the collector for platform {platform!r} ({ep.value}) failed to load: {e}") from None
+    return None
+
+
+def installed_importers() -> list[str]:
+    """Importer format names, without importing any of them."""
+    return sorted({ep.name for ep in entry_points(IMPORTERS_GROUP)})
+
+
+def load_importer(name: str) -> Any | None:
+    """The importer class for format `name`, `None` when none is installed."""
+    for ep in entry_points(IMPORTERS_GROUP):
+        if ep.name == name:
+            try:
+                return ep.load()
+            except Exception as e:
+                raise PluginError(f"the importer for format {name!r} ({ep.value}) failed to load: {e}") from None
     return None

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from twoway.config import Config, Source
     from twoway.store import Store, StorePolicy
 
-__all__ = ["collector_factory", "due_sources", "open_demo_store", "policy", "store_path"]
+__all__ = ["collector_factory", "due_sources", "open_demo_store", "policy", "polled_sources", "store_path"]
 
 
 def store_path(config: Config) -> Path:
@@ -76,14 +76,21 @@ def collector_factory(config: Config, demo: bool, client: object, made: dict[str
     return make
 
 
+def polled_sources(config: Config) -> list[Source]:
+    """The sources a collector polls: all but those only `twoway import` fills."""
+    from twoway.platforms import PLATFORMS
+
+    return [s for s in config.sources if not (s.platform in PLATFORMS and PLATFORMS[s.platform].importer)]
+
+
 def due_sources(config: Config, store: Store) -> list[Source]:
-    """Sources whose data is older than their interval."""
+    """Polled sources whose data is older than their interval."""
     from twoway import clock
 
     now = clock.now()
     states = store.source_states()
     due = []
-    for source in config.sources:
+    for source in polled_sources(config):
         state = states.get(source.id)
         if state is None or state.last_success is None:
             due.append(source)

@@ -532,6 +532,19 @@ class Store:
             )
         return sorted(found)
 
+    def known_posts(self, source_id: str, post_ids: Sequence[str]) -> set[str]:
+        """Which of `post_ids` the source already has (an import's dry run)."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(post_ids))):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT post_id FROM posts WHERE source_id = ? AND post_id IN ({marks})", (source_id, *chunk)
+                )
+            )
+        return found
+
     # -- sources: cursor, lease, health ------------------------------------------------
 
     def source_states(self) -> dict[str, SourceState]:
