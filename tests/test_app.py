@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -480,4 +481,18 @@ async def test_q_quits(app: TwowayApp) -> None:
         await settle(app, pilot)
         await pilot.press("q")
         await pilot.pause()
+    assert app.return_code in (0, None)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM"])
+async def test_a_hangup_or_a_kill_quits_like_q(app: TwowayApp, name: str) -> None:
+    """Closing the terminal or `kill` quits cleanly, so the store closes and the demo's temporary files go."""
+    sig = getattr(signal, name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert signal.getsignal(sig) is not signal.SIG_DFL  # the default would end the test run itself
+        signal.raise_signal(sig)
+        await pilot.pause()
+        assert not app.is_running
     assert app.return_code in (0, None)

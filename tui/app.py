@@ -15,6 +15,9 @@ watches next to `report`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -119,6 +122,15 @@ class TwowayApp(App[int]):
         self.poll()
         # Relative times and `stale` depend on now, not only on new data.
         self.set_interval(REREAD_SECONDS, lambda: self.refresh_report(self.window), name="reread")
+        self._quit_on_hangup()
+
+    def _quit_on_hangup(self) -> None:
+        """A closed terminal or a `kill` quits like `q`: the store closes and the demo's temporary files go."""
+        loop = asyncio.get_running_loop()
+        for name in ("SIGHUP", "SIGTERM"):
+            if hasattr(signal, name):
+                with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
+                    loop.add_signal_handler(getattr(signal, name), self.exit)
 
     async def on_unmount(self) -> None:
         if self._client is not None:
