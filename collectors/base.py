@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from twoway.config import Source
     from twoway.model import Batch
 
-__all__ = ["Collector", "Context", "CursorState", "ThreadWatch"]
+__all__ = ["Collector", "Context", "CursorState", "DailyQuota", "ThreadWatch", "explain"]
 
 
 @dataclass(frozen=True)
@@ -117,3 +117,88 @@ class ThreadWatch:
         for root in list(self.state):
             if root not in keep:
                 del self.state[root]
+
+
+class DailyQuota:
+    """A daily allowance the platform does not announce in headers: X's paid request
+    budget, YouTube's quota units. Spending is counted here, kept in the cursor so a
+    restart or a cron run remembers it, and shown like any rate-limit budget.
+
+    A call that would overrun it raises `FetchError` before anything is sent; the
+    budget comes back at the next midnight in `tz` (YouTube resets at midnight Pacific).
+    """
+
+    KEY = "daily quota"
+    """Its name among the HTTP layer's budgets (which are otherwise keyed by host)."""
+
+    def __init__(
+        self, state: CursorState, http: Http, limit: int, now: datetime, *, unit: str = "requests", tz: tzinfo = timezone.utc
+    ) -> None:
+        self.state, self.http, self.limit, self.unit = state, http, limit, unit
+        local = now.astimezone(tz)
+        self.day = local.date().isoformat()
+        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.resets_in = (midnight - local).total_seconds()
+        day, used = state.data.get("quota") or [None, 0]
+        self.used = int(used) if day == self.day else 0
+        self._show()
+
+    def spend(self, units: int = 1) -> None:
+        from collectors.http import FetchError
+
+        if self.used + units > self.limit:
+            hours = self.resets_in / 3600
+            raise FetchError(
+                f"daily budget of {self.limit} {self.unit} used up ({self.used} spent); it comes back in {hours:.1f} h"
+            )
+        self.used += units
+        self.state.data["quota"] = [self.day, self.used]
+        self._show()
+
+    def _show(self) -> None:
+        from collectors.http import Budget
+
+        reset_at = self.http.clock() + self.resets_in
+        self.http.budgets[self.KEY] = Budget(self.limit - self.used, self.limit, reset_at)
+
+
+def explain(error: Exception, advice: dict[int | str, str]) -> Exception:
+    """A platform's refusal as advice the staff can act on, or the error unchanged.
+
+    `advice` maps an HTTP status, or a platform error code as a string (Graph's
+    `error.code`, X's `title`), to the sentence to show, e.g. {401: "token expired:
+    renew it at https://..."}. The URL stays at the front of the line.
+    """
+    from collectors.http import FetchError
+
+    if not isinstance(error, FetchError):
+        return error
+    codes = _error_codes(error.data)
+    sentence = next((advice[c] for c in codes if c in advice), None) or advice.get(error.status or 0)
+    if sentence is None:
+        return error
+    where = str(error).split(": ", 1)[0]
+    return FetchError(f"{where}: {sentence} ({str(error).split(': ', 1)[-1]})", status=error.status, data=error.data)
+
+
+def _error_codes(data: Any) -> list[str]:
+    """The codes a JSON error body names, most specific first.
+
+    Graph: {"error": {"code", "error_subcode", "type"}}; Google: {"error": {"errors":
+    [{"reason"}]}}; X: {"title", "errors": [...]}; LinkedIn: {"serviceErrorCode"};
+    Discourse: {"error_type"}; OAuth: {"error": "invalid_grant"}.
+    """
+    if not isinstance(data, dict):
+        return []
+    codes: list[Any] = []
+    for layer in (data.get("error"), data):
+        if isinstance(layer, str):
+            codes.append(layer)
+        if not isinstance(layer, dict):
+            continue
+        items = layer.get("errors")
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                codes += [item.get("reason"), item.get("code"), item.get("title")]
+        codes += [layer.get(k) for k in ("error_subcode", "code", "type", "serviceErrorCode", "title", "error_type")]
+    return [str(c) for c in codes if c is not None and c != "" and not isinstance(c, dict)]

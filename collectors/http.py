@@ -17,6 +17,7 @@ Every failure is a `FetchError` whose message is one line naming what and where.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import json
 import random
@@ -47,9 +48,11 @@ async def wait(seconds: float) -> None:
 class FetchError(Exception):
     """A request that failed for good; `str()` is one line naming what and where."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, data: Any = None) -> None:
         super().__init__(message)
         self.status = status
+        self.data = data
+        """The JSON body of a 4xx answer, where there was one: collectors map its error codes to advice."""
 
 
 @dataclass
@@ -120,10 +123,13 @@ class Http:
         params: Mapping[str, Any] | None = None,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
         conditional: bool = False,
     ) -> Response:
         """GET `url`; raises `FetchError` unless the answer is 2xx (or a 304 with a cached body)."""
-        return await self.request("GET", url, params=params, token=token, headers=headers, conditional=conditional)
+        return await self.request(
+            "GET", url, params=params, token=token, headers=headers, secret_headers=secret_headers, conditional=conditional
+        )
 
     async def request(
         self,
@@ -133,22 +139,36 @@ class Http:
         params: Mapping[str, Any] | None = None,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
         json_body: Any = None,
+        form: Mapping[str, str] | None = None,
         conditional: bool = False,
     ) -> Response:
+        """One request, retried politely.
+
+        `token` is sent as `Authorization: Bearer`; `secret_headers` (an API key header,
+        HTTP Basic credentials) are credentials too: like the token they go only over
+        HTTPS or to loopback, never follow a redirect to another host, and are blanked
+        out of any error. `form` is an `application/x-www-form-urlencoded` body.
+        """
+        credentials = dict(secret_headers or {})
+        if token is not None:
+            credentials["Authorization"] = f"Bearer {token}"
+        body = _Body(json_body, dict(form) if form is not None else None)
         try:
-            return await self._attempts(method, url, params, token, headers, json_body, conditional)
+            return await self._attempts(method, url, params, credentials, headers, body, conditional)
         except FetchError as error:  # a server may echo what it was sent: never let a secret out
-            raise FetchError(_redact(str(error), token, json_body), status=error.status) from None
+            secrets = [token, *credentials.values(), *body.secrets()]
+            raise FetchError(_redact(str(error), secrets), status=error.status, data=error.data) from None
 
     async def _attempts(
         self,
         method: str,
         url: str,
         params: Mapping[str, Any] | None,
-        token: str | None,
+        credentials: dict[str, str],
         headers: Mapping[str, str] | None,
-        json_body: Any,
+        body: _Body,
         conditional: bool,
     ) -> Response:
         if params:
@@ -158,7 +178,7 @@ class Http:
             if attempt:
                 await self.sleep(self._backoff(attempt))
             try:
-                return await self._once(method, url, token, headers, json_body, conditional)
+                return await self._once(method, url, credentials, headers, body, conditional)
             except _Retry as retry:
                 last = retry.error
                 if retry.wait is not None:
@@ -174,9 +194,9 @@ class Http:
         self,
         method: str,
         url: str,
-        token: str | None,
+        credentials: dict[str, str],
         headers: Mapping[str, str] | None,
-        json_body: Any,
+        body: _Body,
         conditional: bool,
     ) -> Response:
         await self._respect_budget(url)
@@ -190,17 +210,16 @@ class Http:
                 request_headers["If-Modified-Since"] = modified
         origin = urlsplit(url).hostname or ""
         for _ in range(MAX_REDIRECTS + 1):
-            send_token = token if (urlsplit(url).hostname or "") == origin else None
-            if send_token is not None:
+            for name in credentials:
+                request_headers.pop(name, None)
+            if credentials and (urlsplit(url).hostname or "") == origin:
                 _check_transport(url)
-                request_headers["Authorization"] = f"Bearer {send_token}"
-            else:
-                request_headers.pop("Authorization", None)
-            response = await self._send(method, url, request_headers, json_body)
+                request_headers.update(credentials)
+            response = await self._send(method, url, request_headers, body)
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 if response.status == 303:
-                    method, json_body = "GET", None
+                    method, body = "GET", _Body(None, None)
                 continue
             break
         else:
@@ -216,17 +235,17 @@ class Http:
         if response.status >= 500:
             raise _Retry(FetchError(f"HTTP {response.status}", status=response.status), None)
         if response.status >= 400:
-            raise FetchError(f"{_where(url)}: {_client_error(response)}", status=response.status)
+            raise FetchError(f"{_where(url)}: {_client_error(response)}", status=response.status, data=_json_or_none(response.body))
         if conditional and method == "GET":
             etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
             if etag or modified:
                 self._validators[url] = (etag, modified, response)
         return response
 
-    async def _send(self, method: str, url: str, headers: dict[str, str], json_body: Any) -> Response:
+    async def _send(self, method: str, url: str, headers: dict[str, str], body: _Body) -> Response:
         try:
             async with self.client.stream(
-                method, url, headers=headers, json=json_body, timeout=self.timeout, follow_redirects=False
+                method, url, headers=headers, json=body.json, data=body.form, timeout=self.timeout, follow_redirects=False
             ) as stream:
                 declared = stream.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
@@ -247,15 +266,16 @@ class Http:
             raise FetchError(f"{_where(url)}: {_reason(e)}") from None
 
     def _read_budget(self, url: str, headers: httpx.Headers) -> None:
-        """Mastodon's X-RateLimit-*, Bluesky's RateLimit-*, and the IETF draft's names."""
-        remaining = _first_int(headers, "x-ratelimit-remaining", "ratelimit-remaining")
-        if remaining is None:
-            return
-        budget = self.budgets.setdefault(urlsplit(url).netloc, Budget())
-        budget.remaining = remaining
-        budget.limit = _first_int(headers, "x-ratelimit-limit", "ratelimit-limit")
-        reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
-        budget.reset_at = _reset_at(reset, self.clock) if reset else None
+        """Every platform's rate-limit signal as one `Budget` per host.
+
+        Requests left: Mastodon's and Reddit's X-RateLimit-*, X's x-rate-limit-*,
+        Bluesky's RateLimit-* (the IETF draft's names). Meta's usage headers
+        (X-App-Usage, X-Page-Usage, X-Business-Use-Case-Usage) give percentages used
+        instead: they become a budget of 100 with the highest percentage spent.
+        """
+        budget = _announced_budget(headers, self.clock) or _meta_usage(headers, self.clock)
+        if budget is not None:
+            self.budgets[urlsplit(url).netloc] = budget
 
     async def _respect_budget(self, url: str) -> None:
         budget = self.budgets.get(urlsplit(url).netloc)
@@ -275,19 +295,55 @@ class _Retry(Exception):
     wait: float | None
 
 
-def _redact(message: str, token: str | None, json_body: Any) -> str:
-    """The message with the credential sent (a token, a password in the body) blanked out."""
-    secrets = [token] if token else []
-    if isinstance(json_body, dict):
-        secrets += [
+@dataclass(frozen=True)
+class _Body:
+    """A request body: JSON, or a urlencoded form (an OAuth token request)."""
+
+    json: Any
+    form: dict[str, str] | None
+
+    def secrets(self) -> list[str]:
+        """Values whose names say they are credentials (a password, a refresh token)."""
+        fields = self.form if self.form is not None else self.json
+        if not isinstance(fields, dict):
+            return []
+        return [
             v
-            for k, v in json_body.items()
+            for k, v in fields.items()
             if isinstance(v, str) and any(word in k.lower() for word in ("password", "secret", "token"))
         ]
+
+
+def _redact(message: str, secrets: list[str | None]) -> str:
+    """The message with every credential sent (a token, an API key, a password) blanked out."""
     for secret in secrets:
-        if secret and len(secret) >= 6:  # no real credential is shorter; a letter would mangle the line
-            message = message.replace(secret, "[redacted]")
+        for value in _forms_of(secret):
+            if len(value) >= 6:  # no real credential is shorter; a letter would mangle the line
+                message = message.replace(value, "[redacted]")
     return message
+
+
+def _forms_of(secret: str | None) -> list[str]:
+    """A credential as sent and as a server may echo it: a header's value without its scheme."""
+    if not secret:
+        return []
+    scheme, _, rest = secret.partition(" ")
+    if not rest or scheme not in ("Bearer", "Basic"):
+        return [secret]
+    forms = [secret, rest]
+    if scheme == "Basic":  # a client id and secret, each of which a server may echo
+        try:
+            forms += base64.b64decode(rest, validate=True).decode().split(":", 1)
+        except ValueError:
+            pass
+    return forms
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _where(url: str) -> str:
@@ -322,6 +378,52 @@ def _client_error(response: Response) -> str:
     meaning = {401: "credential refused or expired", 403: "not allowed", 404: "not found", 410: "gone"}
     text = f"HTTP {response.status} {meaning.get(response.status, '')}".rstrip()
     return f"{text}: {detail}" if detail else text
+
+
+_LIMIT_NAMES = (
+    ("x-ratelimit-remaining", "x-ratelimit-limit", "x-ratelimit-reset"),
+    ("x-rate-limit-remaining", "x-rate-limit-limit", "x-rate-limit-reset"),
+    ("ratelimit-remaining", "ratelimit-limit", "ratelimit-reset"),
+)
+META_USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage", "x-ad-account-usage")
+META_WINDOW = 3600.0
+"""Meta counts usage over a rolling hour: without an estimate, a spent budget waits that long."""
+
+
+def _announced_budget(headers: httpx.Headers, clock: Callable[[], float]) -> Budget | None:
+    for remaining_name, limit_name, reset_name in _LIMIT_NAMES:
+        remaining = _first_int(headers, remaining_name)
+        if remaining is not None:
+            reset = headers.get(reset_name)
+            return Budget(remaining, _first_int(headers, limit_name), _reset_at(reset, clock) if reset else None)
+    return None
+
+
+def _meta_usage(headers: httpx.Headers, clock: Callable[[], float]) -> Budget | None:
+    """Meta's JSON usage percentages (a flat object, or business id → list of objects)."""
+    used: list[float] = []
+    regain: list[float] = []
+    for name in META_USAGE_HEADERS:
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            data = json.loads(value)
+        except ValueError:
+            continue
+        entries = [data] if isinstance(data, dict) and "call_count" in data else []
+        if isinstance(data, dict) and not entries:
+            entries = [e for group in data.values() if isinstance(group, list) for e in group if isinstance(e, dict)]
+        for entry in entries:
+            used += [float(v) for k, v in entry.items() if k in ("call_count", "total_cputime", "total_time", "acc_id_util_pct") and isinstance(v, (int, float))]
+            minutes = entry.get("estimated_time_to_regain_access")
+            if isinstance(minutes, (int, float)) and minutes > 0:
+                regain.append(minutes * 60.0)
+    if not used:
+        return None
+    remaining = max(0, 100 - int(max(used) + 0.999))
+    wait = max(regain) if regain else (META_WINDOW if remaining == 0 else None)
+    return Budget(remaining, 100, clock() + wait if wait is not None else None)
 
 
 def _first_int(headers: httpx.Headers, *names: str) -> int | None:
