@@ -221,3 +221,119 @@ def test_truncated_json_is_one_clear_line(server: ReplayServer) -> None:
     server.route("GET", "/x", lambda r: Reply(200, b'{"statuses": [1, 2', {"Content-Type": "application/json"}))
     with pytest.raises(FetchError, match="answered no JSON where JSON was expected"):
         fetch(server.url, "/x").json()
+
+
+def test_secret_headers_are_credentials_too(server: ReplayServer) -> None:
+    """An API key header follows the token's rules: same host only, never in an error."""
+    elsewhere = server.url.replace("127.0.0.1", "localhost")
+    server.route("GET", "/go", lambda r: Reply(302, headers={"Location": elsewhere + "/there"}))
+    server.route("GET", "/there", lambda r: json_reply({"ok": 1}))
+    server.route("GET", "/echo", lambda r: json_reply({"error": f"key {r.headers['api-key']} unknown"}, 403))
+    assert fetch(server.url, "/go", secret_headers={"Api-Key": "k3y-value-1"}).json() == {"ok": 1}
+    assert server.requests("/go")[0].headers["api-key"] == "k3y-value-1"
+    assert "api-key" not in server.requests("/there")[0].headers
+    with pytest.raises(FetchError) as error:
+        fetch(server.url, "/echo", secret_headers={"Api-Key": "k3y-value-1"})
+    assert "k3y-value-1" not in str(error.value) and "[redacted]" in str(error.value)
+    with pytest.raises(FetchError, match="refusing to send a credential over plain HTTP"):
+        fetch("http://example.invalid", "/x", secret_headers={"Api-Key": "k3y-value-1"})
+
+
+def test_a_form_post_with_basic_credentials_never_leaks_them(server: ReplayServer) -> None:
+    import base64
+
+    basic = "Basic " + base64.b64encode(b"client-id-1:client-s3cret").decode()
+    seen: list[Request] = []
+
+    def token(request: Request) -> Reply:
+        seen.append(request)
+        return json_reply({"error": f"invalid_grant for client-s3cret and r3fresh-token"}, 400)
+
+    server.route("POST", "/token", token)
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as client:
+            form = {"grant_type": "refresh_token", "refresh_token": "r3fresh-token"}
+            await Http(client).request("POST", server.url + "/token", form=form, secret_headers={"Authorization": basic})
+
+    with pytest.raises(FetchError) as error:
+        asyncio.run(run())
+    assert seen[0].body == b"grant_type=refresh_token&refresh_token=r3fresh-token"
+    assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
+    assert seen[0].headers["authorization"] == basic
+    assert "client-s3cret" not in str(error.value) and "r3fresh-token" not in str(error.value)
+    assert error.value.data == {"error": "invalid_grant for client-s3cret and r3fresh-token"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "remaining", "limit", "reset_in"),
+    [
+        ({"x-rate-limit-remaining": "14", "x-rate-limit-limit": "15"}, 14, 15, None),  # X
+        ({"x-ratelimit-remaining": "598.0", "x-ratelimit-reset": "120"}, 598, None, 120),  # Reddit: float, seconds
+        ({"X-App-Usage": '{"call_count": 28, "total_time": 25, "total_cputime": 9}'}, 72, 100, None),  # Meta app
+        (
+            {"X-Business-Use-Case-Usage": '{"1234": [{"type": "pages", "call_count": 100, "total_cputime": 4,'
+             ' "total_time": 8, "estimated_time_to_regain_access": 5}]}'},
+            0, 100, 300,
+        ),  # Meta page at its limit: back for 5 minutes
+        ({"X-App-Usage": '{"call_count": 100}'}, 0, 100, 3600),  # at the limit without an estimate: the rolling hour
+        ({"X-App-Usage": "not json"}, None, None, None),
+    ],
+)
+def test_every_platforms_rate_limit_signal_is_one_budget(
+    server: ReplayServer, headers: dict[str, str], remaining: int | None, limit: int | None, reset_in: int | None
+) -> None:
+    server.route("GET", "/x", lambda r: json_reply({}, headers=headers))
+
+    async def run() -> Any:
+        async with httpx.AsyncClient() as client:
+            http = Http(client, clock=lambda: 1000.0)
+            await http.get(server.url + "/x")
+            return http.budgets.get(server.url.split("//")[1])
+
+    budget = asyncio.run(run())
+    if remaining is None:
+        assert budget is None
+        return
+    assert (budget.remaining, budget.limit) == (remaining, limit)
+    assert (None if budget.reset_at is None else round(budget.reset_at - 1000.0)) == reset_in
+
+
+def test_a_daily_quota_is_spent_remembered_and_refused_in_one_line() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from collectors.base import CursorState, DailyQuota
+
+    http = Http(httpx.AsyncClient(), clock=lambda: 50.0)
+    state = CursorState()
+    now = datetime(2026, 6, 30, 18, 0, tzinfo=timezone.utc)
+    quota = DailyQuota(state, http, 3, now, unit="quota units")
+    quota.spend(2)
+    budget = http.budgets[DailyQuota.KEY]
+    assert (budget.remaining, budget.limit, budget.reset_at) == (1, 3, 50.0 + 6 * 3600)
+    again = DailyQuota(CursorState.load(state.dump()), http, 3, now + timedelta(hours=1), unit="quota units")
+    with pytest.raises(FetchError, match=r"^daily budget of 3 quota units used up \(2 spent\); it comes back in 5\.0 h$"):
+        again.spend(2)
+    tomorrow = DailyQuota(CursorState.load(state.dump()), http, 3, now + timedelta(hours=7))
+    tomorrow.spend(3)  # a new day, a new allowance
+    assert http.budgets[DailyQuota.KEY].remaining == 0
+
+
+def test_explain_turns_a_platform_refusal_into_advice(server: ReplayServer) -> None:
+    from collectors.base import explain
+
+    graph = {"error": {"message": "Error validating access token", "type": "OAuthException", "code": 190}}
+    google = {"error": {"code": 403, "message": "quota", "errors": [{"reason": "quotaExceeded"}]}}
+    server.route("GET", "/graph", lambda r: json_reply(graph, 400))
+    server.route("GET", "/google", lambda r: json_reply(google, 403))
+    server.route("GET", "/plain", lambda r: Reply(404))
+    advice = {"190": "token expired: renew it at https://example.org/renew", "quotaExceeded": "quota used up", 401: "x"}
+    for path, expected in (("/graph", "token expired: renew it at"), ("/google", "quota used up")):
+        with pytest.raises(FetchError) as error:
+            fetch(server.url, path)
+        explained = explain(error.value, advice)
+        assert str(explained).startswith(f"{server.url}{path}: {expected}")
+        assert "\n" not in str(explained) and explained.status == error.value.status  # type: ignore[attr-defined]
+    with pytest.raises(FetchError) as error:
+        fetch(server.url, "/plain")
+    assert explain(error.value, advice) is error.value
