@@ -39,8 +39,8 @@ def check_report_json(doc: object) -> None:
     for goal in doc["goals"]:
         assert set(goal) == {
             "name", "status", "window", "start", "end", "metrics", "baseline", "deltas",
-            "unavailable", "targets", "by_source", "waiting_total", "waiting",
-        }
+            "unavailable", "targets", "by_source", "waiting_total", "waiting", "imported",
+        }  # "imported" was added in schema 1 (keys may be added, never renamed)
         assert isinstance(goal["name"], str)
         assert goal["status"] in ("met", "missed", "no-data", "no-targets")
         assert isinstance(goal["window"], str)
@@ -70,8 +70,12 @@ def check_report_json(doc: object) -> None:
             ats.append(_iso(item["at"]))
             assert isinstance(item["waiting_seconds"], (int, float))
         assert ats == sorted(ats), "waiting is oldest first"
+        for note in goal["imported"]:
+            _check_import(note, source_ids)
     for source in doc["sources"]:
-        assert set(source) == {"id", "platform", "status", "last_success", "error", "followers"}
+        assert set(source) == {"id", "platform", "status", "last_success", "error", "followers", "imports"}
+        for note in source["imports"]:
+            _check_import(note, {source["id"]})
         assert isinstance(source["id"], str) and isinstance(source["platform"], str)
         assert source["status"] in ("ok", "stale", "error")
         if source["last_success"] is not None:
@@ -80,3 +84,12 @@ def check_report_json(doc: object) -> None:
         assert source["followers"] is None or (
             isinstance(source["followers"], int) and not isinstance(source["followers"], bool)
         )
+
+
+def _check_import(note: object, source_ids: set[str]) -> None:
+    assert isinstance(note, dict)
+    assert set(note) == {"source", "file", "format", "exported_at", "imported_at", "posts"}
+    assert note["source"] in source_ids and isinstance(note["file"], str) and isinstance(note["format"], str)
+    _iso(note["exported_at"])
+    _iso(note["imported_at"])
+    assert isinstance(note["posts"], int) and not isinstance(note["posts"], bool)

@@ -29,7 +29,11 @@ from twoway.report import DURATIONS, RATIOS, GoalReport, Report
 from twoway.text import excerpt, neutralize
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import RenderableType
+
+    from twoway.report import ImportNote
 
 __all__ = [
     "ONE_WAY",
@@ -45,6 +49,7 @@ __all__ = [
     "Glyphs",
     "clean",
     "demo_banner",
+    "describe_import",
     "format_delta",
     "format_target",
     "format_value",
@@ -53,6 +58,7 @@ __all__ = [
     "goal_status",
     "header",
     "human_duration",
+    "imported_note",
     "relative_time",
     "sources_table",
     "utc",
@@ -371,12 +377,29 @@ def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
 
 
 def _footnotes(goal: GoalReport, glyphs: Glyphs) -> Text | None:
-    """Which source cannot measure which part: its `—` and its gaps in the sums."""
+    """Which source cannot measure which part (its `—` and its gaps in the sums), and which
+    numbers came from an imported export."""
     missing = goal.unmeasured()
-    if not missing:
-        return None
     lines = [f"{clean(source, glyphs)} cannot measure {', '.join(parts)}" for source, parts in missing.items()]
-    return Text("\n".join(lines), style="dim italic")
+    imported = imported_note(goal.imported, glyphs)
+    if imported is not None:
+        lines.append(imported.plain)
+    return Text("\n".join(lines), style="dim italic") if lines else None
+
+
+def describe_import(note: ImportNote, glyphs: Glyphs = UNICODE) -> str:
+    """`posts.xlsx into library-linkedin, exported 2024-06-01 (120 posts)`: what a number's provenance says."""
+    return (
+        f"{clean(note.file, glyphs)} into {clean(note.source, glyphs)},"
+        f" exported {utc(note.exported_at):%Y-%m-%d} ({note.posts:,} posts)"
+    )
+
+
+def imported_note(notes: Sequence[ImportNote], glyphs: Glyphs = UNICODE) -> Text | None:
+    """One line per file whose numbers a view shows: they are an export's, not collected."""
+    if not notes:
+        return None
+    return Text("\n".join(f"imported: {describe_import(n, glyphs)}" for n in notes), style="dim italic")
 
 
 def goal_status(goal: GoalReport, glyphs: Glyphs = UNICODE) -> Text:
@@ -507,6 +530,6 @@ def sources_table(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType
                 errors.append("\n")
             errors.append(f"{source_id}: ", style="bold red")
             errors.append(" ".join(clean(source.error, glyphs).split()))
-    if not errors:
-        return table
-    return Group(table, errors)
+    latest = [s.imports[0] for s in report.sources if s.imports]
+    notes = [n for n in (errors or None, imported_note(latest, glyphs)) if n is not None]
+    return Group(table, *notes) if notes else table

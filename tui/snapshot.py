@@ -191,6 +191,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
     from tui.render import (
         LABELS,
         WAITING_LISTED,
+        describe_import,
         format_delta,
         format_target,
         format_value,
@@ -233,6 +234,8 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
                 f"{md_escape(source)} cannot measure {', '.join(parts)}" for source, parts in missing.items()
             )
             lines += [f"\\* Partial or not measured: {notes}.", ""]
+        for note in goal.imported:
+            lines += [f"Imported: {md_escape(describe_import(note, glyphs))}.", ""]
         if goal.targets:
             lines += ["**Targets**", ""]
             for target in goal.targets:
@@ -271,6 +274,9 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
             f" | {format_value('followers', source.followers, glyphs)}"
             f" | {md_escape(source.error) if source.error else ''} |"
         )
+    imports = [f"- Imported: {md_escape(describe_import(s.imports[0], glyphs))}" for s in report.sources if s.imports]
+    if imports:
+        lines += ["", *imports]
     return "\n".join(lines) + "\n"
 
 

@@ -308,6 +308,7 @@ def _import(args: argparse.Namespace) -> int:
 
     from twoway import clock, plugins
     from twoway.errors import StoreError
+    from twoway.model import Imported
     from twoway.store import Store
 
     if _is_demo(args):
@@ -338,6 +339,7 @@ def _import(args: argparse.Namespace) -> int:
     except OSError:
         pass  # the importer says what is wrong with the file
     batch = importer().read(path, source.id, source.platform, now)
+    batch = batch._replace(imported=Imported(path.name, name, now, clock.now()))
     db, policy = wiring.store_path(config), wiring.policy(config)
     if args.dry_run:
         try:

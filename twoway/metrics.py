@@ -29,6 +29,7 @@ from twoway.report import (
     METRICS,
     BroadcastRow,
     GoalReport,
+    ImportNote,
     GoalStatus,
     Metrics,
     Part,
@@ -38,7 +39,7 @@ from twoway.report import (
     TargetResult,
     Waiting,
 )
-from twoway.store import MATCH_SEPARATOR, RECORD_SEPARATOR, Page, SourceState, Store, unpack
+from twoway.store import MATCH_SEPARATOR, RECORD_SEPARATOR, ImportRecord, Page, SourceState, Store, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
@@ -400,6 +401,7 @@ class _Reader:
         self.waiting_since = now - timedelta(seconds=longest)
         self.sources = config.sources
         self.states = store.source_states()
+        self.imports = store.imports()
         self.order = [s.id for s in config.sources]
         self._pools: dict[tuple[str, str], _Pool] = {}
 
@@ -621,6 +623,12 @@ def goal_report(
     )
     unavailable = {m: tuple(sid for sid in goal.sources if not measures_metric(m, measures[sid])) for m in METRICS}
     waiting_total, waiting = scope.waiting(start, now, store.policy.wait)
+    imported = tuple(
+        _note(sid, record)
+        for sid in goal.sources
+        for record in reader.imports.get(sid, ())
+        if record.first_at and record.last_at and record.first_at < _dt(end) and record.last_at >= _dt(base_start)
+    )
     return GoalReport(
         name=goal.name,
         status=_status(results),
@@ -637,14 +645,27 @@ def goal_report(
         waiting=waiting,
         daily=scope.daily(start, end, config.organization.timezone) if daily else (),
         broadcasts=scope.broadcast_rows(start, end) if daily else (),
+        imported=imported,
     )
 
 
-def source_report(config: Config, state: SourceState | None, source_id: str, now: datetime) -> SourceReport:
-    """A source's health: error when its last poll failed or a credential is missing."""
+def _note(source_id: str, record: ImportRecord) -> ImportNote:
+    return ImportNote(source_id, record.file, record.format, record.exported_at, record.imported_at, record.posts)
+
+
+def source_report(
+    config: Config, state: SourceState | None, source_id: str, now: datetime, imports: Sequence[ImportRecord] = ()
+) -> SourceReport:
+    """A source's health: error when its last poll failed or a credential is missing.
+
+    A source only `twoway import` fills is as fresh as its last import: never polled, never stale.
+    """
     source = config.source(source_id)
     status: SourceStatus
     error = None
+    if source.platform in IMPORTERS:
+        last = max((i.imported_at for i in imports), default=None)
+        state = state._replace(last_success=last) if state else None
     if source.missing:
         status, error = "error", f"{', '.join(source.missing)} not set in the environment"
     elif state and state.last_error_at and (state.last_success is None or state.last_error_at >= state.last_success):
@@ -652,7 +673,7 @@ def source_report(config: Config, state: SourceState | None, source_id: str, now
     elif state is None or state.last_success is None:
         status = "stale"
     elif source.platform not in IMPORTERS and now - state.last_success > timedelta(seconds=2 * source.interval):
-        status = "stale"  # an imported source is as fresh as its last export: never polled, never stale
+        status = "stale"
     else:
         status = "ok"
     return SourceReport(
@@ -662,6 +683,7 @@ def source_report(config: Config, state: SourceState | None, source_id: str, now
         last_success=state.last_success if state else None,
         error=error,
         followers=state.followers if state else None,
+        imports=tuple(_note(source_id, record) for record in imports),
     )
 
 
@@ -689,6 +711,9 @@ def build_report(
         window=format_duration(window) if window else None,
         clock="opening-hours" if config.organization.hours else "always",
         goals=tuple(goal_report(store, config, g, now, window=window, reader=reader, daily=daily) for g in goals),
-        sources=tuple(source_report(config, reader.states.get(s.id), s.id, now) for s in config.sources),
+        sources=tuple(
+            source_report(config, reader.states.get(s.id), s.id, now, reader.imports.get(s.id, ()))
+            for s in config.sources
+        ),
     )
 

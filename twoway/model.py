@@ -18,6 +18,7 @@ __all__ = [
     "Account",
     "Batch",
     "Counters",
+    "Imported",
     "Part",
     "Post",
     "Reaction",
@@ -77,6 +78,16 @@ class Account(NamedTuple):
     """`source` for the source's own account, else the `also` entry it came from."""
 
 
+class Imported(NamedTuple):
+    """Where an imported batch came from: its numbers are the export's, not a poll's."""
+
+    file: str
+    """The file's name (not its path: the path may say more than the store should keep)."""
+    format: str
+    exported_at: datetime
+    imported_at: datetime
+
+
 class Batch(NamedTuple):
     """Everything one poll of one source learned; the store writes it in one transaction."""
 
@@ -94,3 +105,5 @@ class Batch(NamedTuple):
     """The parts this source can measure, as its collector knows them now."""
     cursor: str | None = None
     """Opaque to everyone but the collector that wrote it; `None` keeps the old one."""
+    imported: Imported | None = None
+    """Set by `twoway import`: the batch is a file's, so it is no poll of the source."""

@@ -18,6 +18,7 @@ __all__ = [
     "METRICS",
     "RATIOS",
     "GoalReport",
+    "ImportNote",
     "GoalStatus",
     "Metrics",
     "Report",
@@ -101,6 +102,27 @@ class BroadcastRow(NamedTuple):
     likes: int
 
 
+class ImportNote(NamedTuple):
+    """A file imported into a source: numbers that came from an export, not from polling."""
+
+    source: str
+    file: str
+    format: str
+    exported_at: datetime
+    imported_at: datetime
+    posts: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "file": self.file,
+            "format": self.format,
+            "exported_at": iso(self.exported_at),
+            "imported_at": iso(self.imported_at),
+            "posts": self.posts,
+        }
+
+
 class GoalReport(NamedTuple):
     name: str
     status: GoalStatus
@@ -121,6 +143,8 @@ class GoalReport(NamedTuple):
     chart); not part of the JSON schema 1."""
     broadcasts: tuple[BroadcastRow, ...] = ()
     """The window's broadcasts, newest first, at most 200: with `daily`, for the goal screen."""
+    imported: tuple[ImportNote, ...] = ()
+    """The imports whose posts reach this window or its baseline: these numbers are an export's."""
 
     def unmeasured(self) -> dict[str, list[str]]:
         """Source id → the parts it cannot measure (a platform limit, not a zero)."""
@@ -155,6 +179,7 @@ class GoalReport(NamedTuple):
                 {"source": w.source, "url": w.url, "at": iso(w.at), "waiting_seconds": w.waiting_seconds}
                 for w in self.waiting
             ],
+            "imported": [i.to_json() for i in self.imported],
         }
 
 
@@ -163,8 +188,11 @@ class SourceReport(NamedTuple):
     platform: str
     status: SourceStatus
     last_success: datetime | None
+    """The last successful poll; for a source filled only by `twoway import`, the last import."""
     error: str | None
     followers: int | None
+    imports: tuple[ImportNote, ...] = ()
+    """Every file imported into the source, the newest export first."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -174,6 +202,7 @@ class SourceReport(NamedTuple):
             "last_success": iso(self.last_success),
             "error": self.error,
             "followers": self.followers,
+            "imports": [i.to_json() for i in self.imports],
         }
 
 

@@ -33,6 +33,7 @@ from tui.render import (
     format_value,
     goal_status,
     human_duration,
+    imported_note,
     join_texts,
     metric_inline,
     targets,
@@ -89,7 +90,9 @@ class GoalDetails(Widget):
         one_way = Text("one-way  ", style="bold")
         one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
         rates = join_texts([self._rate(goal, m, label) for m, label in RATES.items()], "  ")
-        return Group(one_way, rates, targets(goal, glyphs), self._waiting(goal))
+        imported = imported_note(goal.imported, glyphs)
+        parts = [one_way, rates, targets(goal, glyphs), self._waiting(goal)]
+        return Group(*parts, *([imported] if imported is not None else []))
 
     @staticmethod
     def _rate(goal: GoalReport, metric: str, label: str) -> Text:

@@ -5,7 +5,7 @@ and `packing` the pure-Python steps between the posts collectors saw and the
 columns metrics count.
 """
 
-from twoway.store.database import SourceState, Store, StorePolicy, default_path
+from twoway.store.database import ImportRecord, SourceState, Store, StorePolicy, default_path
 from twoway.store.packing import MATCH_SEPARATOR, PAGE_COUNTS, RECORD_SEPARATOR, Page, unpack, voice
 from twoway.store.schema import SCHEMA_VERSION
 
@@ -14,6 +14,7 @@ __all__ = [
     "PAGE_COUNTS",
     "RECORD_SEPARATOR",
     "SCHEMA_VERSION",
+    "ImportRecord",
     "Page",
     "SourceState",
     "Store",

@@ -36,7 +36,7 @@ from twoway.store.schema import MIGRATIONS, SCHEMA_VERSION
 if TYPE_CHECKING:
     from twoway.model import Batch, Counters, Post
 
-__all__ = ["SourceState", "Store", "StorePolicy", "default_path"]
+__all__ = ["ImportRecord", "SourceState", "Store", "StorePolicy", "default_path"]
 
 _COUNTERS = ("replies", "reposts", "quotes", "likes")
 DAY = 86400
@@ -82,6 +82,19 @@ class StorePolicy(NamedTuple):
         if self.hours is None:
             return max(end - start, 0)
         return round(self.hours.open_seconds(_dt(start), _dt(end)))  # type: ignore[arg-type]
+
+
+class ImportRecord(NamedTuple):
+    """One file imported into a source (SPEC §6): the provenance of its numbers."""
+
+    file: str
+    format: str
+    exported_at: datetime
+    imported_at: datetime
+    posts: int
+    first_at: datetime | None
+    """The oldest and newest post in the file: which windows the file's numbers reach."""
+    last_at: datetime | None
 
 
 class SourceState(NamedTuple):
@@ -246,8 +259,9 @@ class Store:
         roots: set[str] = set()
         for post in batch.posts:
             roots.add(self._upsert_post(sid, platform, post, org))
+        source = batch.imported.file if batch.imported else None
         for counters in batch.counters:
-            self._observe(sid, counters)
+            self._observe(sid, counters, source)
         for reaction in batch.reactions:
             self.conn.execute(
                 "INSERT INTO reactions (source_id, post_id, kind, author_hash) VALUES (?, ?, ?, ?) "
@@ -266,6 +280,9 @@ class Store:
             self._derive_all()
         else:
             self._derive(sid, sorted(roots), org)
+        if batch.imported is not None:
+            self._record_import(batch)
+            return
         self.conn.execute(
             "UPDATE sources SET platform = ?, last_success = ?, last_error_at = NULL, "
             "cursor = COALESCE(?, cursor), followers = COALESCE(?, followers), "
@@ -279,6 +296,46 @@ class Store:
                 sid,
             ),
         )
+
+    def _record_import(self, batch: Batch) -> None:
+        """An import is no poll: the source's health, cursor and followers stay as polling left
+        them, and what the file measures adds to what the source measures."""
+        assert batch.imported is not None
+        imported, sid = batch.imported, batch.source_id
+        times = [_ts(p.created_at) for p in batch.posts]
+        self.conn.execute(
+            "INSERT INTO imports (source_id, file, format, exported_at, imported_at, posts, first_at, last_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, file, exported_at) DO UPDATE SET"
+            " format = excluded.format, imported_at = excluded.imported_at, posts = excluded.posts,"
+            " first_at = excluded.first_at, last_at = excluded.last_at",
+            (
+                sid,
+                imported.file,
+                imported.format,
+                _ts(imported.exported_at),
+                _ts(imported.imported_at),
+                len(batch.posts),
+                min(times, default=None),
+                max(times, default=None),
+            ),
+        )
+        if batch.measures is not None:
+            row = self.conn.execute("SELECT measures FROM sources WHERE source_id = ?", (sid,)).fetchone()
+            known = set(row[0].split(",")) if row and row[0] else set()
+            measures = ",".join(p for p in PARTS if p in batch.measures or p in known)
+            self.conn.execute("UPDATE sources SET measures = ? WHERE source_id = ?", (measures, sid))
+
+    def imports(self) -> dict[str, list[ImportRecord]]:
+        """Source id → its imports, the newest export first."""
+        found: dict[str, list[ImportRecord]] = {}
+        for row in self.conn.execute(
+            "SELECT source_id, file, format, exported_at, imported_at, posts, first_at, last_at FROM imports"
+            " ORDER BY exported_at DESC, file"
+        ):
+            found.setdefault(row[0], []).append(
+                ImportRecord(row[1], row[2], _dt(row[3]), _dt(row[4]), row[5], _dt(row[6]), _dt(row[7]))  # type: ignore[arg-type]
+            )
+        return found
 
     def _ensure_source(self, source_id: str, platform: str) -> None:
         self.conn.execute(
@@ -330,14 +387,15 @@ class Store:
         )
         return root
 
-    def _observe(self, sid: str, c: Counters) -> None:
-        """Keep the history; the latest observation wins, even when lower (SPEC §2)."""
+    def _observe(self, sid: str, c: Counters, imported: str | None = None) -> None:
+        """Keep the history, each observation marked with the file it came from, if any;
+        the latest observation wins, even when lower (SPEC §2)."""
         at = _ts(c.observed_at)
         values = (c.replies, c.reposts, c.quotes, c.likes)
         self.conn.execute(
-            "INSERT INTO counters (source_id, post_id, observed_at, replies, reposts, quotes, likes)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, post_id, observed_at) DO NOTHING",
-            (sid, c.post_id, at, *values),
+            "INSERT INTO counters (source_id, post_id, observed_at, replies, reposts, quotes, likes, imported)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, post_id, observed_at) DO NOTHING",
+            (sid, c.post_id, at, *values, imported),
         )
         sets = ", ".join(f"{name} = COALESCE(?, {name})" for name in _COUNTERS)
         changed = self.conn.execute(
@@ -595,7 +653,7 @@ class Store:
         """Remove everything a source stored; returns how many posts went."""
         with self.transaction():
             n = self.conn.execute("DELETE FROM posts WHERE source_id = ?", (source_id,)).rowcount
-            for table in ("pages", "units", "counters", "reactions", "accounts", "sources"):
+            for table in ("pages", "units", "counters", "reactions", "accounts", "imports", "sources"):
                 self.conn.execute(f"DELETE FROM {table} WHERE source_id = ?", (source_id,))
             return int(n)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -135,5 +135,22 @@ CREATE TABLE reactions (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+CREATE TABLE imports (
+    source_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    format TEXT NOT NULL,
+    exported_at BIGINT NOT NULL,
+    imported_at BIGINT NOT NULL,
+    posts INTEGER NOT NULL,
+    first_at BIGINT,
+    last_at BIGINT,
+    PRIMARY KEY (source_id, file, exported_at)
+);
+ALTER TABLE counters ADD COLUMN imported TEXT
+"""
+"""Provenance: every import (file, export date, the span of its posts), and which counter
+observations an export gave rather than a poll."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 """Migration N brings the schema from version N to N+1; never edit a released one."""
