@@ -122,7 +122,7 @@ token = { env = "TWOWAY_FB_TOKEN" }
     assert fb.missing == ("token",)
     assert fb.options["page_id"] == "12345"
     assert config.source_errors == (
-        f"{path}:14: sources[1].token: TWOWAY_FB_TOKEN is not set: the source cannot be polled without it",
+        f"{path}:14: sources[1].token: TWOWAY_FB_TOKEN is not set: source 'fb' cannot be polled without it",
     )
     code, lines = check_config(path)
     assert code == 2

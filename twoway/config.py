@@ -613,10 +613,10 @@ def _source(
         group = next((g for g in keys.one_of if key in g), None)
         if keys.is_required(key) or (group is not None and not available.intersection(group)):
             missing.append(key)
-            ck.source_errors.append(ck.format(where, f"{why}: the source cannot be polled without it"))
+            ck.source_errors.append(ck.format(where, f"{why}: source {source_id!r} cannot be polled without it"))
         elif group is None:
             cost = keys.credentials.get(key) or "some data is unavailable without it"
-            ck.warn(where, f"{why}: {cost}")
+            ck.warn(where, f"{why}: {cost} (source {source_id!r})")
 
     if len(ck.problems) > before or source_id is None or platform is None:
         return None, source_id
