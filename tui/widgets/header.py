@@ -131,7 +131,8 @@ class DashboardHeader(Widget):
         self.query_one("#last-poll", Label).update(Content(text))
         health: list[str] = [s.status for s in report.sources]
         counts = ", ".join(f"{health.count(s)} {s}" for s in ("error", "stale", "ok") if health.count(s))
-        self.query_one("#source-total", Label).update(Content(f"{len(health)} sources: {counts}"))
+        plural = "s" * (len(health) != 1)
+        self.query_one("#source-total", Label).update(Content(f"{len(health)} source{plural}: {counts}"))
         status = {s.id: s.status for s in report.sources}
         for source_id, label in zip(self.source_ids, self.query(".source").results(Label)):
             for name in SOURCE_STATUSES:
