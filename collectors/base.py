@@ -184,8 +184,8 @@ def explain(error: Exception, advice: dict[int | str, str]) -> Exception:
 def _error_codes(data: Any) -> list[str]:
     """The codes a JSON error body names, most specific first.
 
-    Graph: {"error": {"code", "error_subcode", "type"}}; Google: {"error": {"errors":
-    [{"reason"}]}}; X: {"title", "errors": [...]}; LinkedIn: {"serviceErrorCode"};
+    Graph: {"error": {"code", "error_subcode", "type"}}; Google: {"error": {"status",
+    "errors": [{"reason"}], "details": [{"reason"}]}}; X: {"title", "errors": [...]}; LinkedIn: {"serviceErrorCode"};
     Discourse: {"error_type"}; OAuth: {"error": "invalid_grant"}.
     """
     if not isinstance(data, dict):
@@ -196,9 +196,11 @@ def _error_codes(data: Any) -> list[str]:
             codes.append(layer)
         if not isinstance(layer, dict):
             continue
-        items = layer.get("errors")
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict):
-                codes += [item.get("reason"), item.get("code"), item.get("title")]
-        codes += [layer.get(k) for k in ("error_subcode", "code", "type", "serviceErrorCode", "title", "error_type")]
+        for key in ("errors", "details"):  # Google puts reasons in both, e.g. keyInvalid / API_KEY_INVALID
+            items = layer.get(key)
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict):
+                    codes += [item.get("reason"), item.get("code"), item.get("title")]
+        names = ("error_subcode", "code", "type", "serviceErrorCode", "title", "error_type", "status")
+        codes += [layer.get(k) for k in names]
     return [str(c) for c in codes if c is not None and c != "" and not isinstance(c, dict)]
