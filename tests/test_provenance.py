@@ -118,3 +118,22 @@ def test_an_import_into_a_live_source_is_no_poll_of_it(
     store = Store.open(tmp_path / "t.db")
     assert store.cursor("toots") == '{"polled": true}'
     store.close()
+
+
+def test_an_archive_imported_into_a_polled_source_only_adds(tmp_path: Path) -> None:
+    """Polling is newer than any export: a post it saw deleted stays deleted, its threads stay placed."""
+    from twoway.model import Imported
+
+    born = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    store = Store.open(tmp_path / "t.db")
+    store.write(Batch("toots", "mastodon", POLLED, accounts=(Account("lib-id", "lib"),),
+                      posts=(Post("1", "lib-id", born), Post("2", "lib-id", born))))
+    store.write(Batch("toots", "mastodon", POLLED, deleted=("1",)))
+    archive = Imported("archive.zip", "mastodon_archive", EXPORTED, NOW)
+    store.write(Batch("toots", "mastodon", EXPORTED, imported=archive, posts=(
+        Post("1", "lib-id", born), Post("2", "lib-id", born, parent_id="https://elsewhere.example/9"),
+        Post("3", "lib-id", born),
+    )))
+    rows = store.conn.execute("SELECT post_id, deleted, parent_id FROM posts ORDER BY post_id").fetchall()
+    store.close()
+    assert rows == [("1", 1, None), ("2", 0, None), ("3", 0, None)]

@@ -257,8 +257,11 @@ class Store:
             org_changed |= cur.rowcount > 0
         org = self.organization_hashes()
         roots: set[str] = set()
+        # a file imported into a polled source (an archive into the Mastodon source) only adds:
+        # what polling stored, deletions and threads included, is newer than any export
+        keep = batch.imported is not None and batch.imported.format != platform
         for post in batch.posts:
-            roots.add(self._upsert_post(sid, platform, post, org))
+            roots.add(self._upsert_post(sid, platform, post, org, keep=keep))
         source = batch.imported.file if batch.imported else None
         for counters in batch.counters:
             self._observe(sid, counters, source)
@@ -343,8 +346,15 @@ class Store:
             (source_id, platform),
         )
 
-    def _upsert_post(self, sid: str, platform: str, post: Post, org: set[str]) -> str:
-        """Insert or update to the latest edit; returns the post's root."""
+    def _upsert_post(self, sid: str, platform: str, post: Post, org: set[str], *, keep: bool = False) -> str:
+        """Insert or update to the latest edit; returns the post's root. With `keep`, a post
+        already stored stays as it is."""
+        if keep:
+            row = self.conn.execute(
+                "SELECT root_id FROM posts WHERE source_id = ? AND post_id = ?", (sid, post.id)
+            ).fetchone()
+            if row:
+                return str(row[0])
         author = self.author_hash(platform, post.author_id)
         root = post.root_id
         if root is None and post.parent_id is not None:
