@@ -250,12 +250,12 @@ class Http:
                 declared = stream.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
                     raise FetchError(f"{_where(url)}: response of {declared} bytes is over the {self.max_bytes} limit")
-                body = bytearray()
+                received = bytearray()
                 async for chunk in stream.aiter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
+                    received += chunk
+                    if len(received) > self.max_bytes:
                         raise FetchError(f"{_where(url)}: response over the {self.max_bytes} bytes limit")
-                return Response(str(stream.url), stream.status_code, stream.headers, bytes(body))
+                return Response(str(stream.url), stream.status_code, stream.headers, bytes(received))
         except httpx.TimeoutException:
             raise _Retry(FetchError(f"no answer within {self.timeout:g} s"), None) from None
         except httpx.ConnectError as e:
