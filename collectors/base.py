@@ -185,8 +185,9 @@ def _error_codes(data: Any) -> list[str]:
     """The codes a JSON error body names, most specific first.
 
     Graph: {"error": {"code", "error_subcode", "type"}}; Google: {"error": {"status",
-    "errors": [{"reason"}], "details": [{"reason"}]}}; X: {"title", "errors": [...]}; LinkedIn: {"serviceErrorCode"};
-    Discourse: {"error_type"}; OAuth: {"error": "invalid_grant"}.
+    "errors": [{"reason"}], "details": [{"reason"}]}}; X: {"reason", "title", "errors":
+    [...]}; LinkedIn: {"serviceErrorCode"}; Discourse: {"error_type"}; OAuth: {"error":
+    "invalid_grant"}.
     """
     if not isinstance(data, dict):
         return []
@@ -201,6 +202,6 @@ def _error_codes(data: Any) -> list[str]:
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict):
                     codes += [item.get("reason"), item.get("code"), item.get("title")]
-        names = ("error_subcode", "code", "type", "serviceErrorCode", "title", "error_type", "status")
+        names = ("error_subcode", "reason", "code", "type", "serviceErrorCode", "title", "error_type", "status")
         codes += [layer.get(k) for k in names]
     return [str(c) for c in codes if c is not None and c != "" and not isinstance(c, dict)]

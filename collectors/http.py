@@ -368,7 +368,7 @@ def _client_error(response: Response) -> str:
     try:
         data = json.loads(response.body)
         if isinstance(data, dict):
-            value = data.get("error_description") or data.get("error") or data.get("message")
+            value = data.get("error_description") or data.get("error") or data.get("message") or data.get("detail")
             if isinstance(value, dict):
                 value = value.get("message")
             detail = str(value) if value else ""
