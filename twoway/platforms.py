@@ -173,7 +173,7 @@ PLATFORMS: dict[str, PlatformKeys] = {
     "discourse": _polled(
         ("url", "usernames"),
         ("api_key", "api_username"),
-        credentials={"api_key": "only public topics and no private messages without an API key"},
+        credentials={"api_key": "no mentions and only public categories without an API key"},
         types={"usernames": "list[str]"},
     ),
     **{name: _IMPORTER for name in IMPORTERS},
