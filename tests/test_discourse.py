@@ -486,7 +486,7 @@ def test_check_config_warns_about_a_missing_key(tmp_path: Path, monkeypatch: pyt
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         assert main(["--config", str(config), "check-config"]) == 0
-    assert "sources[0].api_key: TEST_DISCOURSE_KEY is not set: only public topics" in out.getvalue()
+    assert "sources[0].api_key: TEST_DISCOURSE_KEY is not set: no mentions and only public categories" in out.getvalue()
 
 
 def test_a_rejected_key_is_one_line_and_the_other_source_is_collected(
