@@ -132,7 +132,14 @@ class DailyQuota:
     """Its name among the HTTP layer's budgets (which are otherwise keyed by host)."""
 
     def __init__(
-        self, state: CursorState, http: Http, limit: int, now: datetime, *, unit: str = "requests", tz: tzinfo = timezone.utc
+        self,
+        state: CursorState,
+        http: Http,
+        limit: int,
+        now: datetime,
+        *,
+        unit: str = "requests",
+        tz: tzinfo = timezone.utc,
     ) -> None:
         self.state, self.http, self.limit, self.unit = state, http, limit, unit
         local = now.astimezone(tz)

@@ -31,7 +31,6 @@ reply seen in a thread before and gone from it on the next read, and `#notFoundP
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -39,6 +38,7 @@ from typing import Any, ClassVar
 
 from collectors.base import Context, CursorState
 from collectors.http import FetchError
+from collectors.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["BlueskyCollector"]
@@ -47,7 +47,6 @@ PAGE = 100
 THREAD_DEPTH = 1000
 """getPostThread has no paging; the lexicon's maximum depth reads the whole tree."""
 REPOST = "app.bsky.feed.defs#reasonRepost"
-TEXT_TAG = re.compile(r"(?<![\w#＃&/])[#＃](\w*[^\W\d_]\w*)")
 """A `#tag` written in the text: older clients and bots made no tag facets for them."""
 PUBLIC_PARTS: frozenset[Part] = frozenset({"replies", "responses", "reposts", "quotes", "likes"})
 
@@ -328,7 +327,7 @@ def parse_post(view: dict[str, Any], source_did: str) -> Post:
         parent_id=(reply.get("parent") or {}).get("uri"),
         root_id=(reply.get("root") or {}).get("uri"),
         text=text,
-        hashtags=tuple(dict.fromkeys([*hashtags, *TEXT_TAG.findall(text)])),
+        hashtags=hashtags_in(text, hashtags),
         links=tuple(dict.fromkeys(links)),
         mentions_source=mentions,
     )

@@ -52,7 +52,7 @@ from urllib.parse import quote
 
 from collectors.base import CursorState, explain
 from collectors.http import FetchError
-from collectors.wordpress import html_to_text
+from collectors.text import html_to_text
 from twoway.model import Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:

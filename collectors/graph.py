@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from collectors.base import CursorState, explain
-from collectors.bluesky import TEXT_TAG
 from collectors.http import FetchError
+from collectors.text import hashtags_in, links_in
 
 if TYPE_CHECKING:
     from collectors.base import Context
@@ -55,9 +55,6 @@ UNKNOWN_AUTHOR = "unknown"
 """The author of a comment or post whose author Meta withholds: one anonymous community member."""
 
 _VERSION = re.compile(r"/v\d+(\.\d+)?$")
-_URL = re.compile(r"https?://[^\s<>\"'`]+")
-_TRAILING = ".,;:!?)]}"
-"""Punctuation that ends a sentence rather than the link written before it."""
 _RATE_LIMITED = "Meta's rate limit for this app or Page is reached; twoway polls again when it allows"
 _PERMISSION_CODES = ("10", *(str(code) for code in range(200, 300)))
 """Graph's permission errors: code 10 and the 2xx range."""
@@ -91,9 +88,7 @@ def graph_time(value: Any) -> datetime:
 
 def text_parts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The `#hashtags` and http(s) links written in a plain-text message or caption."""
-    tags = tuple(dict.fromkeys(TEXT_TAG.findall(text)))
-    links = tuple(dict.fromkeys(url.rstrip(_TRAILING) for url in _URL.findall(text)))
-    return tags, links
+    return hashtags_in(text), links_in(text)
 
 
 def advice(expired: str, permissions: str) -> dict[int | str, str]:

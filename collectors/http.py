@@ -128,7 +128,13 @@ class Http:
     ) -> Response:
         """GET `url`; raises `FetchError` unless the answer is 2xx (or a 304 with a cached body)."""
         return await self.request(
-            "GET", url, params=params, token=token, headers=headers, secret_headers=secret_headers, conditional=conditional
+            "GET",
+            url,
+            params=params,
+            token=token,
+            headers=headers,
+            secret_headers=secret_headers,
+            conditional=conditional,
         )
 
     async def request(
@@ -235,7 +241,9 @@ class Http:
         if response.status >= 500:
             raise _Retry(FetchError(f"HTTP {response.status}", status=response.status), None)
         if response.status >= 400:
-            raise FetchError(f"{_where(url)}: {_client_error(response)}", status=response.status, data=_json_or_none(response.body))
+            raise FetchError(
+                f"{_where(url)}: {_client_error(response)}", status=response.status, data=_json_or_none(response.body)
+            )
         if conditional and method == "GET":
             etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
             if etag or modified:
@@ -245,7 +253,13 @@ class Http:
     async def _send(self, method: str, url: str, headers: dict[str, str], body: _Body) -> Response:
         try:
             async with self.client.stream(
-                method, url, headers=headers, json=body.json, data=body.form, timeout=self.timeout, follow_redirects=False
+                method,
+                url,
+                headers=headers,
+                json=body.json,
+                data=body.form,
+                timeout=self.timeout,
+                follow_redirects=False,
             ) as stream:
                 declared = stream.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
@@ -386,6 +400,8 @@ _LIMIT_NAMES = (
     ("ratelimit-remaining", "ratelimit-limit", "ratelimit-reset"),
 )
 META_USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage", "x-ad-account-usage")
+_META_SHARES = ("call_count", "total_cputime", "total_time", "acc_id_util_pct")
+"""The percentages of a limit a Meta usage entry reports; the highest one is what is left."""
 META_WINDOW = 3600.0
 """Meta counts usage over a rolling hour: without an estimate, a spent budget waits that long."""
 
@@ -415,7 +431,7 @@ def _meta_usage(headers: httpx.Headers, clock: Callable[[], float]) -> Budget | 
         if isinstance(data, dict) and not entries:
             entries = [e for group in data.values() if isinstance(group, list) for e in group if isinstance(e, dict)]
         for entry in entries:
-            used += [float(v) for k, v in entry.items() if k in ("call_count", "total_cputime", "total_time", "acc_id_util_pct") and isinstance(v, (int, float))]
+            used += [float(v) for k, v in entry.items() if k in _META_SHARES and isinstance(v, (int, float))]
             minutes = entry.get("estimated_time_to_regain_access")
             if isinstance(minutes, (int, float)) and minutes > 0:
                 regain.append(minutes * 60.0)

@@ -44,6 +44,7 @@ from urllib.parse import quote
 
 from collectors.base import Context, CursorState, explain
 from collectors.http import FetchError
+from collectors.text import hashtags_in, links_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["LinkedInCollector", "little_text", "organization_urn", "parse_comment", "parse_post"]
@@ -68,8 +69,6 @@ ADVICE: dict[int | str, str] = {
 _MENTION = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[^)\s]+)\)")
 _TAG_TEMPLATE = re.compile(r"\{hashtag\|\\?[#＃]\|((?:\\.|[^}\\])*)\}")
 _ESCAPED = re.compile(r"\\(.)")
-_TEXT_TAG = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
-_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
 _URN = re.compile(r"urn:li:(?:person|organization):[\w-]+")
 
 
@@ -100,17 +99,6 @@ def _time(ms: object) -> datetime:
     raise FetchError(f"LinkedIn answered a time that is not epoch milliseconds: {str(ms)[:40]!r}")
 
 
-def _links(text: str) -> list[str]:
-    return [url.rstrip(".,;:!?") for url in _URL.findall(text)]
-
-
-def _tags(text: str, first: Iterable[str] = ()) -> tuple[str, ...]:
-    unique: dict[str, str] = {}
-    for tag in (*first, *_TEXT_TAG.findall(text)):
-        unique.setdefault(tag.casefold(), tag)
-    return tuple(unique.values())
-
-
 def little_text(commentary: str) -> tuple[str, tuple[str, ...]]:
     """A post's "little text" as plain text and its hashtags.
 
@@ -127,7 +115,7 @@ def little_text(commentary: str) -> tuple[str, tuple[str, ...]]:
     text = _TAG_TEMPLATE.sub(tag, commentary)
     text = _MENTION.sub(lambda m: m.group(1), text)
     text = _ESCAPED.sub(r"\1", text)
-    return text, _tags(text, tags)
+    return text, hashtags_in(text, tags)
 
 
 def parse_post(element: dict[str, Any], org: str) -> tuple[Post, Reaction | None]:
@@ -139,10 +127,9 @@ def parse_post(element: dict[str, Any], org: str) -> tuple[Post, Reaction | None
     if reshared:
         return Post(pid, org, created, url, root_id=pid, is_repost=True), Reaction(str(reshared), "reposts", org)
     text, tags = little_text(str(element.get("commentary") or ""))
-    links = _links(text)
     article = (element.get("content") or {}).get("article") or {}
-    if isinstance(article, dict) and str(article.get("source") or "").startswith(("http://", "https://")):
-        links.append(str(article["source"]))
+    source = str(article.get("source") or "") if isinstance(article, dict) else ""
+    links = links_in(text) + ((source,) if source.startswith(("http://", "https://")) else ())
     title = str(article.get("title") or "") if isinstance(article, dict) else ""
     full = "\n".join(part for part in (text, title) if part)
     return Post(pid, org, created, url, root_id=pid, text=full, hashtags=tags, links=tuple(dict.fromkeys(links))), None
@@ -166,8 +153,8 @@ def parse_comment(comment: dict[str, Any], root: str, parent: str) -> Post:
         parent_id=parent,
         root_id=root,
         text=text,
-        hashtags=_tags(text),
-        links=tuple(dict.fromkeys(_links(text))),
+        hashtags=hashtags_in(text),
+        links=links_in(text),
     )
 
 

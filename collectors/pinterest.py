@@ -27,13 +27,13 @@ listing inside the horizon, or whose analytics answer 404.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
 from collectors.base import Context, CursorState, explain
 from collectors.http import FetchError
+from collectors.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["PinterestCollector", "parse_pin", "saves"]
@@ -48,7 +48,6 @@ ADVICE: dict[int | str, str] = {
     403: "not allowed: the token needs the user_accounts:read, boards:read and pins:read scopes, "
     "granted by the account that owns the pins",
 }
-_TEXT_TAG = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
 
 
 def _time(value: object) -> datetime:
@@ -75,11 +74,8 @@ def parse_pin(pin: dict[str, Any], account: str) -> tuple[Post, Reaction | None]
         return Post(pid, account, created, url, root_id=pid, is_repost=True), Reaction(str(parent), "reposts", account)
     text = "\n".join(str(pin.get(k) or "").strip() for k in ("title", "description") if str(pin.get(k) or "").strip())
     link = str(pin.get("link") or "")
-    unique: dict[str, str] = {}
-    for tag in _TEXT_TAG.findall(text):
-        unique.setdefault(tag.casefold(), tag)
     return Post(
-        pid, account, created, url, root_id=pid, text=text, hashtags=tuple(unique.values()),
+        pid, account, created, url, root_id=pid, text=text, hashtags=hashtags_in(text),
         links=(link,) if link.startswith(("http://", "https://")) else (),
     ), None
 

@@ -53,7 +53,7 @@ from urllib.parse import quote, urlsplit
 
 from collectors.base import CursorState, explain
 from collectors.http import FetchError
-from collectors.wordpress import html_to_text
+from collectors.text import html_to_text
 from twoway import __version__
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 

@@ -38,15 +38,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from collectors.base import Context, CursorState
 from collectors.http import FetchError
+from collectors.text import hashtags_in, html_to_text
 from twoway.model import Account, Batch, Counters, Part, Post
 
-__all__ = ["WordPressCollector", "comment_author", "comment_post", "html_to_text", "post_record"]
+__all__ = ["WordPressCollector", "comment_author", "comment_post", "post_record"]
 
 MEASURES: frozenset[Part] = frozenset({"replies", "responses"})
 MAX_PAGES = 200
@@ -57,53 +56,7 @@ IDS_PER_QUERY = 100
 LOCAL_TIME_MARGIN = timedelta(days=1)
 """Covers any site's UTC offset in `after=` bounds, which WordPress reads as local time."""
 
-_BLOCK = frozenset(
-    "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote figure figcaption pre hr table tr section article".split()
-)
-_HIDDEN = frozenset({"script", "style", "noscript", "template"})
-_HASHTAG = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
 _AVATAR_HASH = re.compile(r"/avatar/([0-9a-fA-F]{32,64})")
-
-
-class _Text(HTMLParser):
-    """Rendered HTML → text lines and the http(s) targets of its `<a href>`."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base = base
-        self.parts: list[str] = []
-        self.links: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-        elif tag == "a":
-            href = dict(attrs).get("href")
-            url = urljoin(self.base, href.strip()) if href else ""
-            if urlsplit(url).scheme in ("http", "https"):
-                self.links.append(url)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def html_to_text(html: str, base: str = "") -> tuple[str, tuple[str, ...]]:
-    """Plain text (one line per block, spaces collapsed) and the links, relative ones resolved on `base`."""
-    parser = _Text(base)
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
-    return "\n".join(line for line in lines if line), tuple(dict.fromkeys(parser.links))
 
 
 def _utc(value: str) -> datetime:
@@ -119,14 +72,6 @@ def _local_bound(moment: datetime) -> str:
 
 def _rendered(field: Any) -> str:
     return str(field.get("rendered") or "") if isinstance(field, dict) else ""
-
-
-def _hashtags(text: str, tags: Iterable[str] = ()) -> tuple[str, ...]:
-    """The tags, then `#words` written in the text; once each, whatever the case."""
-    unique: dict[str, str] = {}
-    for tag in (*tags, *_HASHTAG.findall(text)):
-        unique.setdefault(tag.casefold(), tag)
-    return tuple(unique.values())
 
 
 def _tag_names(post: Mapping[str, Any]) -> list[str]:
@@ -152,7 +97,7 @@ def post_record(post: Mapping[str, Any]) -> Post:
         created_at=_utc(str(post["date_gmt"])),
         url=url,
         text=text,
-        hashtags=_hashtags(text, _tag_names(post)),
+        hashtags=hashtags_in(text, _tag_names(post)),
         links=links,
     )
 
@@ -180,7 +125,7 @@ def comment_post(comment: Mapping[str, Any]) -> Post:
         parent_id=f"comment-{parent}" if parent else root,
         root_id=root,
         text=text,
-        hashtags=_hashtags(text),
+        hashtags=hashtags_in(text),
         links=links,
     )
 

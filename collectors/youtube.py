@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 
 from collectors.base import Context, CursorState, DailyQuota, explain
 from collectors.http import FetchError
-from collectors.wordpress import _hashtags, html_to_text
+from collectors.text import hashtags_in, html_to_text, links_in
 from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["YouTubeCollector", "channel_facts", "listed_video", "thread_posts", "video_counters", "video_post"]
@@ -67,7 +67,6 @@ IDS_PER_CALL = 50
 FIXED_CALLS = 3
 """The least a cycle costs: the channel, one page of uploads, one `videos` call."""
 WATCH = "https://www.youtube.com/watch?v="
-_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
 _HANDLE_CHAR = re.compile(r"[\w.\-·]")
 
 KEY_INVALID = (
@@ -111,11 +110,6 @@ def _count(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return int(value) if isinstance(value, str) and value.isdigit() else None
-
-
-def _urls(text: str) -> tuple[str, ...]:
-    """http(s) links written in plain text (a video's description)."""
-    return tuple(dict.fromkeys(url.rstrip(".,;:!?") for url in _URL.findall(text)))
 
 
 def _reasons(data: Any) -> set[str]:
@@ -171,8 +165,8 @@ def video_post(video: Mapping[str, Any], channel: str) -> Post:
         url=f"{WATCH}{vid}",
         root_id=vid,
         text=text,
-        hashtags=_hashtags(text),
-        links=_urls(text),
+        hashtags=hashtags_in(text),
+        links=links_in(text),
     )
 
 
@@ -192,7 +186,7 @@ def _comment_text(snippet: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     html = snippet.get("textDisplay")
     if not html:
         text = str(snippet.get("textOriginal") or "")
-        return text, _urls(text)
+        return text, links_in(text)
     text, links = html_to_text(str(html))
     written = []
     for link in links:
@@ -238,7 +232,7 @@ def thread_posts(thread: Mapping[str, Any], replies: list[dict[str, Any]], video
                 parent_id=parent,
                 root_id=video,
                 text=text,
-                hashtags=_hashtags(text),
+                hashtags=hashtags_in(text),
                 links=links,
             )
         )

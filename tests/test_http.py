@@ -247,7 +247,7 @@ def test_a_form_post_with_basic_credentials_never_leaks_them(server: ReplayServe
 
     def token(request: Request) -> Reply:
         seen.append(request)
-        return json_reply({"error": f"invalid_grant for client-s3cret and r3fresh-token"}, 400)
+        return json_reply({"error": "invalid_grant for client-s3cret and r3fresh-token"}, 400)
 
     server.route("POST", "/token", token)
 

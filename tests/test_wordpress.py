@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from collectors.wordpress import comment_author, comment_post, html_to_text, post_record
+from collectors.text import html_to_text
+from collectors.wordpress import comment_author, comment_post, post_record
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 
 from collectors.importers.base import ImportFailed
 from collectors.importers.files import ExportFiles, JsonDoc
-from collectors.importers.table import HASHTAG
 from collectors.mastodon import plain_text
+from collectors.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["GooglePlusImporter"]
@@ -168,8 +168,7 @@ def _content(doc: JsonDoc, obj: dict[str, Any], path: str) -> tuple[str, tuple[s
     if preview:
         links.append(doc.get(preview, f"{path}.link" if path else "link", "url", str) or "")
     external = (link for link in links if link and not _internal(link))
-    hashtags = tuple(dict.fromkeys(HASHTAG.findall(text)))
-    return text, hashtags, tuple(dict.fromkeys(external))
+    return text, hashtags_in(text), tuple(dict.fromkeys(external))
 
 
 def _internal(link: str) -> bool:

@@ -27,10 +27,10 @@ from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import unquote
 
 from collectors.importers.base import ORG_AUTHOR, ImportFailed
+from collectors.text import hashtags_in, links_in
 from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = [
-    "HASHTAG",
     "Column",
     "Counted",
     "Row",
@@ -485,9 +485,6 @@ def open_table(name: str, data: bytes, columns: Sequence[Column], *, sheets: Seq
 
 # -- the records ----------------------------------------------------------------------
 
-HASHTAG = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
-"""A hashtag in plain text: not inside a word, an entity (`&#39;`) or a URL's fragment."""
-_LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
 def stable_id(prefix: str, created: datetime, text: str) -> str:
@@ -499,13 +496,8 @@ def stable_id(prefix: str, created: datetime, text: str) -> str:
 def broadcast(post_id: str, created: datetime, *, url: str = "", text: str = "", author: str = ORG_AUTHOR,
               links: Sequence[str] = ()) -> Post:
     """The organization's post, its hashtags and links read from its text (after `links`)."""
-    hashtags: dict[str, str] = {}
-    for tag in HASHTAG.findall(text):
-        hashtags.setdefault(tag.casefold(), tag)
-    found = (link.rstrip(".,;:!?)]}") for link in _LINK.findall(text))
-    links = tuple(dict.fromkeys((*links, *found)))
     return Post(id=post_id, author_id=author, created_at=created, url=url, text=text,
-                hashtags=tuple(hashtags.values()), links=links)
+                hashtags=hashtags_in(text), links=links_in(text, links))
 
 
 def collect(table: Table, source_id: str, platform: str, now: datetime, post: Callable[[Row], Post | None],
