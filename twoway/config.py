@@ -109,6 +109,15 @@ class Source(NamedTuple):
     missing: tuple[str, ...] = ()
     """Required credentials absent from the environment: the source is in error."""
 
+    def missing_message(self) -> str:
+        """`token (TWOWAY_FB_TOKEN) not set`: which credential, and where it was looked for."""
+        names = []
+        for key in self.missing:
+            credential = self.options.get(key)
+            where = getattr(credential, "env", None) or getattr(credential, "keyring", None)
+            names.append(f"{key} ({where})" if where else key)
+        return f"{', '.join(names)} not set: the source cannot be polled without it"
+
 
 class Target(NamedTuple):
     metric: str

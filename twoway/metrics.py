@@ -667,7 +667,7 @@ def source_report(
         last = max((i.imported_at for i in imports), default=None)
         state = state._replace(last_success=last) if state else None
     if source.missing:
-        status, error = "error", f"{', '.join(source.missing)} not set in the environment"
+        status, error = "error", source.missing_message()
     elif state and state.last_error_at and (state.last_success is None or state.last_error_at >= state.last_success):
         status, error = "error", state.last_error
     elif state is None or state.last_success is None:

@@ -60,7 +60,7 @@ async def poll_once(
     async def poll(source: Source) -> str | None:
         started = now()
         if source.missing:
-            message = f"{', '.join(source.missing)} not set in the environment"
+            message = source.missing_message()
             store.record_error(source.id, source.platform, started, message)
             return message
         state = store.source_states().get(source.id)
