@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -496,3 +497,34 @@ async def test_a_hangup_or_a_kill_quits_like_q(app: TwowayApp, name: str) -> Non
         await pilot.pause()
         assert not app.is_running
     assert app.return_code in (0, None)
+
+
+async def test_imported_numbers_say_so_and_an_import_source_is_never_polled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from rich.console import Console
+
+    from tui.widgets.goal_panel import GoalDetails
+    from twoway.cli import main
+
+    monkeypatch.setenv("TWOWAY_NOW", NOW)
+    path = write_config(tmp_path, '[[sources]]\nid = "myspace"\nplatform = "csv"\n', '[[goals]]\nname = "Old posts"\n')
+    export = tmp_path / "myspace-2026.csv"
+    export.write_text("date,url,likes\n2026-11-20,https://myspace.com/r/1,7\n", encoding="utf-8")
+    exported = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc).timestamp()
+    os.utime(export, (exported, exported))
+    assert main(["--config", str(path), "import", str(export), "--source", "myspace"]) == 0
+    app = build_app(load_config(path), demo=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.polls == 0  # nothing to poll: the only source is filled by imports
+        details = app.screen.query_one("#goal-0", GoalPanel).query_one(GoalDetails)
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(details.render())
+        assert "imported: myspace-2026.csv into myspace, exported 2026-11-25 (1 posts)" in console.export_text()
+        await pilot.press("s")
+        await settle(app, pilot)
+        text = sources_text(app)
+        assert "imported: myspace-2026.csv into myspace" in text
+        row = next(line for line in text.splitlines() if line.startswith("myspace") and "import" in line)
+        assert row.split()[1:] == ["import", "—"]

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
+from twoway.platforms import IMPORTERS
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -67,6 +68,9 @@ def polling_table(sources: Sequence[Source], schedule: Mapping[str, SourcePlan])
     table.add_column("budget", justify="right", no_wrap=True)
     for source in sources:
         plan = schedule.get(source.id)
+        if source.platform in IMPORTERS:  # filled by `twoway import`, never polled
+            table.add_row(Text(clean(source.id), style="bold"), Text("import", style="dim"), Text(UNICODE.null), "")
+            continue
         table.add_row(
             Text(clean(source.id), style="bold"),
             Text(human_duration(source.interval)),
