@@ -42,6 +42,14 @@ def write_config(tmp_path: Path, sources: str, goals: str = "", organization: st
     return config
 
 
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`twoway ARGS` in-process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
 def collect_once(config: Path, capsys: pytest.CaptureFixture[str] | None = None) -> tuple[int, str]:
     """`twoway collect --once`: (exit code, what it printed on stderr)."""
     err = io.StringIO()

@@ -9,8 +9,6 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,9 +23,8 @@ from collectors.base import Context, explain
 from collectors.facebook import ADVICE, FacebookCollector, parse_comment, parse_counters, parse_post
 from collectors.graph import UNKNOWN_AUTHOR, _following, base_url, graph_time
 from collectors.http import Budget, FetchError, Http
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from twoway.cli import main
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
@@ -567,11 +564,10 @@ def test_a_missing_token_fails_check_config_naming_source_and_key(tmp_path: Path
     monkeypatch.delenv("TEST_FB_TOKEN", raising=False)
     monkeypatch.setenv("TEST_FB_BRANCH_TOKEN", TOKEN)
     config = write_config(tmp_path, TWO_SOURCES.format(page=PAGE, branch=BRANCH, url="https://graph.facebook.com"))
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        assert main(["--config", str(config), "check-config"]) == 2
-    assert "sources[0].token: TEST_FB_TOKEN is not set: source 'library-facebook'" in err.getvalue()
-    assert TOKEN not in err.getvalue()
+    code, _, err = run_cli("--config", str(config), "check-config")
+    assert code == 2
+    assert "sources[0].token: TEST_FB_TOKEN is not set: source 'library-facebook'" in err
+    assert TOKEN not in err
 
 
 @pytest.mark.parametrize(

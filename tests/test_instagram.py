@@ -9,8 +9,6 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,10 +23,9 @@ from collectors.base import Context, explain
 from collectors.graph import UNKNOWN_AUTHOR, _following
 from collectors.http import Budget, FetchError, Http
 from collectors.instagram import ADVICE, Authors, InstagramCollector, parse_comment, parse_counters, parse_media
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from tests.test_facebook import graph_error, graph_page
-from twoway.cli import main
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
@@ -435,10 +432,9 @@ def test_a_missing_token_fails_check_config(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("TEST_IG_TOKEN", raising=False)
     monkeypatch.setenv("TEST_IG_TEENS_TOKEN", TOKEN)
     config = write_config(tmp_path, TWO_SOURCES.format(user=USER, teens=TEENS, url="https://graph.facebook.com"))
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        assert main(["--config", str(config), "check-config"]) == 2
-    assert "sources[0].token: TEST_IG_TOKEN is not set: source 'library-instagram'" in err.getvalue()
+    code, _, err = run_cli("--config", str(config), "check-config")
+    assert code == 2
+    assert "sources[0].token: TEST_IG_TOKEN is not set: source 'library-instagram'" in err
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,6 @@ expected metric is worked out by hand in the comments from SPEC §2–§3.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,9 +32,8 @@ from collectors.linkedin import (
     parse_comment,
     parse_post,
 )
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from twoway.cli import main
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
@@ -520,17 +517,10 @@ def test_share_statistics_refused_leaves_reposts_unmeasured(
     assert (source_state(config)["status"], source_state(config)["followers"]) == ("ok", 1234)
 
 
-def _lines(args: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(args)
-    return code, err.getvalue()
-
-
 def test_a_missing_token_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEST_LINKEDIN_TOKEN", raising=False)
     config = write_config(tmp_path, source("https://api.linkedin.com"))
-    code, err = _lines(["--config", str(config), "check-config"])
+    code, _, err = run_cli("--config", str(config), "check-config")
     assert code == 2
     assert "sources[0].token" in err and "TEST_LINKEDIN_TOKEN is not set" in err and "'li'" in err
 

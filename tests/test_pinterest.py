@@ -11,8 +11,6 @@ two-way metric must be null and named in `unavailable`, never 0.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,9 +24,8 @@ import pytest
 from collectors.base import Context
 from collectors.http import Http
 from collectors.pinterest import PinterestCollector, parse_pin, saves
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from twoway.cli import main
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
@@ -337,16 +334,9 @@ def test_a_pin_older_than_the_analytics_reach_is_read_once(
     assert goals(config)["Season"]["baseline"]["reposts"] == 5
 
 
-def _run(args: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(args)
-    return code, err.getvalue()
-
-
 def test_a_missing_token_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEST_PINTEREST_TOKEN", raising=False)
-    code, err = _run(["--config", str(write_config(tmp_path, source("https://api.pinterest.com"))), "check-config"])
+    code, _, err = run_cli("--config", str(write_config(tmp_path, source("https://api.pinterest.com"))), "check-config")
     assert code == 2
     assert "sources[0].token" in err and "TEST_PINTEREST_TOKEN is not set" in err and "'pin'" in err
 

@@ -9,8 +9,6 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,10 +21,9 @@ import pytest
 from collectors.base import explain
 from collectors.http import FetchError
 from collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from tests.test_facebook import graph_error
-from twoway.cli import main
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -411,10 +408,9 @@ def test_a_missing_token_fails_check_config(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("TEST_THREADS_TOKEN", raising=False)
     monkeypatch.setenv("TEST_THREADS_TEENS_TOKEN", TOKEN)
     config = write_config(tmp_path, TWO_SOURCES.format(org=ORG, teens=TEENS, url="https://graph.threads.net"))
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        assert main(["--config", str(config), "check-config"]) == 2
-    assert "sources[0].token: TEST_THREADS_TOKEN is not set: source 'library-threads'" in err.getvalue()
+    code, _, err = run_cli("--config", str(config), "check-config")
+    assert code == 2
+    assert "sources[0].token: TEST_THREADS_TOKEN is not set: source 'library-threads'" in err
 
 
 @pytest.mark.parametrize(

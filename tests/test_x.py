@@ -22,7 +22,7 @@ import pytest
 from collectors.base import Context, DailyQuota
 from collectors.http import FetchError, Http
 from collectors.x import XCollector, parse_counters, parse_tweet
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -673,17 +673,13 @@ def test_budgets_show_the_daily_quota_and_x_rate_limit(monkeypatch: pytest.Monke
 
 
 def test_missing_token_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import contextlib
-    import io
 
-    from twoway.cli import main
 
     monkeypatch.delenv("TEST_X_TOKEN", raising=False)
     config = write_config(tmp_path, SOURCES.format(url="https://api.x.com", extra=""))
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        assert main(["--config", str(config), "check-config"]) == 2
-    assert "sources[0].token: TEST_X_TOKEN is not set: source 'library-x' cannot be polled" in err.getvalue()
+    code, _, err = run_cli("--config", str(config), "check-config")
+    assert code == 2
+    assert "sources[0].token: TEST_X_TOKEN is not set: source 'library-x' cannot be polled" in err
 
 
 def test_a_refused_token_is_one_line_and_the_other_source_is_collected(

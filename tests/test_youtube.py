@@ -6,10 +6,8 @@ hand from the scenario (SPEC §2–§3)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import html
-import io
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -30,9 +28,8 @@ from collectors.youtube import (
     video_counters,
     video_post,
 )
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from twoway.cli import main
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
@@ -568,10 +565,9 @@ def test_a_missing_credential_fails_check_config(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("TEST_YT_KEY", raising=False)
     with replay_server() as server:
         config = write_config(tmp_path, source(server))
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        assert main(["--config", str(config), "check-config"]) == 2
-    assert "sources[0].api_key: TEST_YT_KEY is not set: source 'yt' cannot be polled without it" in err.getvalue()
+    code, _, err = run_cli("--config", str(config), "check-config")
+    assert code == 2
+    assert "sources[0].api_key: TEST_YT_KEY is not set: source 'yt' cannot be polled without it" in err
 
 
 MODERN_BAD_KEY = {
