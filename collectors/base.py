@@ -57,7 +57,8 @@ class Collector(Protocol):
 
         Raises:
             collectors.http.FetchError: the platform failed; its one line becomes the
-                source's error and the stored data stays as it was.
+                source's error and the stored data stays as it was, except the error's
+                `cursor`, when set (what a daily allowance spent).
         """
         ...
 
@@ -162,6 +163,13 @@ class DailyQuota:
         self.state.data["quota"] = [self.day, self.used]
         self._show()
 
+    def carried(self, cursor: str | None) -> str:
+        """`cursor` as the poll found it, with what this cycle spent: a failed poll keeps
+        nothing it learned, but what it paid for stays paid."""
+        state = CursorState.load(cursor)
+        state.data["quota"] = [self.day, self.used]
+        return state.dump()
+
     def _show(self) -> None:
         from collectors.http import Budget
 
@@ -184,8 +192,10 @@ def explain(error: Exception, advice: dict[int | str, str]) -> Exception:
     sentence = next((advice[c] for c in codes if c in advice), None) or advice.get(error.status or 0)
     if sentence is None:
         return error
-    where = str(error).split(": ", 1)[0]
-    return FetchError(f"{where}: {sentence} ({str(error).split(': ', 1)[-1]})", status=error.status, data=error.data)
+    where, _, what = str(error).partition(": ")
+    explained = FetchError(f"{where}: {sentence} ({what or where})", status=error.status, data=error.data)
+    explained.cursor = error.cursor
+    return explained
 
 
 def _error_codes(data: Any) -> list[str]:

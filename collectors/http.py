@@ -53,6 +53,9 @@ class FetchError(Exception):
         self.status = status
         self.data = data
         """The JSON body of a 4xx answer, where there was one: collectors map its error codes to advice."""
+        self.cursor: str | None = None
+        """A cursor the store keeps although the poll failed: the old one with what a daily
+        allowance spent (`DailyQuota.carried`), so no failed cycle is spent twice."""
 
 
 @dataclass

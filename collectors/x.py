@@ -110,10 +110,12 @@ class XCollector:
         token = self.context.secret("token")
         if not token:
             raise FetchError("token not set in the environment")
-        state = CursorState.load(cursor)
+        cycle = _Cycle(self, CursorState.load(cursor), now, token)
         try:
-            return await _Cycle(self, state, now, token).run()
+            return await cycle.run()
         except FetchError as error:
+            if cycle.quota is not None:
+                error.cursor = cycle.quota.carried(cursor)
             raise explain(error, ADVICE) from None
 
 

@@ -250,7 +250,12 @@ class YouTubeCollector:
         self.budget = int(context.option("budget") or BUDGET)
 
     async def poll(self, cursor: str | None, now: datetime) -> Batch:
-        return await _Cycle(self, CursorState.load(cursor), now).run()
+        cycle = _Cycle(self, CursorState.load(cursor), now)
+        try:
+            return await cycle.run()
+        except FetchError as error:
+            error.cursor = cycle.quota.carried(cursor)
+            raise
 
 
 class _Cycle:

@@ -22,7 +22,7 @@ import pytest
 from collectors.base import Context, DailyQuota
 from collectors.http import FetchError, Http
 from collectors.x import XCollector, parse_counters, parse_tweet
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import FakeSleep, collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -672,9 +672,20 @@ def test_budgets_show_the_daily_quota_and_x_rate_limit(monkeypatch: pytest.Monke
     assert json.loads(batch.cursor or "{}")["quota"] == [NOW.date().isoformat(), 10]
 
 
+def test_a_failed_poll_keeps_what_it_spent_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_X_TOKEN", TOKEN)
+    with replay_server() as server:
+        World(FakeX(server))
+        server.route("GET", f"/2/users/{LIB}/mentions", lambda r: Reply(503))
+        monkeypatch.setattr("collectors.http.wait", FakeSleep())
+        with pytest.raises(FetchError) as failed:
+            poll_direct(direct_context(server, LIB, budget=50), NOW)
+    # the three listing pages and the mentions call (its retries are the HTTP layer's, not paid twice) are
+    # spent; what the pages said is not kept: the next cycle reads them again
+    assert json.loads(failed.value.cursor or "{}") == {"quota": [NOW.date().isoformat(), 4]}
+
+
 def test_missing_token_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-
-
     monkeypatch.delenv("TEST_X_TOKEN", raising=False)
     config = write_config(tmp_path, SOURCES.format(url="https://api.x.com", extra=""))
     code, _, err = run_cli("--config", str(config), "check-config")

@@ -10,6 +10,7 @@ import copy
 import html
 import json
 import re
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -548,7 +549,7 @@ def test_a_broken_answer_fails_the_source_and_keeps_the_data(
 ) -> None:
     w, config = world
     collect(config, monkeypatch, NOW)
-    before = measured(config)
+    before, spent = measured(config), _quota(config)
     w.fake.broken = Reply(500, b'{"error": {"code": 500, "message": "Backend Error"}}')
     w.fake.server.reset_log()
     monkeypatch.setenv("TWOWAY_NOW", iso(NOW + 5 * MINUTE))
@@ -556,6 +557,17 @@ def test_a_broken_answer_fails_the_source_and_keeps_the_data(
     assert code == 1 and len(err.splitlines()) == 1 and err.startswith("twoway: yt: ")
     assert len(w.fake.server.requests()) == 3  # the channel call, tried three times
     assert measured(config) == before and snapshot_json(config)["sources"][0]["status"] == "error"
+    assert _quota(config) == [spent[0], spent[1] + 1]  # what the failed cycle paid for stays paid
+
+
+def _quota(config: Path) -> list[Any]:
+    """The daily quota the stored cursor remembers: [Pacific day, units spent]."""
+    conn = sqlite3.connect(config.parent / "store.db")
+    try:
+        (cursor,) = conn.execute("SELECT cursor FROM sources WHERE source_id = 'yt'").fetchone()
+    finally:
+        conn.close()
+    return list(json.loads(cursor)["quota"])
 
 
 # -- credentials and quota ------------------------------------------------------------------

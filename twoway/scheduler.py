@@ -80,7 +80,7 @@ async def poll_once(
             return message
         except Exception as e:  # one source's failure must never reach another
             message = _one_line(e)
-            store.record_error(source.id, source.platform, now(), message)
+            store.record_error(source.id, source.platform, now(), message, getattr(e, "cursor", None))
             return message
         finally:
             store.release_lease(source.id, OWNER)

@@ -632,12 +632,16 @@ class Store:
         row = self.conn.execute("SELECT cursor FROM sources WHERE source_id = ?", (source_id,)).fetchone()
         return None if row is None else row[0]
 
-    def record_error(self, source_id: str, platform: str, at: datetime, message: str) -> None:
+    def record_error(
+        self, source_id: str, platform: str, at: datetime, message: str, cursor: str | None = None
+    ) -> None:
+        """A failed poll: its one line, and the cursor it hands back if any (else the old one stays)."""
         with self.transaction():
             self._ensure_source(source_id, platform)
             self.conn.execute(
-                "UPDATE sources SET last_error_at = ?, last_error = ? WHERE source_id = ?",
-                (_ts(at), message, source_id),
+                "UPDATE sources SET last_error_at = ?, last_error = ?, cursor = COALESCE(?, cursor)"
+                " WHERE source_id = ?",
+                (_ts(at), message, cursor, source_id),
             )
 
     def acquire_lease(self, source_id: str, platform: str, owner: str, now: datetime, seconds: int) -> bool:
