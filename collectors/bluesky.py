@@ -33,10 +33,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar
 
 from collectors.base import Context, CursorState
+from collectors.fields import utc
 from collectors.http import FetchError
 from collectors.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post
@@ -353,12 +355,8 @@ def _sort_time(view: dict[str, Any]) -> datetime:
     return min(created, indexed)
 
 
-def _time(value: Any) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise FetchError(f"Bluesky answered an unreadable time {str(value)[:40]!r}") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+_time = partial(utc, platform="Bluesky")
+"""Bluesky's RFC 3339 times as aware UTC."""
 
 
 def _did_of(uri: str) -> str:

@@ -46,11 +46,13 @@ a topic's first 20 posts are not re-read (only new posts are fetched).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from collectors.base import CursorState, explain
+from collectors.fields import utc, whole
 from collectors.http import FetchError
 from collectors.text import html_to_text
 from twoway.model import Account, Batch, Counters, Part, Post
@@ -195,8 +197,8 @@ class _Cycle:
         out = []
         for topic in topics:
             tid = str(topic["id"])
-            posts = _int(topic.get("posts_count"))
-            likes = _int(topic.get("op_like_count"))
+            posts = whole(topic.get("posts_count"))
+            likes = whole(topic.get("op_like_count"))
             out.append(
                 Counters(
                     f"{tid}/1",
@@ -350,19 +352,13 @@ def parse_post(post: dict[str, Any], base: str, topic: dict[str, Any] | None = N
 
 def _likes(post: dict[str, Any]) -> int | None:
     """A post's likes: `like_count`, else the like entry (id 2) of `actions_summary`, which omits zero counts."""
-    if _int(post.get("like_count")) is not None:
-        return _int(post.get("like_count"))
+    if whole(post.get("like_count")) is not None:
+        return whole(post.get("like_count"))
     summary = post.get("actions_summary")
     if not isinstance(summary, list):
         return None
-    return next((_int(a.get("count")) or 0 for a in summary if isinstance(a, dict) and a.get("id") == 2), 0)
+    return next((whole(a.get("count")) or 0 for a in summary if isinstance(a, dict) and a.get("id") == 2), 0)
 
 
-def _time(value: str) -> datetime:
-    """ISO 8601 with `Z` or an offset (`2013-02-04T15:26:26.278-05:00`) → aware UTC."""
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_time = partial(utc, platform="Discourse")
+"""Discourse's RFC 3339 times as aware UTC."""

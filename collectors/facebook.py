@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from collectors.base import CursorState
+from collectors.fields import whole
 from collectors.graph import (
     UNKNOWN_AUTHOR,
     Graph,
@@ -145,7 +146,7 @@ class _Cycle:
             reactions=tuple(reactions),
             accounts=tuple(accounts),
             deleted=tuple(sorted(self.deleted)),
-            followers=_int(page.get("followers_count")) if "followers_count" in page else _int(page.get("fan_count")),
+            followers=whole(page.get("followers_count")) if "followers_count" in page else whole(page.get("fan_count")),
             measures=MEASURES | {"mentions"} if tagged is not None else MEASURES,
             cursor=self.state.dump(),
         )
@@ -232,7 +233,7 @@ def parse_counters(item: dict[str, Any], now: datetime) -> Counters:
         str(item["id"]),
         now,
         replies=_total(item.get("comments")),
-        reposts=_int(shares.get("count")) if isinstance(shares, dict) else 0,
+        reposts=whole(shares.get("count")) if isinstance(shares, dict) else 0,
         likes=_total(item.get("reactions")),
     )
 
@@ -263,8 +264,4 @@ def _names(item: dict[str, Any], page_id: str) -> bool:
 def _total(edge: Any) -> int | None:
     """An edge's `summary.total_count`, or None when Graph did not count it."""
     summary = edge.get("summary") if isinstance(edge, dict) else None
-    return _int(summary.get("total_count")) if isinstance(summary, dict) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return whole(summary.get("total_count")) if isinstance(summary, dict) else None

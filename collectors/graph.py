@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from collectors.base import CursorState, explain
+from collectors.fields import utc
 from collectors.http import FetchError
 from collectors.text import hashtags_in, links_in
 
@@ -71,19 +73,8 @@ def base_url(api: object, default_host: str, version: object = None) -> str:
     return f"{root}/{wanted if wanted.startswith('v') else 'v' + wanted}"
 
 
-def graph_time(value: Any) -> datetime:
-    """Graph's `2024-05-01T10:00:00+0000` (or RFC 3339) as aware UTC."""
-    text = str(value or "")
-    try:
-        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise FetchError(f"Meta answered an unreadable time {text[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+graph_time = partial(utc, platform="Meta")
+"""Graph's `2024-05-01T10:00:00+0000` (or RFC 3339) as aware UTC."""
 
 
 def text_parts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

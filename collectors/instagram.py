@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import CursorState
+from collectors.fields import whole
 from collectors.graph import UNKNOWN_AUTHOR, Graph, Rereads, advice, base_url, graph_time, text_parts, vanished
 from twoway.model import Account, Batch, Counters, Part, Post
 
@@ -95,7 +96,7 @@ class InstagramCollector:
             counters=tuple(parse_counters(m, now) for m in media),
             accounts=who.accounts(),
             deleted=tuple(sorted(deleted)),
-            followers=_int(me.get("followers_count")),
+            followers=whole(me.get("followers_count")),
             measures=MEASURES,
             cursor=state.dump(),
         )
@@ -180,8 +181,5 @@ def parse_comment(
 
 def parse_counters(item: dict[str, Any], now: datetime) -> Counters:
     """Comments (with their replies) and likes; a like count the owner hid is absent: not observed."""
-    return Counters(str(item["id"]), now, replies=_int(item.get("comments_count")), likes=_int(item.get("like_count")))
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    replies, likes = whole(item.get("comments_count")), whole(item.get("like_count"))
+    return Counters(str(item["id"]), now, replies=replies, likes=likes)

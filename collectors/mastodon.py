@@ -39,12 +39,14 @@ GoToSocial answers every read with 401 without a token; Akkoma may too
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
+from functools import partial
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from collectors.base import CursorState
+from collectors.fields import utc, whole
 from collectors.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
@@ -145,7 +147,7 @@ class _Cycle:
             reactions=tuple(reactions),
             accounts=tuple(accounts),
             deleted=tuple(sorted(self.deleted)),
-            followers=_int(me.get("followers_count")),
+            followers=whole(me.get("followers_count")),
             measures=self.measures(listing),
             cursor=self.state.dump(),
         )
@@ -374,23 +376,15 @@ def _counters(status: dict[str, Any], now: datetime) -> Counters:
     return Counters(
         str(status["id"]),
         now,
-        replies=_int(status.get("replies_count")),
-        reposts=_int(status.get("reblogs_count")),
-        quotes=_int(status.get("quotes_count")),
-        likes=_int(status.get("favourites_count")),
+        replies=whole(status.get("replies_count")),
+        reposts=whole(status.get("reblogs_count")),
+        quotes=whole(status.get("quotes_count")),
+        likes=whole(status.get("favourites_count")),
     )
 
 
-def _time(value: str) -> datetime:
-    """RFC 3339 (`Z`, 0–3 fractional digits) → aware UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_time = partial(utc, platform="Mastodon")
+"""Mastodon's RFC 3339 times as aware UTC."""
 
 
 def _list(value: Any, where: str) -> list[dict[str, Any]]:

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from collectors.base import Context, CursorState, explain
+from collectors.fields import utc
 from collectors.http import FetchError
 from collectors.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
@@ -50,13 +52,8 @@ ADVICE: dict[int | str, str] = {
 }
 
 
-def _time(value: object) -> datetime:
-    """Pinterest's ISO 8601 times, UTC when they carry no zone."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise FetchError(f"Pinterest answered a time that is not ISO 8601: {str(value)[:40]!r}") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+_time = partial(utc, platform="Pinterest")
+"""Pinterest's RFC 3339 times as aware UTC."""
 
 
 def _lifetime(pin: dict[str, Any]) -> dict[str, Any]:

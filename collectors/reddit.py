@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from collectors.base import CursorState, explain
+from collectors.fields import whole
 from collectors.http import FetchError
 from collectors.text import html_to_text
 from twoway import __version__
@@ -229,7 +230,7 @@ class _Cycle:
             reactions=tuple(reactions),
             accounts=tuple(accounts),
             deleted=tuple(sorted(self.deleted)),
-            followers=_int(profile.get("subscribers")) if isinstance(profile, dict) else None,
+            followers=whole(profile.get("subscribers")) if isinstance(profile, dict) else None,
             measures=frozenset(parts),
             cursor=self.state.dump(),
         )
@@ -287,13 +288,13 @@ class _Cycle:
             post = submission_post(item)
             self.posts[sid] = post
             listed[sid] = int(post.created_at.timestamp())
-            score = _int(item.get("score"))
+            score = whole(item.get("score"))
             counters.append(
                 Counters(
                     sid,
                     self.now,
-                    replies=_int(item.get("num_comments")),
-                    reposts=_int(item.get("num_crossposts")),
+                    replies=whole(item.get("num_comments")),
+                    reposts=whole(item.get("num_crossposts")),
                     likes=None if score is None else max(0, score),  # a submission's score: up minus down votes
                 )
             )
@@ -479,7 +480,3 @@ def _handle(name: str) -> str:
 
 def _utc(value: Any) -> datetime:
     return datetime.fromtimestamp(float(value), timezone.utc)
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -38,9 +38,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from collectors.base import Context, CursorState
+from collectors.fields import utc
 from collectors.http import FetchError
 from collectors.text import hashtags_in, html_to_text
 from twoway.model import Account, Batch, Counters, Part, Post
@@ -59,10 +61,8 @@ LOCAL_TIME_MARGIN = timedelta(days=1)
 _AVATAR_HASH = re.compile(r"/avatar/([0-9a-fA-F]{32,64})")
 
 
-def _utc(value: str) -> datetime:
-    """`date_gmt` is UTC without a zone."""
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+_utc = partial(utc, platform="WordPress")
+"""`date_gmt` is UTC without a zone."""
 
 
 def _local_bound(moment: datetime) -> str:

@@ -52,9 +52,11 @@ import hashlib
 import html
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from collectors.base import CursorState, DailyQuota, explain
+from collectors.fields import utc, whole
 from collectors.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
@@ -258,7 +260,7 @@ class _Cycle:
             if user["id"] == self.me:
                 self.username = str(user.get("username") or self.username)
                 self.state.data["user"] = self.username
-                self.followers = _int((user.get("public_metrics") or {}).get("followers_count"))
+                self.followers = whole((user.get("public_metrics") or {}).get("followers_count"))
 
     def read_parents(self, page: dict[str, Any]) -> None:
         """The posts this page's posts answer, from the expansions: a community message under an answer."""
@@ -429,10 +431,10 @@ def parse_counters(tweet: dict[str, Any], post_id: str, now: datetime) -> Counte
     return Counters(
         post_id,
         now,
-        replies=_int(metrics.get("reply_count")),
-        reposts=_int(metrics.get("retweet_count")),
-        quotes=_int(metrics.get("quote_count")),
-        likes=_int(metrics.get("like_count")),
+        replies=whole(metrics.get("reply_count")),
+        reposts=whole(metrics.get("retweet_count")),
+        quotes=whole(metrics.get("quote_count")),
+        likes=whole(metrics.get("like_count")),
     )
 
 
@@ -476,15 +478,9 @@ def _records(value: Any, where: str) -> list[dict[str, Any]]:
     return value
 
 
-def _time(value: str) -> datetime:
-    """X's `2021-02-23T18:07:07.000Z` → aware UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+_time = partial(utc, platform="X")
+"""X's RFC 3339 times as aware UTC."""
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

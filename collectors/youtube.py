@@ -44,12 +44,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from collectors.base import Context, CursorState, DailyQuota, explain
+from collectors.fields import utc
 from collectors.http import FetchError
 from collectors.text import hashtags_in, html_to_text, links_in
 from twoway.model import Account, Batch, Counters, Part, Post
@@ -100,9 +102,8 @@ TOKEN_EXPIRED = (
 )
 
 
-def _time(value: object) -> datetime:
-    """RFC 3339 (`2019-11-26T15:51:44.000Z`) → aware UTC."""
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc)
+_time = partial(utc, platform="YouTube")
+"""YouTube's RFC 3339 times as aware UTC."""
 
 
 def _count(value: object) -> int | None:
