@@ -1,47 +1,22 @@
 """The export plumbing JSON importers share: `ExportFiles` (a folder, a `.zip`, a
 `.tar.gz` or a single file, read the same way), `JsonDoc` (a JSON file whose every
-problem names the file and the JSON path) and `parse_time`.
+problem names the file and the JSON path).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import tarfile
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
 from collectors.importers.base import ImportFailed
+from collectors.importers.table import parse_iso
 
-__all__ = ["ExportFiles", "JsonDoc", "parse_time"]
-
-_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
-)
-
-
-def parse_time(value: str) -> datetime | None:
-    """ISO 8601 and its export variants (`2018-10-09 11:38:31+0000`, `2024-05-01T10:00:00.000Z`)
-    as aware UTC; no offset is UTC. `None` when it is none of them."""
-    match = _TIME.fullmatch(value.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
-    except ValueError:
-        return None
-    shift = timedelta()
-    if offset and offset not in "Zz":
-        digits = offset[1:].replace(":", "")
-        shift = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-        shift = -shift if offset[0] == "-" else shift
-    return (moment - shift).replace(tzinfo=timezone.utc)
-
+__all__ = ["ExportFiles", "JsonDoc"]
 
 class ExportFiles:
     """The files of an export, wherever they are: a folder, a `.zip`, a `.tar.gz`, or one file.
@@ -146,7 +121,7 @@ class JsonDoc:
 
     def time(self, obj: dict[str, Any], path: str, key: str, example: str = "2024-05-01T10:00:00Z") -> datetime:
         value = self.get(obj, path, key, str, required=True)
-        moment = parse_time(value)
+        moment = parse_iso(value)
         if moment is None:
             self.fail(f"{path}.{key}" if path else key, f"{value!r} is not a time like {example}")
         return moment

@@ -41,6 +41,7 @@ __all__ = [
     "open_table",
     "parse_count",
     "parse_date",
+    "parse_iso",
     "stable_id",
 ]
 
@@ -140,16 +141,25 @@ def parse_date(value: Cell) -> datetime | None:
         if match:
             number = _month(match[month_at])
             return _moment(int(match[3]), number, int(match[day_at]), match.groups()[3:]) if number else None
+    return parse_iso(text)
+
+
+def parse_iso(text: str) -> datetime | None:
+    """ISO 8601 and the variants exports write (`2018-10-09 11:38:31+0000`, `… +0000`,
+    `2024-05-01T10:00:00.000Z`) as aware UTC; no offset is UTC. `None` for anything else."""
+    text = text.strip()
     if not re.match(r"\d{4}-\d{2}-\d{2}", text):
         return None
     spaced = _ISO_SPACED_OFFSET.fullmatch(text)
     iso = f"{spaced[1]}{spaced[2]}" if spaced else text
     iso = re.sub(r"(?:Z|z|UTC)$", "+00:00", iso)
+    iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", iso)  # what Python 3.10's fromisoformat reads too
+    iso = re.sub(r"\.(\d+)", lambda m: "." + m[1][:6].ljust(6, "0"), iso)
     try:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         return None
-    return parse_date(moment)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 _COUNT = re.compile(r"\d+|\d{1,3}(?:([,. '_\u00a0\u202f])\d{3})(?:\1\d{3})*")
