@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,22 @@ def collect_once(config: Path, capsys: pytest.CaptureFixture[str] | None = None)
     with contextlib.redirect_stderr(err):
         code = main(["--config", str(config), "collect", "--once"])
     return code, err.getvalue()
+
+
+def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    """`twoway collect --once` at `at` (through `TWOWAY_NOW`), which must succeed silently."""
+    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
+    assert collect_once(config) == (0, "")
+
+
+def goals(config: Path) -> dict[str, dict[str, Any]]:
+    """The snapshot's goals by name."""
+    return {g["name"]: g for g in snapshot_json(config)["goals"]}
+
+
+def measured(config: Path) -> dict[str, tuple[Any, Any]]:
+    """Each goal's metrics and baseline: what must not move when nothing changed."""
+    return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
 
 
 def snapshot_json(config: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 from collectors.base import Context, CursorState
 from collectors.discourse import DiscourseCollector, _Cycle, _likes, parse_post
 from collectors.http import Http
-from tests.collecting import FakeSleep, collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import FakeSleep, collect, collect_once, fake_sleep, goals, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main
 from twoway.config import Source
@@ -345,17 +345,8 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: FakeSleep
         yield World(FakeDiscourse(server)), _config(tmp_path, server, {"forum": WITH_KEY})
 
 
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
 def metrics(config: Path) -> dict[str, Any]:
     return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def _paths(server: ReplayServer, prefix: str = "") -> list[str]:

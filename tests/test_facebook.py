@@ -23,7 +23,7 @@ from collectors.base import Context, explain
 from collectors.facebook import ADVICE, FacebookCollector, parse_comment, parse_counters, parse_post
 from collectors.graph import UNKNOWN_AUTHOR, _following, base_url, graph_time
 from collectors.http import Budget, FetchError, Http
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -402,19 +402,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
         config = write_config(tmp_path, SOURCE.format(page=PAGE, url=server.url), GOALS,
                               organization=f'also = ["facebook:{STAFF}"]')
         yield w, config
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
-def measured(config: Path) -> dict[str, tuple[Any, Any]]:
-    return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def comment_reads(server: ReplayServer) -> list[str]:

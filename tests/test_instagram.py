@@ -23,7 +23,7 @@ from collectors.base import Context, explain
 from collectors.graph import UNKNOWN_AUTHOR, _following
 from collectors.http import Budget, FetchError, Http
 from collectors.instagram import ADVICE, Authors, InstagramCollector, parse_comment, parse_counters, parse_media
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from tests.test_facebook import graph_error, graph_page
 from twoway.config import Credential, Source
@@ -305,19 +305,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
         config = write_config(tmp_path, SOURCE.format(user=USER, url=server.url), GOALS,
                               organization=f'also = ["instagram:@{STAFF[1]}"]')
         yield ig, ids, config
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
-def measured(config: Path) -> dict[str, tuple[Any, Any]]:
-    return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def comment_reads(server: ReplayServer) -> list[str]:

@@ -32,7 +32,7 @@ from collectors.linkedin import (
     parse_comment,
     parse_post,
 )
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -396,17 +396,8 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
         yield w, config
 
 
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
 def metrics(config: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def source_state(config: Path) -> dict[str, Any]:

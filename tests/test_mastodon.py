@@ -22,7 +22,7 @@ import yaml  # type: ignore[import-untyped]
 from collectors.base import Context
 from collectors.http import FetchError, Http
 from collectors.mastodon import MastodonCollector, _Cycle, _next, parse_status, plain_text
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -496,18 +496,9 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
         yield w, config
 
 
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
 def metrics(config: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """Each goal's metrics and baseline: what must not move when nothing changed."""
     return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", iso(at))
-    assert collect_once(config) == (0, "")
 
 
 def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:

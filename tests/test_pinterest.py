@@ -24,7 +24,7 @@ import pytest
 from collectors.base import Context
 from collectors.http import Http
 from collectors.pinterest import PinterestCollector, parse_pin, saves
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -233,15 +233,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
     with replay_server() as server:
         w = World(FakePinterest(server))
         yield w, write_config(tmp_path, source(server.url), GOALS, dashboard='thread_refresh = "1h"')
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def analytics_reads(server: ReplayServer) -> list[str]:

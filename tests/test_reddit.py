@@ -22,7 +22,7 @@ import pytest
 from collectors.base import Context
 from collectors.http import FetchError, Http
 from collectors.reddit import RedditCollector, comment_post, submission_post
-from tests.collecting import FakeSleep, collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import FakeSleep, collect, collect_once, fake_sleep, goals, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main
 from twoway.config import Credential, Source
@@ -404,15 +404,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: FakeSleep
     with replay_server() as server:
         w = World(FakeReddit(server))
         yield w, _config(tmp_path, server, reddit="TEST_REDDIT_REFRESH")
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:

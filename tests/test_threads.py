@@ -21,7 +21,7 @@ import pytest
 from collectors.base import explain
 from collectors.http import FetchError
 from collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from tests.test_facebook import graph_error
 
@@ -263,19 +263,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
         config = write_config(tmp_path, SOURCE.format(org=ORG, url=server.url), GOALS,
                               organization='also = ["threads:@jane.staff"]')
         yield th, ids, config
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
-
-
-def measured(config: Path) -> dict[str, tuple[Any, Any]]:
-    return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", at.isoformat())
-    assert collect_once(config) == (0, "")
 
 
 def thread_reads(server: ReplayServer, edge: str = "conversation") -> list[str]:

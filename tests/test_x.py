@@ -22,7 +22,7 @@ import pytest
 from collectors.base import Context, DailyQuota
 from collectors.http import FetchError, Http
 from collectors.x import XCollector, parse_counters, parse_tweet
-from tests.collecting import FakeSleep, collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import FakeSleep, collect_once, fake_sleep, goals, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -483,10 +483,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
             dashboard='thread_refresh = "1h"',
         )
         yield w, config
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
 
 
 def metrics(config: Path) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,7 @@ from collectors.youtube import (
     video_counters,
     video_post,
 )
-from tests.collecting import collect_once, fake_sleep, run_cli, snapshot_json, write_config  # noqa: F401
+from tests.collecting import collect, collect_once, fake_sleep, goals, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
@@ -419,15 +419,6 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -
         also, refresh = 'also = ["youtube:@janereads"]', 'thread_refresh = "1h"'
         config = write_config(tmp_path, source(server), GOALS, organization=also, dashboard=refresh)
         yield w, config
-
-
-def collect(config: Path, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", iso(at))
-    assert collect_once(config) == (0, "")
-
-
-def goals(config: Path) -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in snapshot_json(config)["goals"]}
 
 
 def measured(config: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
