@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import json
 import random
 import time
@@ -31,8 +30,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from twoway import PROJECT_URL, __version__
+from twoway.hosts import is_loopback
 
-__all__ = ["USER_AGENT", "Budget", "FetchError", "Http", "Response", "is_loopback", "wait"]
+__all__ = ["USER_AGENT", "Budget", "FetchError", "Http", "Response", "wait"]
 
 USER_AGENT = f"twoway/{__version__} (+{PROJECT_URL})"
 MAX_REDIRECTS = 5
@@ -94,15 +94,6 @@ class Budget:
     limit: int | None = None
     reset_at: float | None = None
     """Monotonic clock time."""
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import tomli
 
 from twoway.errors import ConfigError
+from twoway.hosts import is_loopback
 from twoway.hours import OpeningHours, parse_hours
 from twoway.matching import normalize_hashtag, normalize_link
 from twoway.platforms import PLATFORMS, SOURCE_KEYS, PlatformKeys, known_platforms, platform_keys
@@ -281,18 +282,6 @@ def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").casefold()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        import ipaddress
-
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Checker:
@@ -605,7 +594,7 @@ def _source(
             url = options.get(key)
             if keys.type_of(key) == "url" and isinstance(url, str):
                 parts = urlsplit(url)
-                if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+                if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
                     where = join_key(path, key) if key in table else join_key(path, next(iter(credentials)))
                     ck.error(where, f"credentials go only over HTTPS, and {url} is plain HTTP (loopback excepted)")
 
