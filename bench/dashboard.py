@@ -220,7 +220,7 @@ def main() -> int:
 
     from snapshot_time import compile_bytecode  # bench/ is sys.path[0]
 
-    from twoway.demo import demo_config
+    from twoway.wiring import demo_config
 
     compile_bytecode()
     goal_names = [g.name for g in demo_config().goals]

@@ -59,9 +59,9 @@ import tomli
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import collectors.http  # noqa: E402
-from collectors import discourse, linkedin, youtube  # noqa: E402
-from collectors.bluesky import BlueskyCollector  # noqa: E402
+import twoway.plugin.http  # noqa: E402
+from twoway.collectors import discourse, linkedin, youtube  # noqa: E402
+from twoway.collectors.bluesky import BlueskyCollector  # noqa: E402
 from tests import test_bluesky as bsky  # noqa: E402
 from tests import test_discourse as dsc  # noqa: E402
 from tests import test_facebook as fbt  # noqa: E402
@@ -220,7 +220,7 @@ def _wp_classify(r: Request) -> str:
 
 
 def _wp_listing(site: Any, since: datetime) -> int:
-    from collectors.wordpress import IDS_PER_QUERY, PER_PAGE
+    from twoway.collectors.wordpress import IDS_PER_QUERY, PER_PAGE
 
     recent = sum(1 for p in site.posts.values() if _parse(p["date_gmt"] + "+00:00") >= since)
     # posts are filtered by `after` on the server, so no extra page; then one recent-comments
@@ -691,7 +691,7 @@ def measure(scenario: Scenario, thread_refresh: str | None) -> Cycle:
 
 
 def main() -> int:
-    collectors.http.wait = _no_wait
+    twoway.plugin.http.wait = _no_wait
     header = [
         "platform", "threads in scenario", "steady-state requests (listing + fixed + thread)",
         "of which thread reads", "naive requests (of which thread reads)", "budget (pages + fixed + 0)", "budget met",

@@ -89,7 +89,7 @@ def profile(dest: Path) -> None:
     import sqlite3
 
     os.environ["TWOWAY_NOW"] = NOW_ISO
-    from tui.snapshot import render
+    from twoway.tui.snapshot import render
     from twoway import clock
     from twoway.config import load_config
     from twoway.metrics import build_report

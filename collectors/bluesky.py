@@ -37,10 +37,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
-from collectors.base import Context, CursorState
-from collectors.fields import utc
-from collectors.http import FetchError
-from collectors.text import hashtags_in
+from twoway.plugin.protocol import Context, CursorState
+from twoway.plugin.fields import utc
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["BlueskyCollector"]

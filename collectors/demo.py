@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from twoway.model import PARTS, Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["DEMO_CONFIG", "DemoCollector", "demo_history"]
 
@@ -267,12 +267,13 @@ class DemoCollector:
     """Demo sources reuse their platform's keys; the demo collector adds none."""
 
     def __init__(self, context: Context) -> None:
+        self.context = context
         self.source_id = context.source.id
 
     async def poll(self, cursor: str | None, now: datetime) -> Batch:
         failure = _failures().get(self.source_id)
         if failure is not None:
-            from collectors.http import FetchError
+            from twoway.plugin.http import FetchError
 
             raise FetchError(failure or "simulated outage")
         rounds = int(cursor or "0") + 1

@@ -51,14 +51,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from collectors.base import CursorState, explain
-from collectors.fields import utc, whole
-from collectors.http import FetchError
-from collectors.text import html_to_text
+from twoway.plugin.protocol import CursorState, explain
+from twoway.plugin.fields import utc, whole
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import html_to_text
 from twoway.model import Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["DiscourseCollector", "parse_post"]
 

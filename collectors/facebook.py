@@ -36,9 +36,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from collectors.base import CursorState
-from collectors.fields import whole
-from collectors.graph import (
+from twoway.plugin.protocol import CursorState
+from twoway.plugin.fields import whole
+from twoway.collectors.graph import (
     UNKNOWN_AUTHOR,
     Graph,
     Rereads,
@@ -49,11 +49,11 @@ from collectors.graph import (
     text_parts,
     vanished,
 )
-from collectors.http import FetchError
+from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["ADVICE", "FacebookCollector", "parse_comment", "parse_counters", "parse_post"]
 

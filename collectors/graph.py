@@ -26,13 +26,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from collectors.base import CursorState, explain
-from collectors.fields import utc
-from collectors.http import FetchError
-from collectors.text import hashtags_in, links_in
+from twoway.plugin.protocol import CursorState, explain
+from twoway.plugin.fields import utc
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import hashtags_in, links_in
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -142,7 +142,7 @@ class Graph:
             if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
                 raise FetchError(f"{self.base}{path}: answered something other than a list of Graph objects")
             for item in data:
-                if "id" in item:  # Graph withholds comment ids from some apps (see collectors.facebook)
+                if "id" in item:  # Graph withholds comment ids from some apps (see twoway.collectors.facebook)
                     item["id"] = str(item["id"])
             fresh = [item for item in data if since is None or graph_time(item.get(time_key)) >= since]
             found += fresh

@@ -33,13 +33,13 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from collectors.base import CursorState
-from collectors.fields import whole
-from collectors.graph import UNKNOWN_AUTHOR, Graph, Rereads, advice, base_url, graph_time, text_parts, vanished
+from twoway.plugin.protocol import CursorState
+from twoway.plugin.fields import whole
+from twoway.collectors.graph import UNKNOWN_AUTHOR, Graph, Rereads, advice, base_url, graph_time, text_parts, vanished
 from twoway.model import Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["ADVICE", "Authors", "InstagramCollector", "parse_comment", "parse_counters", "parse_media"]
 

@@ -42,9 +42,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from collectors.base import Context, CursorState, explain
-from collectors.http import FetchError
-from collectors.text import hashtags_in, links_in
+from twoway.plugin.protocol import Context, CursorState, explain
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import hashtags_in, links_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["LinkedInCollector", "little_text", "organization_urn", "parse_comment", "parse_post"]

@@ -45,13 +45,13 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from collectors.base import CursorState
-from collectors.fields import utc, whole
-from collectors.http import FetchError
+from twoway.plugin.protocol import CursorState
+from twoway.plugin.fields import utc, whole
+from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["MastodonCollector", "parse_status", "plain_text"]
 

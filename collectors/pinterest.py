@@ -32,10 +32,10 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from collectors.base import Context, CursorState, explain
-from collectors.fields import utc
-from collectors.http import FetchError
-from collectors.text import hashtags_in
+from twoway.plugin.protocol import Context, CursorState, explain
+from twoway.plugin.fields import utc
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["PinterestCollector", "parse_pin", "saves"]

@@ -51,15 +51,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from collectors.base import CursorState, explain
-from collectors.fields import whole
-from collectors.http import FetchError
-from collectors.text import html_to_text
+from twoway.plugin.protocol import CursorState, explain
+from twoway.plugin.fields import whole
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import html_to_text
 from twoway import __version__
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["RedditCollector", "comment_post", "submission_post"]
 

@@ -48,13 +48,13 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from collectors.base import CursorState
-from collectors.http import FetchError
+from twoway.plugin.protocol import CursorState
+from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:
-    from collectors.base import Context
-    from collectors.http import Response
+    from twoway.plugin.protocol import Context
+    from twoway.plugin.http import Response
 
 __all__ = [
     "FeedCollector",

@@ -34,8 +34,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from collectors.base import CursorState
-from collectors.graph import (
+from twoway.plugin.protocol import CursorState
+from twoway.collectors.graph import (
     UNKNOWN_AUTHOR,
     Graph,
     Rereads,
@@ -46,11 +46,11 @@ from collectors.graph import (
     text_parts,
     vanished,
 )
-from collectors.http import FetchError
+from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["ADVICE", "ThreadsCollector", "parse_counters", "parse_post"]
 

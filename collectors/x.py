@@ -55,13 +55,13 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from collectors.base import CursorState, DailyQuota, explain
-from collectors.fields import utc, whole
-from collectors.http import FetchError
+from twoway.plugin.protocol import CursorState, DailyQuota, explain
+from twoway.plugin.fields import utc, whole
+from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 if TYPE_CHECKING:
-    from collectors.base import Context
+    from twoway.plugin.protocol import Context
 
 __all__ = ["ADVICE", "API", "XCollector", "parse_counters", "parse_tweet"]
 

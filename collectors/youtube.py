@@ -50,10 +50,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from collectors.base import Context, CursorState, DailyQuota, explain
-from collectors.fields import utc
-from collectors.http import FetchError
-from collectors.text import hashtags_in, html_to_text, links_in
+from twoway.plugin.protocol import Context, CursorState, DailyQuota, explain
+from twoway.plugin.fields import utc
+from twoway.plugin.http import FetchError
+from twoway.plugin.text import hashtags_in, html_to_text, links_in
 from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["YouTubeCollector", "channel_facts", "listed_video", "thread_posts", "video_counters", "video_post"]

@@ -28,7 +28,7 @@ class FakeSleep:
 @pytest.fixture
 def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> FakeSleep:
     sleep = FakeSleep()
-    monkeypatch.setattr("collectors.http.wait", sleep)
+    monkeypatch.setattr("twoway.plugin.http.wait", sleep)
     return sleep
 
 

@@ -16,16 +16,16 @@ from textual.worker import WorkerState
 
 from tests.collecting import FakeSleep, write_config
 from tests.replay import Reply, replay_server
-from tui.app import WINDOWS, SourcePlan, TwowayApp, build_app
-from tui.screens.goal import GoalScreen
-from tui.screens.help import HelpScreen
-from tui.screens.home import HomeScreen
-from tui.screens.sources import SourcesScreen
-from tui.widgets.daily_chart import DailyChart
-from tui.widgets.goal_panel import GoalPanel
-from tui.widgets.header import clock_state, next_change
+from twoway.tui.app import WINDOWS, SourcePlan, TwowayApp
+from twoway.tui.screens.goal import GoalScreen
+from twoway.tui.screens.help import HelpScreen
+from twoway.tui.screens.home import HomeScreen
+from twoway.tui.screens.sources import SourcesScreen
+from twoway.tui.widgets.daily_chart import DailyChart
+from twoway.tui.widgets.goal_panel import GoalPanel
+from twoway.tui.widgets.header import clock_state, next_change
 from twoway.config import load_config
-from twoway.demo import demo_config
+from twoway.wiring import build_app, demo_config
 from twoway.hours import parse_hours
 
 NOW = "2026-11-26T12:00:00Z"
@@ -378,7 +378,7 @@ async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.Monkey
     """A real (non-demo) config with one RSS source on a local replay server; the HTTP layer's sleep is fake."""
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     sleep = FakeSleep()
-    monkeypatch.setattr("collectors.http.wait", sleep)
+    monkeypatch.setattr("twoway.plugin.http.wait", sleep)
     failing = False
 
     def feed(_: object) -> Reply:
@@ -446,7 +446,7 @@ async def test_the_app_stays_up_through_every_fault(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fault: str
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
-    monkeypatch.setattr("collectors.http.wait", FakeSleep())
+    monkeypatch.setattr("twoway.plugin.http.wait", FakeSleep())
     state = {"fault": False}
 
     def feed(_: object) -> Reply:
@@ -504,7 +504,7 @@ async def test_imported_numbers_say_so_and_an_import_source_is_never_polled(
 ) -> None:
     from rich.console import Console
 
-    from tui.widgets.goal_panel import GoalDetails
+    from twoway.tui.widgets.goal_panel import GoalDetails
     from twoway.cli import main
 
     monkeypatch.setenv("TWOWAY_NOW", NOW)

@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.test_app import SUNDAY, WEEKDAYS, demo_app, settle
-from tui.app import TwowayApp
+from twoway.tui.app import TwowayApp
 
 Compare = Callable[..., bool]
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import yaml
 
-from collectors.base import Context
-from collectors.bluesky import BlueskyCollector, parse_counters, parse_post
-from collectors.http import Http
+from twoway.plugin.protocol import Context
+from twoway.collectors.bluesky import BlueskyCollector, parse_counters, parse_post
+from twoway.plugin.http import Http
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source

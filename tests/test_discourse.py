@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, CursorState
-from collectors.discourse import DiscourseCollector, _Cycle, _likes, parse_post
-from collectors.http import Http
+from twoway.plugin.protocol import Context, CursorState
+from twoway.collectors.discourse import DiscourseCollector, _Cycle, _likes, parse_post
+from twoway.plugin.http import Http
 from tests.collecting import FakeSleep, collect, collect_once, fake_sleep, goals, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, explain
-from collectors.facebook import ADVICE, FacebookCollector, parse_comment, parse_counters, parse_post
-from collectors.graph import UNKNOWN_AUTHOR, _following, base_url, graph_time
-from collectors.http import Budget, FetchError, Http
+from twoway.plugin.protocol import Context, explain
+from twoway.collectors.facebook import ADVICE, FacebookCollector, parse_comment, parse_counters, parse_post
+from twoway.collectors.graph import UNKNOWN_AUTHOR, _following, base_url, graph_time
+from twoway.plugin.http import Budget, FetchError, Http
 from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source

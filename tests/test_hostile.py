@@ -109,7 +109,7 @@ def test_the_text_snapshot_works_under_ascii_and_the_c_locale(hostile_config: Pa
 async def test_the_live_app_shows_it_literally(hostile_config: Path) -> None:
     from textual.widgets import DataTable
 
-    from tui.app import build_app
+    from twoway.wiring import build_app
     from twoway.config import load_config
 
     app = build_app(load_config(hostile_config), demo=False)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.http import USER_AGENT, FetchError, Http, Response
+from twoway.plugin.http import USER_AGENT, FetchError, Http, Response
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 
 
@@ -302,7 +302,7 @@ def test_every_platforms_rate_limit_signal_is_one_budget(
 def test_a_daily_quota_is_spent_remembered_and_refused_in_one_line() -> None:
     from datetime import datetime, timedelta, timezone
 
-    from collectors.base import CursorState, DailyQuota
+    from twoway.plugin.protocol import CursorState, DailyQuota
 
     http = Http(httpx.AsyncClient(), clock=lambda: 50.0)
     state = CursorState()
@@ -320,7 +320,7 @@ def test_a_daily_quota_is_spent_remembered_and_refused_in_one_line() -> None:
 
 
 def test_explain_turns_a_platform_refusal_into_advice(server: ReplayServer) -> None:
-    from collectors.base import explain
+    from twoway.plugin.protocol import explain
 
     graph = {"error": {"message": "Error validating access token", "type": "OAuthException", "code": 190}}
     google = {"error": {"code": 403, "message": "quota", "errors": [{"reason": "quotaExceeded"}]}}

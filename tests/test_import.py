@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.importers.base import ORG_AUTHOR, ImportFailed
-from collectors.importers.csv_generic import CsvImporter
+from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
+from twoway.collectors.importers.csv_generic import CsvImporter
 from twoway import plugins
 from twoway.cli import main
 

@@ -25,12 +25,12 @@ from typing import Any, Literal
 import openpyxl
 import pytest
 
-from collectors.importers.base import ORG_AUTHOR, ImportFailed
-from collectors.importers.linkedin_export import LinkedInExportImporter
-from collectors.importers.meta_export import MetaExportImporter
-from collectors.importers.pinterest_export import PinterestExportImporter
-from collectors.importers.table import Column, open_table, parse_count, parse_date
-from collectors.importers.x_export import XExportImporter
+from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
+from twoway.collectors.importers.linkedin_export import LinkedInExportImporter
+from twoway.collectors.importers.meta_export import MetaExportImporter
+from twoway.collectors.importers.pinterest_export import PinterestExportImporter
+from twoway.plugin.table import Column, open_table, parse_count, parse_date
+from twoway.collectors.importers.x_export import XExportImporter
 from tests.collecting import snapshot_json, write_config
 from twoway import plugins
 from twoway.cli import main

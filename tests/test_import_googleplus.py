@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from collectors.importers.base import ImportFailed
-from collectors.importers.googleplus import GooglePlusImporter
+from twoway.plugin.importer import ImportFailed
+from twoway.collectors.importers.googleplus import GooglePlusImporter
 from tests.collecting import snapshot_json, write_config
 from twoway import plugins
 from twoway.cli import main

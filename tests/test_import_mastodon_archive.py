@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from collectors.importers.base import ImportFailed
-from collectors.importers.mastodon_archive import MastodonArchiveImporter
-from collectors.mastodon import parse_status
+from twoway.plugin.importer import ImportFailed
+from twoway.collectors.importers.mastodon_archive import MastodonArchiveImporter
+from twoway.collectors.mastodon import parse_status
 from tests.collecting import snapshot_json, write_config
 from twoway import plugins
 from twoway.cli import main

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, explain
-from collectors.graph import UNKNOWN_AUTHOR, _following
-from collectors.http import Budget, FetchError, Http
-from collectors.instagram import ADVICE, Authors, InstagramCollector, parse_comment, parse_counters, parse_media
+from twoway.plugin.protocol import Context, explain
+from twoway.collectors.graph import UNKNOWN_AUTHOR, _following
+from twoway.plugin.http import Budget, FetchError, Http
+from twoway.collectors.instagram import ADVICE, Authors, InstagramCollector, parse_comment, parse_counters, parse_media
 from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from tests.test_facebook import graph_error, graph_page

@@ -21,9 +21,9 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from collectors.base import Context
-from collectors.http import Http
-from collectors.linkedin import (
+from twoway.plugin.protocol import Context
+from twoway.plugin.http import Http
+from twoway.collectors.linkedin import (
     LinkedInCollector,
     _answered,
     _named,

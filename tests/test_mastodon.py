@@ -19,9 +19,9 @@ import httpx
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from collectors.base import Context
-from collectors.http import FetchError, Http
-from collectors.mastodon import MastodonCollector, _Cycle, _next, parse_status, plain_text
+from twoway.plugin.protocol import Context
+from twoway.plugin.http import FetchError, Http
+from twoway.collectors.mastodon import MastodonCollector, _Cycle, _next, parse_status, plain_text
 from tests.collecting import collect, collect_once, fake_sleep, goals, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
@@ -128,7 +128,7 @@ def test_real_mention_notification_and_reply() -> None:
 
 
 def test_real_quotes_count_becomes_the_quotes_counter() -> None:
-    from collectors.mastodon import _counters
+    from twoway.collectors.mastodon import _counters
 
     statuses = [i["body"] for i in cassette("status_quotes.yaml") if isinstance(i["body"], dict) and "quotes_count" in i["body"]]
     assert statuses
@@ -245,7 +245,7 @@ def test_real_missing_status_reads_as_gone() -> None:
         server.route("GET", "/api/v1/statuses/*", lambda r: json_reply(missing["body"], missing["status"]))
         context = context_for(server, "x")
         collector = MastodonCollector(context)
-        from collectors.base import CursorState
+        from twoway.plugin.protocol import CursorState
 
         cycle = _Cycle(collector, CursorState(), datetime(2026, 8, 1, tzinfo=UTC), None)
 

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context
-from collectors.http import Http
-from collectors.pinterest import PinterestCollector, parse_pin, saves
+from twoway.plugin.protocol import Context
+from twoway.plugin.http import Http
+from twoway.collectors.pinterest import PinterestCollector, parse_pin, saves
 from tests.collecting import collect, collect_once, fake_sleep, goals, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source

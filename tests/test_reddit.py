@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from collectors.base import Context
-from collectors.http import FetchError, Http
-from collectors.reddit import RedditCollector, comment_post, submission_post
+from twoway.plugin.protocol import Context
+from twoway.plugin.http import FetchError, Http
+from twoway.collectors.reddit import RedditCollector, comment_post, submission_post
 from tests.collecting import FakeSleep, collect, collect_once, fake_sleep, goals, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main

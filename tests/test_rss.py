@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from collectors.rss import comment_feed, comment_posts, feed_authors, feed_posts, parse_feed, plain_text, vanished
+from twoway.collectors.rss import comment_feed, comment_posts, feed_authors, feed_posts, parse_feed, plain_text, vanished
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, replay_server
 
@@ -106,7 +106,7 @@ def test_plain_text_and_links() -> None:
 
 
 def test_html_instead_of_a_feed_is_a_clear_error() -> None:
-    from collectors.http import FetchError
+    from twoway.plugin.http import FetchError
 
     with pytest.raises(FetchError, match="answered an HTML page, not an RSS or Atom feed"):
         parse_feed(b"<!DOCTYPE html><html><body>Maintenance</body></html>", "http://h.example/feed/")

@@ -77,7 +77,7 @@ def test_credentials_never_go_over_plain_http_to_another_machine(tmp_path: Path,
 
 
 async def test_a_token_is_found_on_none_of_the_app_screens(world: tuple[World, Path]) -> None:  # noqa: F811
-    from tui.app import build_app
+    from twoway.wiring import build_app
     from twoway.config import load_config
 
     _, config = world

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.json_schema import check_report_json
-from tui.snapshot import CSV_HEADER, render
+from twoway.tui.snapshot import CSV_HEADER, render
 from twoway.report import (
     METRICS,
     GoalReport,
@@ -233,7 +233,7 @@ def test_json_to_an_ascii_stream_escapes_instead_of_crashing(report: Report) -> 
 def test_json_path_imports_neither_rich_nor_textual() -> None:
     code = (
         "import io, sys\n"
-        "import tui.snapshot\n"
+        "import twoway.tui.snapshot\n"
         "from datetime import datetime, timezone\n"
         "from twoway.report import METRICS, GoalReport, Report, SourceReport, Waiting\n"
         "now = datetime(2025, 6, 1, tzinfo=timezone.utc)\n"
@@ -243,8 +243,8 @@ def test_json_path_imports_neither_rich_nor_textual() -> None:
         "s = SourceReport('s', 'rss', 'ok', now, None, None)\n"
         "r = Report('Riverside', now, True, None, 'always', (g,), (s,))\n"
         "out = io.StringIO()\n"
-        "tui.snapshot.render(r, 'json', out)\n"
-        "tui.snapshot.render(r, 'csv', out)\n"
+        "twoway.tui.snapshot.render(r, 'json', out)\n"
+        "twoway.tui.snapshot.render(r, 'csv', out)\n"
         "assert out.getvalue().startswith('{')\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'textual'))\n"
         "assert not bad, bad\n"
@@ -300,7 +300,7 @@ def test_csv_guards_formulas_in_text_cells(report: Report) -> None:
 
 
 def test_csv_negative_numbers_stay_numbers() -> None:
-    from tui.snapshot import _csv_number, _csv_text
+    from twoway.tui.snapshot import _csv_number, _csv_text
 
     assert _csv_number(-3) == "-3"
     assert _csv_number(-0.25) == "-0.25"
@@ -468,7 +468,7 @@ def test_text_under_pythonioencoding_ascii_in_a_real_process() -> None:
         "import sys\n"
         "sys.path.insert(0, 'tests')\n"
         "from test_snapshot_formats import make_report\n"
-        "from tui.snapshot import render\n"
+        "from twoway.tui.snapshot import render\n"
         "render(make_report(), 'text', sys.stdout)\n"
     )
     env = {"PYTHONIOENCODING": "ascii", "PATH": "/usr/bin:/bin", "COLUMNS": "80"}
@@ -482,7 +482,7 @@ def test_text_under_pythonioencoding_ascii_in_a_real_process() -> None:
 
 
 def test_human_readable_numbers() -> None:
-    from tui.render import ASCII, format_delta, format_target, format_value, human_duration, relative_time
+    from twoway.tui.render import ASCII, format_delta, format_target, format_value, human_duration, relative_time
 
     assert [human_duration(s) for s in (0, 45, 60, 3600, 12000, 86400, 187200)] == [
         "0s",

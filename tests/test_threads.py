@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from collectors.base import explain
-from collectors.http import FetchError
-from collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
+from twoway.plugin.protocol import explain
+from twoway.plugin.http import FetchError
+from twoway.collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
 from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from tests.test_facebook import graph_error

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from collectors.text import html_to_text
-from collectors.wordpress import comment_author, comment_post, post_record
+from twoway.plugin.text import html_to_text
+from twoway.collectors.wordpress import comment_author, comment_post, post_record
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 

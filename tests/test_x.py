@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, DailyQuota
-from collectors.http import FetchError, Http
-from collectors.x import XCollector, parse_counters, parse_tweet
+from twoway.plugin.protocol import Context, DailyQuota
+from twoway.plugin.http import FetchError, Http
+from twoway.collectors.x import XCollector, parse_counters, parse_tweet
 from tests.collecting import FakeSleep, collect_once, fake_sleep, goals, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
@@ -673,7 +673,7 @@ def test_a_failed_poll_keeps_what_it_spent_and_nothing_else(monkeypatch: pytest.
     with replay_server() as server:
         World(FakeX(server))
         server.route("GET", f"/2/users/{LIB}/mentions", lambda r: Reply(503))
-        monkeypatch.setattr("collectors.http.wait", FakeSleep())
+        monkeypatch.setattr("twoway.plugin.http.wait", FakeSleep())
         with pytest.raises(FetchError) as failed:
             poll_direct(direct_context(server, LIB, budget=50), NOW)
     # the three listing pages and the mentions call (its retries are the HTTP layer's, not paid twice) are

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, DailyQuota
-from collectors.http import FetchError, Http
-from collectors.youtube import (
+from twoway.plugin.protocol import Context, DailyQuota
+from twoway.plugin.http import FetchError, Http
+from twoway.collectors.youtube import (
     KEY_INVALID,
     YouTubeCollector,
     channel_facts,

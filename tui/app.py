@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -31,17 +31,25 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.commands import GoalCommands
-from tui.screens.home import HomeScreen
+from twoway.tui.commands import GoalCommands
+from twoway.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
+    import httpx
     from textual.screen import Screen
 
     from twoway.config import Config, Source
+    from twoway.plugin import Collector
     from twoway.report import Report
+    from twoway.scheduler import CollectorFor
     from twoway.store import Store
 
-__all__ = ["WINDOWS", "SourcePlan", "TwowayApp", "build_app", "run_dashboard"]
+__all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "TwowayApp", "run_dashboard"]
+
+CollectorFactory = Callable[["httpx.AsyncClient", "dict[str, Collector]"], "CollectorFor"]
+"""Makes each source's collector around the app's HTTP client, keeping them in the dict
+it is given; the command line passes `twoway.wiring.collector_factory`, since views
+never import collectors (SPEC §1)."""
 
 DAY = 86400
 WINDOWS: tuple[int | None, ...] = (None, 7 * DAY, 30 * DAY, 90 * DAY)
@@ -58,7 +66,7 @@ class SourcePlan(NamedTuple):
     polling: bool
     budget: tuple[int, int | None] | None
     """(requests left, limit) of its host with the smallest share left, from the last rate-limit headers;
-    `None` when unknown (no such headers yet, or a collector without `context.http`, like the demo's)."""
+    `None` when unknown (no such headers yet, as with the demo's collectors)."""
 
 
 class TwowayApp(App[int]):
@@ -95,11 +103,12 @@ class TwowayApp(App[int]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TwowayApp.ReportReady)
 
-    def __init__(self, config: Config, store: Store, *, demo: bool = False) -> None:
+    def __init__(self, config: Config, store: Store, collectors: CollectorFactory, *, demo: bool = False) -> None:
         super().__init__()
         self.config = config
         self.store = store
         """The writer, used by the poll workers only (on the event loop)."""
+        self.make_collectors = collectors
         self.demo = demo
         self.goal_names = tuple(g.name for g in config.goals)
         self.polls = 0
@@ -108,10 +117,10 @@ class TwowayApp(App[int]):
         self._next_poll: dict[str, Timer] = {}
         self._next_poll_at: dict[str, datetime] = {}
         self._errors: dict[str, str | None] = {}
-        self._client: Any = None
-        self._collector_for: Any = None
-        self._collectors: dict[str, object] = {}
-        """Each source's collector, made once by `collector_factory` and kept for the process."""
+        self._client: httpx.AsyncClient | None = None
+        self._collector_for: CollectorFor | None = None
+        self._collectors: dict[str, Collector] = {}
+        """Each source's collector, made once by `make_collectors` and kept for the process."""
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -143,10 +152,9 @@ class TwowayApp(App[int]):
         """Read the store on its own read-only connection, so a poll's write is never seen half done."""
         from twoway import clock
         from twoway.metrics import build_report
-        from twoway.store import Store
-        from twoway.wiring import policy, store_path
+        from twoway.store import Store, store_path, store_policy
 
-        store = Store.open_readonly(store_path(self.config), policy(self.config))
+        store = Store.open_readonly(store_path(self.config), store_policy(self.config))
         try:
             report = build_report(store, self.config, clock.now(), window=window, demo=self.demo, daily=True)
         finally:
@@ -165,8 +173,7 @@ class TwowayApp(App[int]):
 
     async def _cycle(self, sources: Sequence[Source] | None) -> None:
         from twoway import clock
-        from twoway.scheduler import poll_once
-        from twoway.wiring import due_sources
+        from twoway.scheduler import due_sources, poll_once
 
         if sources is None:
             due = due_sources(self.config, self.store)
@@ -175,13 +182,11 @@ class TwowayApp(App[int]):
         todo = [s for s in sources if s.id not in self._polling]
         if not todo:
             return
-        if self._client is None:  # made at the first poll, so the first paint does not wait for httpx
+        if self._client is None or self._collector_for is None:  # at the first poll: the first paint never waits for httpx
             import httpx
 
-            from twoway.wiring import collector_factory
-
             self._client = httpx.AsyncClient()
-            self._collector_for = collector_factory(self.config, self.demo, self._client, self._collectors)
+            self._collector_for = self.make_collectors(self._client, self._collectors)
         self._polling.update(s.id for s in todo)
         for source in todo:
             timer = self._next_poll.pop(source.id, None)
@@ -217,21 +222,20 @@ class TwowayApp(App[int]):
         }
 
     def _budget(self, source_id: str) -> tuple[int, int | None] | None:
-        """The budget of the host with the smallest share left; a collector without `context.http` has none."""
+        """The budget of the host with the smallest share left."""
         collector = self._collectors.get(source_id)
-        http = getattr(getattr(collector, "context", None), "http", None)
-        known: list[tuple[int, int | None]] = [
-            (b.remaining, b.limit) for b in getattr(http, "budgets", {}).values() if b.remaining is not None
-        ]
+        budgets = collector.context.http.budgets.values() if collector is not None else ()
+        known = [(b.remaining, b.limit) for b in budgets if b.remaining is not None]
         return min(known, key=lambda b: b[0] / b[1] if b[1] else float(b[0]), default=None)
 
     def _arm_idle(self, due: Sequence[Source]) -> None:
         """Sources not due yet get their first poll when their data turns as old as their interval."""
         from twoway import clock
 
+        from twoway.scheduler import polled_sources
+
         now = clock.now()
         states = self.store.source_states()
-        from twoway.wiring import polled_sources
 
         waiting = {s.id for s in due} | self._polling | set(self._next_poll)
         for source in polled_sources(self.config):
@@ -265,7 +269,7 @@ class TwowayApp(App[int]):
     def action_poll_now(self) -> None:
         busy = [s.id for s in self.config.sources if s.id in self._polling]
         self.notify("polling every source now" + (f" ({', '.join(busy)} already polling)" if busy else ""))
-        from twoway.wiring import polled_sources
+        from twoway.scheduler import polled_sources
 
         self.poll(polled_sources(self.config))
 
@@ -277,13 +281,13 @@ class TwowayApp(App[int]):
         self.refresh_report(window)
 
     def action_sources(self) -> None:
-        from tui.screens.sources import SourcesScreen
+        from twoway.tui.screens.sources import SourcesScreen
 
         if not isinstance(self.screen, SourcesScreen):
             self.push_screen(SourcesScreen())
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from twoway.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -297,18 +301,8 @@ class TwowayApp(App[int]):
         yield SystemCommand("Help", "The keys", self.action_help)
 
 
-def build_app(config: Config, *, demo: bool) -> TwowayApp:
-    """The app on its store: the demo's filled temporary store, or the configured one."""
-    from twoway.store import Store
-    from twoway.wiring import open_demo_store, policy, store_path
-
-    store = open_demo_store(config) if demo else Store.open(store_path(config), policy(config))
-    return TwowayApp(config, store, demo=demo)
-
-
-def run_dashboard(config: Config, *, demo: bool) -> int:
+def run_dashboard(app: TwowayApp) -> int:
     """`twoway` with no command: the live dashboard until the user quits; returns the exit code."""
-    app = build_app(config, demo=demo)
     try:
         app.run()
     finally:

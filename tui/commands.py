@@ -8,7 +8,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
-from tui.render import clean
+from twoway.tui.render import clean
 
 __all__ = ["GoalCommands"]
 
@@ -20,7 +20,7 @@ class GoalCommands(Provider):
         return list(getattr(self.app, "goal_names", ()))
 
     def _open(self, name: str) -> None:
-        from tui.screens.goal import GoalScreen
+        from twoway.tui.screens.goal import GoalScreen
 
         self.app.push_screen(GoalScreen(name))
 

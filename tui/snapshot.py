@@ -1,7 +1,7 @@
 """`twoway snapshot`: one Report, rendered once, as text, JSON, CSV or Markdown.
 
 The JSON and CSV paths import neither Rich nor Textual, so a monitoring check that
-asks for JSON starts fast; text and Markdown import `tui.render` when called.
+asks for JSON starts fast; text and Markdown import `twoway.tui.render` when called.
 
 Whatever the output's encoding, nothing here raises on a character it cannot hold:
 text and Markdown choose ASCII glyphs and replace unencodable network text, JSON
@@ -25,7 +25,7 @@ from twoway.report import METRICS, Report
 from twoway.text import neutralize
 
 if TYPE_CHECKING:
-    from tui.render import Glyphs
+    from twoway.tui.render import Glyphs
 
 __all__ = ["CSV_HEADER", "FORMATS", "render"]
 
@@ -163,7 +163,7 @@ def _csv(report: Report) -> str:
 
 
 def _glyphs(out: TextIO) -> Glyphs:
-    from tui.render import glyphs_for
+    from twoway.tui.render import glyphs_for
 
     return glyphs_for(_encoding(out))
 
@@ -188,7 +188,7 @@ def md_url(url: str) -> str:
 
 
 def _markdown(report: Report, glyphs: Glyphs) -> str:
-    from tui.render import (
+    from twoway.tui.render import (
         LABELS,
         WAITING_LISTED,
         describe_import,
@@ -326,7 +326,7 @@ def _render_text(report: Report, out: TextIO, *, width: int | None, color: bool 
     from rich.console import Console
     from rich.text import Text
 
-    from tui.render import glyphs_for, goal_panel, header, sources_table
+    from twoway.tui.render import glyphs_for, goal_panel, header, sources_table
 
     encoding = _encoding(out)
     glyphs = glyphs_for(encoding)

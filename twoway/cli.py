@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -103,7 +103,7 @@ def _load(args: argparse.Namespace) -> Config:
     from twoway.config import find_config, load_config
 
     if _is_demo(args):
-        from twoway.demo import demo_config
+        from twoway.wiring import demo_config
 
         return demo_config()
     return load_config(find_config(getattr(args, "config", None)))
@@ -133,9 +133,9 @@ def _poll(
 
 def _dashboard(args: argparse.Namespace) -> int:
     """`twoway` alone: the live dashboard, collecting in the background while open."""
-    from tui.app import run_dashboard
+    from twoway.tui.app import run_dashboard
 
-    return run_dashboard(_load(args), demo=_is_demo(args))
+    return run_dashboard(wiring.build_app(_load(args), demo=_is_demo(args)))
 
 
 def _report(args: argparse.Namespace) -> Report:
@@ -168,16 +168,17 @@ def _report(args: argparse.Namespace) -> Report:
 def _fresh_store(config: Config, *, poll: bool) -> Store:
     """The store opened read-only, after polling the sources that are due when allowed to."""
     from twoway.errors import StoreError
-    from twoway.store import Store
+    from twoway.scheduler import due_sources, polled_sources
+    from twoway.store import Store, store_path, store_policy
 
-    path, policy = wiring.store_path(config), wiring.policy(config)
+    path, policy = store_path(config), store_policy(config)
     if not poll:
         return Store.open_readonly(path, policy)
     try:
         store = Store.open_readonly(path, policy)
-        due = wiring.due_sources(config, store)
+        due = due_sources(config, store)
     except StoreError:  # no store yet, or one to migrate: the poll below creates it
-        due = wiring.polled_sources(config)
+        due = polled_sources(config)
     else:
         if not due:
             return store
@@ -193,7 +194,7 @@ def _fresh_store(config: Config, *, poll: bool) -> Store:
 def _snapshot(args: argparse.Namespace) -> int:
     import gc
 
-    from tui.snapshot import render
+    from twoway.tui.snapshot import render
 
     # a one-shot process that makes many small objects and no cycles worth collecting
     gc.disable()
@@ -213,15 +214,16 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _collect(args: argparse.Namespace) -> int:
     from twoway import clock
-    from twoway.store import Store
+    from twoway.scheduler import polled_sources
+    from twoway.store import Store, store_path, store_policy
 
     config = _load(args)
     demo = _is_demo(args)
-    store = wiring.open_demo_store(config) if demo else Store.open(wiring.store_path(config), wiring.policy(config))
+    store = wiring.open_demo_store(config) if demo else Store.open(store_path(config), store_policy(config))
     try:
         _prune(config, store, clock.now())
         if args.once:
-            results = _poll(config, store, wiring.polled_sources(config), demo)
+            results = _poll(config, store, polled_sources(config), demo)
             failed = {sid: err for sid, err in results.items() if err}
             for sid, err in failed.items():
                 print(f"twoway: {sid}: {err}", file=sys.stderr)
@@ -231,7 +233,7 @@ def _collect(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # type: ignore[no-untyped-def]
+def _collect_forever(config: Config, store: Store, demo: bool, now: Callable[[], datetime]) -> int:
     """Poll each source when due until SIGINT/SIGTERM, then finish the current write and exit 0."""
     import asyncio
     import signal
@@ -241,7 +243,7 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
     async def run() -> None:
         import httpx
 
-        from twoway.scheduler import poll_once
+        from twoway.scheduler import due_sources, poll_once
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -253,7 +255,7 @@ def _collect_forever(config: Config, store: Store, demo: bool, now) -> int:  # t
             if (now() - pruned).total_seconds() >= 86400:
                 pruned = now()
                 _prune(config, store, pruned)
-            due = wiring.due_sources(config, store)
+            due = due_sources(config, store)
             if due:
                 for sid, err in (await poll_once(store, due, factory, now)).items():
                     if err:
@@ -278,7 +280,7 @@ def _check_config(args: argparse.Namespace) -> int:
     from twoway.config import check_config, find_config
 
     if _is_demo(args):
-        from twoway.demo import demo_config_path
+        from twoway.wiring import demo_config_path
 
         path = demo_config_path()
     else:
@@ -290,10 +292,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from twoway.store import Store
+    from twoway.store import Store, store_path, store_policy
 
     config = _load(args)
-    store = Store.open(wiring.store_path(config), wiring.policy(config))
+    store = Store.open(store_path(config), store_policy(config))
     try:
         removed = store.forget(args.source)
     finally:
@@ -309,7 +311,7 @@ def _import(args: argparse.Namespace) -> int:
     from twoway import clock, plugins
     from twoway.errors import StoreError
     from twoway.model import Imported
-    from twoway.store import Store
+    from twoway.store import Store, store_path, store_policy
 
     if _is_demo(args):
         raise UsageError("twoway import: not with --demo (the demo store is rebuilt on every run)")
@@ -340,7 +342,7 @@ def _import(args: argparse.Namespace) -> int:
         pass  # the importer says what is wrong with the file
     batch = importer().read(path, source.id, source.platform, now)
     batch = batch._replace(imported=Imported(path.name, name, now, clock.now()))
-    db, policy = wiring.store_path(config), wiring.policy(config)
+    db, policy = store_path(config), store_policy(config)
     if args.dry_run:
         try:
             store = Store.open_readonly(db, policy)

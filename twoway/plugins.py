@@ -7,9 +7,14 @@ installed distributions costs more than a snapshot's whole start-up budget.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from twoway.errors import TwowayError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+    from twoway.plugin import Collector, Importer
 
 __all__ = [
     "GROUP",
@@ -30,7 +35,7 @@ class PluginError(TwowayError):
     """A collector is installed but cannot be imported."""
 
 
-def entry_points(group: str = GROUP) -> list[Any]:
+def entry_points(group: str = GROUP) -> list[EntryPoint]:
     from importlib.metadata import entry_points as scan
 
     try:
@@ -44,12 +49,13 @@ def installed() -> list[str]:
     return sorted({ep.name for ep in entry_points()})
 
 
-def load(platform: str) -> Any | None:
+def load(platform: str) -> type[Collector] | None:
     """The collector class for `platform`, `None` when none is installed."""
     for ep in entry_points():
         if ep.name == platform:
             try:
-                return ep.load()
+                collector: type[Collector] = ep.load()
+                return collector
             except Exception as e:
                 raise PluginError(f"the collector for platform {platform!r} ({ep.value}) failed to load: {e}") from None
     return None
@@ -60,12 +66,13 @@ def installed_importers() -> list[str]:
     return sorted({ep.name for ep in entry_points(IMPORTERS_GROUP)})
 
 
-def load_importer(name: str) -> Any | None:
+def load_importer(name: str) -> type[Importer] | None:
     """The importer class for format `name`, `None` when none is installed."""
     for ep in entry_points(IMPORTERS_GROUP):
         if ep.name == name:
             try:
-                return ep.load()
+                importer: type[Importer] = ep.load()
+                return importer
             except Exception as e:
                 raise PluginError(f"the importer for format {name!r} ({ep.value}) failed to load: {e}") from None
     return None

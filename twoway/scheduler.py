@@ -11,11 +11,18 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from twoway.config import Source
+from twoway.config import Config, Source
 from twoway.store import Store
 
-__all__ = ["poll_once"]
+if TYPE_CHECKING:
+    from twoway.plugin import Collector
+
+__all__ = ["CollectorFor", "due_sources", "poll_once", "polled_sources"]
+
+CollectorFor = Callable[[Source], "Collector"]
+"""Each source's collector, made once per process by whoever wires the command."""
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LEASE_SECONDS = 600
@@ -46,7 +53,7 @@ def _one_line(error: BaseException) -> str:
 async def poll_once(
     store: Store,
     sources: Sequence[Source],
-    collector_for: Callable[[Source], object],
+    collector_for: CollectorFor,
     now: Callable[[], datetime],
     *,
     deadline: float | None = None,
@@ -57,6 +64,8 @@ async def poll_once(
     cycle: a snapshot never waits on a dead network longer than `[dashboard] timeout`.
     """
 
+    from twoway.plugin import FetchError
+
     async def poll(source: Source) -> str | None:
         started = now()
         if source.missing:
@@ -64,13 +73,13 @@ async def poll_once(
             store.record_error(source.id, source.platform, started, message)
             return message
         state = store.source_states().get(source.id)
-        if state is not None and _dead(state.lease_owner):
-            store.release_lease(source.id, state.lease_owner)  # type: ignore[arg-type]
+        if state is not None and state.lease_owner is not None and _dead(state.lease_owner):
+            store.release_lease(source.id, state.lease_owner)
         if not store.acquire_lease(source.id, source.platform, OWNER, started, LEASE_SECONDS):
             return None  # another process is polling it right now; its result will land
         try:
             collector = collector_for(source)
-            poll = collector.poll(store.cursor(source.id), started)  # type: ignore[attr-defined]
+            poll = collector.poll(store.cursor(source.id), started)
             batch = await (asyncio.wait_for(poll, deadline) if deadline else poll)
             await asyncio.to_thread(store.write, batch)  # a big backfill must not freeze the live app
             return None
@@ -78,12 +87,39 @@ async def poll_once(
             message = f"gave up after {deadline:g} s without an answer"
             store.record_error(source.id, source.platform, now(), message)
             return message
+        except FetchError as e:
+            message = _one_line(e)
+            store.record_error(source.id, source.platform, now(), message, e.cursor)
+            return message
         except Exception as e:  # one source's failure must never reach another
             message = _one_line(e)
-            store.record_error(source.id, source.platform, now(), message, getattr(e, "cursor", None))
+            store.record_error(source.id, source.platform, now(), message)
             return message
         finally:
             store.release_lease(source.id, OWNER)
 
     results = await asyncio.gather(*(poll(s) for s in sources))
     return {s.id: r for s, r in zip(sources, results)}
+
+
+def polled_sources(config: Config) -> list[Source]:
+    """The sources a collector polls: all but those only `twoway import` fills."""
+    from twoway.platforms import PLATFORMS
+
+    return [s for s in config.sources if not (s.platform in PLATFORMS and PLATFORMS[s.platform].importer)]
+
+
+def due_sources(config: Config, store: Store) -> list[Source]:
+    """Polled sources whose data is older than their interval."""
+    from twoway import clock
+
+    now = clock.now()
+    states = store.source_states()
+    due = []
+    for source in polled_sources(config):
+        state = states.get(source.id)
+        if state is None or state.last_success is None:
+            due.append(source)
+        elif (now - state.last_success).total_seconds() >= source.interval:
+            due.append(source)
+    return due

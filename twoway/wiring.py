@@ -1,64 +1,48 @@
-"""Wiring shared by the command line and the live app: the store a configuration names,
-the collectors that fill it, and which sources are due.
+"""The command line's assembly: the collectors that fill a store, the built-in demo,
+and the live app on its store.
 
-The one place that puts collectors, the store and the configuration together.
+The one place besides `twoway.cli` that imports `twoway.collectors` and `twoway.tui`
+(SPEC §1, checked by import-linter): the rest of the core knows collectors only by
+the protocol in `twoway.plugin`, and views get their collectors from here.
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twoway.errors import TwowayError
 
 if TYPE_CHECKING:
+    import httpx
+
     from twoway.config import Config, Source
-    from twoway.store import Store, StorePolicy
-
-__all__ = ["collector_factory", "due_sources", "open_demo_store", "policy", "polled_sources", "store_path"]
-
-
-def store_path(config: Config) -> Path:
-    from twoway.store import default_path
-
-    return config.dashboard.database or default_path()
-
-
-def policy(config: Config) -> StorePolicy:
-    from twoway.store import StorePolicy
-
-    return StorePolicy(
-        also=config.organization.also,
-        keywords=config.keywords,
-        keep_community_text=config.dashboard.store_community_text,
-        hours=config.organization.hours,
-    )
-
-
-def open_demo_store(config: Config) -> Store:
-    from twoway import clock
-    from twoway.demo import fill_demo_store
+    from twoway.plugin import Collector
+    from twoway.scheduler import CollectorFor
     from twoway.store import Store
+    from twoway.tui.app import TwowayApp
 
-    store = Store.open(store_path(config), policy(config))
-    fill_demo_store(store, clock.now())
-    return store
+__all__ = ["build_app", "collector_factory", "demo_config", "demo_config_path", "open_demo_store"]
 
 
-def collector_factory(config: Config, demo: bool, client: object, made: dict[str, object]) -> Any:
+def collector_factory(config: Config, demo: bool, client: httpx.AsyncClient, made: dict[str, Collector]) -> CollectorFor:
     """Each source's collector around the shared client, made once and kept in `made` for the process."""
-    from collectors.base import Context
-    from collectors.http import Http
+    from twoway.plugin import Context, Http
 
     windows = [g.window or config.dashboard.window for g in config.goals] or [config.dashboard.window]
     horizon = 2 * max(windows)
 
-    def make(source: Source) -> object:
+    def make(source: Source) -> Collector:
         if source.id in made:
             return made[source.id]
-        collector: Any
+        collector: type[Collector] | None
         if demo:
-            from collectors.demo import DemoCollector
+            from twoway.collectors.demo import DemoCollector
 
             collector = DemoCollector
         else:
@@ -67,7 +51,7 @@ def collector_factory(config: Config, demo: bool, client: object, made: dict[str
             collector = plugins.load(source.platform)
             if collector is None:
                 raise TwowayError(f"no collector installed for platform {source.platform!r}")
-        http = Http(client, timeout=config.dashboard.timeout, max_bytes=config.dashboard.max_response_bytes)  # type: ignore[arg-type]
+        http = Http(client, timeout=config.dashboard.timeout, max_bytes=config.dashboard.max_response_bytes)
         prefix = f"{source.platform}:"
         also = tuple(entry[len(prefix) :] for entry in config.organization.also if entry.startswith(prefix))
         made[source.id] = collector(Context(source, http, horizon, config.dashboard.thread_refresh, also))
@@ -76,24 +60,61 @@ def collector_factory(config: Config, demo: bool, client: object, made: dict[str
     return make
 
 
-def polled_sources(config: Config) -> list[Source]:
-    """The sources a collector polls: all but those only `twoway import` fills."""
-    from twoway.platforms import PLATFORMS
-
-    return [s for s in config.sources if not (s.platform in PLATFORMS and PLATFORMS[s.platform].importer)]
+# -- the demo: its config and a fresh temporary store, never the user's ---------------
 
 
-def due_sources(config: Config, store: Store) -> list[Source]:
-    """Polled sources whose data is older than their interval."""
+@lru_cache(maxsize=1)
+def _demo_workdir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="twoway-demo-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def demo_config_path() -> Path:
+    from twoway.collectors.demo import DEMO_CONFIG
+
+    path = _demo_workdir() / "demo-config.toml"
+    path.write_text(DEMO_CONFIG, encoding="utf-8")
+    return path
+
+
+def demo_config() -> Config:
+    from twoway.config import load_config
+
+    config = load_config(demo_config_path())
+    return config._replace(dashboard=config.dashboard._replace(database=_demo_workdir() / "demo.db"))
+
+
+def open_demo_store(config: Config) -> Store:
+    """The demo's store, filled with its generated history the first time."""
     from twoway import clock
+    from twoway.store import Store, store_path, store_policy
 
-    now = clock.now()
-    states = store.source_states()
-    due = []
-    for source in polled_sources(config):
-        state = states.get(source.id)
-        if state is None or state.last_success is None:
-            due.append(source)
-        elif (now - state.last_success).total_seconds() >= source.interval:
-            due.append(source)
-    return due
+    store = Store.open(store_path(config), store_policy(config))
+    _fill_demo_store(store, clock.now())
+    return store
+
+
+def _fill_demo_store(store: Store, now: datetime) -> None:
+    """Write the demo history once; a store that already has it is left alone."""
+    from twoway.collectors.demo import demo_history
+
+    if store.source_states():
+        return
+    for batch in demo_history(now):
+        store.write(batch)
+    store.analyze()
+
+
+# -- the live app ------------------------------------------------------------------------
+
+
+def build_app(config: Config, *, demo: bool) -> TwowayApp:
+    """The app on its store (the demo's filled temporary store, or the configured one) and its collectors."""
+    from functools import partial
+
+    from twoway.store import Store, store_path, store_policy
+    from twoway.tui.app import TwowayApp
+
+    store = open_demo_store(config) if demo else Store.open(store_path(config), store_policy(config))
+    return TwowayApp(config, store, partial(collector_factory, config, demo), demo=demo)

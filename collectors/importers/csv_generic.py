@@ -15,7 +15,7 @@ broadcast by the organization:
   cell is not observed. Replies are a counter only (the replies themselves are not in
   the file), so the source measures just the `reposts` and `likes` it has columns for.
 
-Reading the file, the columns, dates and counts is `collectors.importers.table`'s.
+Reading the file, the columns, dates and counts is `twoway.plugin.table`'s.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from collectors.importers import table
-from collectors.importers.table import Column, Counted, Row
+from twoway.plugin import table
+from twoway.plugin.table import Column, Counted, Row
 from twoway.model import Batch, Post
 
 __all__ = ["CsvImporter"]

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors.importers.base import ImportFailed
-from collectors.importers.files import ExportFiles, JsonDoc
-from collectors.mastodon import plain_text
-from collectors.text import hashtags_in
+from twoway.plugin.importer import ImportFailed
+from twoway.plugin.files import ExportFiles, JsonDoc
+from twoway.collectors.mastodon import plain_text
+from twoway.plugin.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["GooglePlusImporter"]

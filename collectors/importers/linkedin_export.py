@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
-from collectors.importers import table
-from collectors.importers.table import Column, Counted, Row
+from twoway.plugin import table
+from twoway.plugin.table import Column, Counted, Row
 from twoway.model import Batch, Post
 
 __all__ = ["LinkedInExportImporter"]

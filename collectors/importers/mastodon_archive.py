@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors.importers.base import ImportFailed
-from collectors.importers.files import ExportFiles, JsonDoc
-from collectors.mastodon import parse_status
+from twoway.plugin.importer import ImportFailed
+from twoway.plugin.files import ExportFiles, JsonDoc
+from twoway.collectors.mastodon import parse_status
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["MastodonArchiveImporter"]

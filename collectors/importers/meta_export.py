@@ -20,9 +20,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from collectors.importers import table
-from collectors.importers.base import ORG_AUTHOR
-from collectors.importers.table import Column, Counted, Row
+from twoway.plugin import table
+from twoway.plugin.importer import ORG_AUTHOR
+from twoway.plugin.table import Column, Counted, Row
 from twoway.model import Batch, Post
 
 __all__ = ["MetaExportImporter"]

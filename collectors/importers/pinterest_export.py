@@ -21,8 +21,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from collectors.importers import table
-from collectors.importers.table import Column, Counted, Row
+from twoway.plugin import table
+from twoway.plugin.table import Column, Counted, Row
 from twoway.model import Batch, Post
 
 __all__ = ["PinterestExportImporter"]

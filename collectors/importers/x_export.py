@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from collectors.importers import table
-from collectors.importers.table import Column, Counted, Row
+from twoway.plugin import table
+from twoway.plugin.table import Column, Counted, Row
 from twoway.model import Batch, Post
 
 __all__ = ["XExportImporter"]

@@ -19,9 +19,9 @@ import zipfile
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from collectors.importers import table
-from collectors.importers.base import ImportFailed
-from collectors.importers.table import Column, Counted, Row
+from twoway.plugin import table
+from twoway.plugin.importer import ImportFailed
+from twoway.plugin.table import Column, Counted, Row
 from twoway.model import Batch, Post
 
 __all__ = ["YouTubeExportImporter"]

@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
-from tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
+from twoway.tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
 from twoway.text import excerpt
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tui.screens.goal import GoalScreen
-from tui.widgets.goal_panel import GoalPanel
-from tui.widgets.header import DashboardHeader
+from twoway.tui.screens.goal import GoalScreen
+from twoway.tui.widgets.goal_panel import GoalPanel
+from twoway.tui.widgets.header import DashboardHeader
 
 if TYPE_CHECKING:
     from twoway.hours import OpeningHours

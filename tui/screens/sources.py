@@ -1,6 +1,6 @@
 """Every source's health, then its polling: next poll and the rate-limit budget left.
 
-The health table is `tui.render.sources_table`, the one `twoway snapshot` prints from
+The health table is `twoway.tui.render.sources_table`, the one `twoway snapshot` prints from
 the report. Polling is what only the running app knows, its `schedule` (when each
 source polls next, whether it is polling now, the budget its collector's HTTP layer
 last read), so it is a second, narrow table under the first: both fit 80 columns.
@@ -20,13 +20,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
+from twoway.tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
 from twoway.platforms import IMPORTERS
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from tui.app import SourcePlan
+    from twoway.tui.app import SourcePlan
     from twoway.config import Source
     from twoway.report import Report
 

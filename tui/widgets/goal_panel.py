@@ -1,6 +1,6 @@
 """One goal on the home screen: a compact, focusable summary of its `GoalReport`.
 
-The numbers and their formatting come from `tui.render`, shared with `twoway snapshot`;
+The numbers and their formatting come from `twoway.tui.render`, shared with `twoway snapshot`;
 the panel only chooses which parts fit on a dashboard tile. Status is a CSS class
 (`-met`, `-missed`, `-no-data`, `-no-targets`, plus `-stale` when a source of the goal
 is not collecting), and the stylesheet colours the border from it.
@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.render import (
+from twoway.tui.render import (
     ONE_WAY,
     UNICODE,
     bars,
@@ -39,7 +39,7 @@ from tui.render import (
     targets,
     utc,
 )
-from tui.widgets.daily_chart import DailyChart
+from twoway.tui.widgets.daily_chart import DailyChart
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

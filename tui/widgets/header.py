@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label
 
-from tui.render import UNICODE, clean, relative_time, utc
+from twoway.tui.render import UNICODE, clean, relative_time, utc
 
 if TYPE_CHECKING:
     from twoway.hours import OpeningHours

@@ -5,6 +5,7 @@ and `packing` the pure-Python steps between the posts collectors saw and the
 columns metrics count.
 """
 
+from twoway.store.configured import store_path, store_policy
 from twoway.store.database import ImportRecord, SourceState, Store, StorePolicy, default_path
 from twoway.store.packing import MATCH_SEPARATOR, PAGE_COUNTS, RECORD_SEPARATOR, Page, unpack, voice
 from twoway.store.schema import SCHEMA_VERSION
@@ -20,6 +21,8 @@ __all__ = [
     "Store",
     "StorePolicy",
     "default_path",
+    "store_path",
+    "store_policy",
     "unpack",
     "voice",
 ]

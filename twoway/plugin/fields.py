@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from collectors.http import FetchError
+from twoway.plugin.http import FetchError
 
 __all__ = ["utc", "whole"]
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import unquote
 
-from collectors.importers.base import ORG_AUTHOR, ImportFailed
-from collectors.text import hashtags_in, links_in
+from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
+from twoway.plugin.text import hashtags_in, links_in
 from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = [

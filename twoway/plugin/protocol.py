@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collectors.http import Http
+    from twoway.plugin.http import Http
     from twoway.config import Source
     from twoway.model import Batch
 
@@ -50,13 +50,16 @@ class Context:
 
 
 class Collector(Protocol):
+    context: Context
+    """What it was made with; the live app reads `context.http.budgets` to show what is left."""
+
     def __init__(self, context: Context) -> None: ...
 
     async def poll(self, cursor: str | None, now: datetime) -> Batch:
         """One cycle: the records seen since `cursor` and the new cursor, in one `Batch`.
 
         Raises:
-            collectors.http.FetchError: the platform failed; its one line becomes the
+            twoway.plugin.http.FetchError: the platform failed; its one line becomes the
                 source's error and the stored data stays as it was, except the error's
                 `cursor`, when set (what a daily allowance spent).
         """
@@ -152,7 +155,7 @@ class DailyQuota:
         self._show()
 
     def spend(self, units: int = 1) -> None:
-        from collectors.http import FetchError
+        from twoway.plugin.http import FetchError
 
         if self.used + units > self.limit:
             hours = self.resets_in / 3600
@@ -171,7 +174,7 @@ class DailyQuota:
         return state.dump()
 
     def _show(self) -> None:
-        from collectors.http import Budget
+        from twoway.plugin.http import Budget
 
         reset_at = self.http.clock() + self.resets_in
         self.http.budgets[self.KEY] = Budget(self.limit - self.used, self.limit, reset_at)
@@ -184,7 +187,7 @@ def explain(error: Exception, advice: dict[int | str, str]) -> Exception:
     `error.code`, X's `title`), to the sentence to show, e.g. {401: "token expired:
     renew it at https://..."}. The URL stays at the front of the line.
     """
-    from collectors.http import FetchError
+    from twoway.plugin.http import FetchError
 
     if not isinstance(error, FetchError):
         return error

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-from collectors.importers.base import ImportFailed
-from collectors.importers.table import parse_iso
+from twoway.plugin.importer import ImportFailed
+from twoway.plugin.table import parse_iso
 
 __all__ = ["ExportFiles", "JsonDoc"]
 
