@@ -90,7 +90,10 @@ _FOLLOWERS = {"library-mastodon": 1840, "library-bluesky": 2310, "library-blog":
 _LIBRARY = "library"
 _STAFF = "maria"
 
-_TOPICS = (
+Topic = tuple[str, str, tuple[str, ...], tuple[str, ...]]
+"""(kind, text, hashtags, links) of a demo broadcast."""
+
+_TOPICS: tuple[Topic, ...] = (
     ("summer", "Summer reading starts now: log your books and win a tote! #SummerReading", ("SummerReading",), ()),
     ("summer", "Our summer reading picks for teens are on the shelf.", (), ()),
     ("events", "Storytime this Saturday at 10 in the children's room.", ("Storytime",),
@@ -141,7 +144,7 @@ class _Generator:
     def _community(self) -> str:
         return f"patron{self.rng.randrange(140):03d}"
 
-    def broadcast(self, sid: str, at: datetime, topic: tuple) -> None:
+    def broadcast(self, sid: str, at: datetime, topic: Topic) -> None:
         _, text, hashtags, links = topic
         rng = self.rng
         top = self._post(sid, _LIBRARY, at, text, hashtags=hashtags, links=links)

@@ -194,7 +194,8 @@ def _reactions(metadata: dict[str, Any]) -> int | None:
     summaries = metadata.get("reactionSummaries")
     if not isinstance(summaries, dict):
         return None
-    return sum(s["count"] for s in summaries.values() if isinstance(s, dict) and isinstance(s.get("count"), int))
+    counts: list[int] = [s["count"] for s in summaries.values() if isinstance(s, dict) and isinstance(s.get("count"), int)]
+    return sum(counts)
 
 
 def _comment_count(metadata: dict[str, Any]) -> int | None:

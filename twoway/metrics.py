@@ -130,7 +130,8 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
         measuring = [t for t in tallies if measures_metric(metric, t.measures)]
         if not measuring:
             return None
-        return sum(getattr(t, metric) for t in measuring)
+        counts: list[int] = [getattr(t, metric) for t in measuring]
+        return sum(counts)
 
     def broadcasts(metric: str) -> int:
         return sum(t.broadcast for t in tallies if measures_metric(metric, t.measures))

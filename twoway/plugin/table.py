@@ -258,7 +258,11 @@ def _xlsx_sheets(name: str, data: bytes) -> list[_Sheet]:
             warnings.simplefilter("ignore")  # exporters' workbooks lack styles openpyxl expects
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
-                return [_Sheet(ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in book.worksheets]
+                # openpyxl's other cell types (times, rich text, formulas) are read as text by `_text`
+                sheets = []
+                for ws in book.worksheets:
+                    sheets.append(_Sheet(ws.title, [cast("list[Cell]", list(r)) for r in ws.iter_rows(values_only=True)]))
+                return sheets
             finally:
                 book.close()
     except Exception as e:  # openpyxl raises whatever its zip and XML readers raise
@@ -280,7 +284,7 @@ def _xls_sheets(name: str, data: bytes) -> list[_Sheet]:
             for cell in sheet.row(r):
                 if cell.ctype == xlrd.XL_CELL_DATE:
                     try:
-                        row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+                        row.append(xlrd.xldate.xldate_as_datetime(float(cell.value), book.datemode))
                     except xlrd.xldate.XLDateError:
                         row.append(cell.value)  # no date: the importer names its row and column
                 elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):

@@ -624,7 +624,7 @@ class Store:
         for r in rows:
             measures = None if r[2] is None else frozenset(p for p in r[2].split(",") if p in PARTS)
             states[r[0]] = SourceState(
-                r[0], r[1], measures, r[3], r[4], _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9])  # type: ignore[arg-type]
+                r[0], r[1], measures, r[3], r[4], _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9])
             )
         return states
 
