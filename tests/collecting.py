@@ -80,4 +80,5 @@ def snapshot_json(config: Path) -> dict[str, Any]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["--config", str(config), "snapshot", "--no-poll", "--format", "json"]) == 0
-    return json.loads(out.getvalue())
+    report: dict[str, Any] = json.loads(out.getvalue())
+    return report

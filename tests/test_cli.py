@@ -9,10 +9,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.collecting import collect_once, fake_sleep  # noqa: F401
+from tests.collecting import FakeSleep, collect_once, fake_sleep  # noqa: F401
 from tests.json_schema import check_report_json
 from twoway.cli import main
 from twoway.report import METRICS
@@ -29,13 +30,14 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) 
 
 
 @pytest.fixture(scope="module")
-def demo_json() -> dict:
+def demo_json() -> dict[str, Any]:
     result = run("snapshot", "--demo", "--format", "json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
-def test_demo_snapshot_json_shows_every_goal(demo_json: dict) -> None:
+def test_demo_snapshot_json_shows_every_goal(demo_json: dict[str, Any]) -> None:
     assert demo_json["demo"] is True
     assert demo_json["generated_at"] == NOW
     statuses = {g["status"] for g in demo_json["goals"]}
@@ -46,7 +48,7 @@ def test_demo_snapshot_json_shows_every_goal(demo_json: dict) -> None:
     assert any("likes" in g["unavailable"] for g in demo_json["goals"])  # the blog cannot count likes
 
 
-def test_demo_is_deterministic_for_a_fixed_now(demo_json: dict) -> None:
+def test_demo_is_deterministic_for_a_fixed_now(demo_json: dict[str, Any]) -> None:
     again = json.loads(run("snapshot", "--demo", "--format", "json").stdout)
     assert again == demo_json
 
@@ -72,7 +74,7 @@ def test_text_snapshot_under_ascii_encoding_and_c_locale() -> None:
     result.stdout.encode("ascii")
 
 
-def test_csv_has_one_row_per_goal_and_metric(demo_json: dict) -> None:
+def test_csv_has_one_row_per_goal_and_metric(demo_json: dict[str, Any]) -> None:
     result = run("snapshot", "--demo", "--format", "csv")
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert "DEMO" in result.stderr
@@ -85,7 +87,7 @@ def test_markdown_report_says_demo() -> None:
     assert result.returncode == 0 and "DEMO" in result.stdout and "|" in result.stdout
 
 
-def test_goal_and_window_options(demo_json: dict) -> None:
+def test_goal_and_window_options(demo_json: dict[str, Any]) -> None:
     name = demo_json["goals"][0]["name"]
     data = json.loads(run("snapshot", "--demo", "--format", "json", "--goal", name, "--window", "7d").stdout)
     assert [g["name"] for g in data["goals"]] == [name]
@@ -99,7 +101,7 @@ def test_unknown_goal_is_a_usage_error() -> None:
     assert "Nope" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_check_exit_code_follows_goal_status(demo_json: dict) -> None:
+def test_check_exit_code_follows_goal_status(demo_json: dict[str, Any]) -> None:
     result = run("snapshot", "--demo", "--check", "--format", "json")
     assert result.returncode == 1  # the demo misses a goal
     met = next(g["name"] for g in demo_json["goals"] if g["status"] == "met")
@@ -138,7 +140,7 @@ def feed_config(tmp_path: Path) -> Path:
     return config
 
 
-def test_collect_once_with_a_failing_source_says_so_in_one_line(tmp_path: Path, fake_sleep) -> None:  # noqa: F811
+def test_collect_once_with_a_failing_source_says_so_in_one_line(tmp_path: Path, fake_sleep: FakeSleep) -> None:  # noqa: F811
     config = feed_config(tmp_path)
     code, stderr = collect_once(config)
     assert code == 1
@@ -182,7 +184,7 @@ def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_demo_json_matches_the_schema(demo_json: dict) -> None:
+def test_demo_json_matches_the_schema(demo_json: dict[str, Any]) -> None:
     check_report_json(demo_json)
     for goal in demo_json["goals"]:
         m = goal["metrics"]

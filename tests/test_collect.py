@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import FakeSleep, collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import Reply, replay_server
 
 FEED = """<?xml version="1.0"?>
@@ -32,7 +32,7 @@ def dead_ends() -> Iterator[tuple[int, int]]:
 
 
 def test_dead_ends_fail_alone_after_the_configured_timeout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, dead_ends: tuple[int, int]  # noqa: F811
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep, dead_ends: tuple[int, int]  # noqa: F811
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     refused, silent = dead_ends
@@ -75,7 +75,7 @@ def test_dead_ends_fail_alone_after_the_configured_timeout(
     ids=["503", "html-200", "429", "over-max-bytes", "garbage", "timeout", "401", "reset-mid-body"],
 )
 def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep, fault: Reply | str  # noqa: F811
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep, fault: Reply | str  # noqa: F811
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     broken = {"on": True}

@@ -102,7 +102,8 @@ def test_example_with_credentials_has_no_warnings(tmp_path: Path, monkeypatch: p
     path.chmod(0o644)
     config = load_config(path)
     assert config.warnings == ()
-    assert config.source("library-mastodon").options["token"].resolve() == "secret"  # type: ignore[union-attr]
+    token = config.source("library-mastodon").options["token"]
+    assert isinstance(token, Credential) and token.resolve() == "secret"
 
 
 def test_missing_required_credential_is_a_source_error(tmp_path: Path) -> None:
@@ -611,8 +612,8 @@ def test_format_duration(seconds: int, text: str) -> None:
 CHICAGO = ZoneInfo("America/Chicago")
 
 
-def chicago(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CHICAGO)  # type: ignore[misc]
+def chicago(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=CHICAGO)
 
 
 def test_hours_parse() -> None:

@@ -94,11 +94,13 @@ def _snapshot(config: Path) -> dict[str, Any]:
     process = _twoway(config, "snapshot", "--no-poll", "--format", "json", capture=True)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    return json.loads(out)
+    report: dict[str, Any] = json.loads(out)
+    return report
 
 
 def _metrics(report: dict[str, Any]) -> dict[str, Any]:
-    return report["goals"][0]["metrics"]
+    metrics: dict[str, Any] = report["goals"][0]["metrics"]
+    return metrics
 
 
 def test_a_collector_killed_at_random_moments_loses_at_most_its_poll(tmp_path: Path, feed_server: ReplayServer) -> None:

@@ -327,7 +327,11 @@ def test_explain_turns_a_platform_refusal_into_advice(server: ReplayServer) -> N
     server.route("GET", "/graph", lambda r: json_reply(graph, 400))
     server.route("GET", "/google", lambda r: json_reply(google, 403))
     server.route("GET", "/plain", lambda r: Reply(404))
-    advice = {"190": "token expired: renew it at https://example.org/renew", "quotaExceeded": "quota used up", 401: "x"}
+    advice: dict[int | str, str] = {
+        "190": "token expired: renew it at https://example.org/renew",
+        "quotaExceeded": "quota used up",
+        401: "x",
+    }
     for path, expected in (("/graph", "token expired: renew it at"), ("/google", "quota used up")):
         with pytest.raises(FetchError) as error:
             fetch(server.url, path)

@@ -7,6 +7,7 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,10 +136,11 @@ def cli(config: Path, *args: str) -> int:
     return main(["--config", str(config), *args])
 
 
-def snapshot(config: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+def snapshot(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     assert cli(config, "snapshot", "--no-poll", "--format", "json") == 0
-    return json.loads(capsys.readouterr().out)
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
 
 
 def dump(db: Path) -> list[str]:

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import struct
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +66,7 @@ def write_csv(path: Path, rows: Sequence[Sequence[object]], *, at: datetime = EX
 
 def write_xlsx(path: Path, sheets: Mapping[str, Sequence[Sequence[object]]], *, at: datetime = EXPORTED) -> Path:
     book = openpyxl.Workbook()
+    assert book.active is not None
     book.remove(book.active)
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
@@ -305,7 +306,7 @@ def write_youtube_zip(path: Path, table: Sequence[Sequence[object]], *, at: date
     return stamp(path, at)
 
 
-EXPORTS = {
+EXPORTS: dict[str, Callable[[Path], Path]] = {
     "x": lambda d: write_csv(d / "tweet_activity_metrics_riverside_20261001_20261126_en.csv", X_CLASSIC,
                              quoting=csv.QUOTE_ALL),
     "li": lambda d: write_xlsx(d / "riverside_content_1732000000000.xlsx", LI_XLSX),

@@ -256,7 +256,7 @@ def test_broken_json_names_the_file_the_line_and_the_column(tmp_path: Path) -> N
 
 
 def _without_comment_author_id() -> dict[str, Any]:
-    record = json.loads(json.dumps(P1))
+    record: dict[str, Any] = json.loads(json.dumps(P1))
     del record["comments"][1]["author"]["resourceName"]
     return record
 

@@ -12,6 +12,7 @@ import tarfile
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -73,7 +74,7 @@ def sid(n: int) -> str:
     return str(109000000000000000 + n)
 
 
-AUDIENCE = {  # Mastodon's addressing of each visibility (ActivityPub::TagManager#to/#cc)
+AUDIENCE: dict[str, Callable[[Actor], tuple[list[str], list[str]]]] = {  # Mastodon's addressing of each visibility (ActivityPub::TagManager#to/#cc)
     "public": lambda a: ([PUBLIC], [a.followers]),
     "unlisted": lambda a: ([a.followers], [PUBLIC]),
     "private": lambda a: ([a.followers], []),

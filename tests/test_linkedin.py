@@ -401,6 +401,7 @@ def metrics(config: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def source_state(config: Path) -> dict[str, Any]:
+    state: dict[str, Any]
     (state,) = snapshot_json(config)["sources"]
     return state
 
@@ -552,7 +553,7 @@ def test_a_refused_token_fails_its_source_in_one_line_and_the_other_is_collected
         def posts(request: Request) -> Reply:
             if request.headers.get("authorization") == "Bearer AQV-refused-other-token":
                 return json_reply(body, status)
-            return refused(request)  # type: ignore[no-any-return]
+            return refused(request)
 
         server.route("GET", "/rest/posts", posts)
         config = write_config(tmp_path, source(server.url) + source(server.url, "li-other", "TEST_LINKEDIN_OTHER"))
@@ -580,7 +581,7 @@ def test_a_429_waits_for_retry_after_and_the_version_is_configurable(
             if next(calls) == 0:  # LinkedIn's daily quota, as it answers when spent
                 body = {"status": 429, "message": "Resource level throttle APPLICATION DAY limit for calls to this resource"}
                 return json_reply(body, 429, {"Retry-After": "30"})
-            return served(request)  # type: ignore[no-any-return]
+            return served(request)
 
         server.route("GET", "/rest/posts", posts)
         options: dict[str, object] = {

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from twoway.plugin.protocol import Context
 from twoway.plugin.http import FetchError, Http

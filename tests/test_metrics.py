@@ -31,6 +31,7 @@ def test_broadcast_replies_responses_and_identities(sc: Scenario) -> None:
     m = sc.report().metrics
     # r1, r2, r3 are community replies; a1 answers r1, two hours after it
     assert (m["broadcast"], m["replies"], m["mentions"]) == (1, 3, 0)
+    assert m["replies"] is not None and m["mentions"] is not None
     assert m["community_messages"] == m["replies"] + m["mentions"] == 3
     assert m["responses"] == 1 and m["answered"] == 1 and m["unanswered"] == 2
     assert m["two_way"] == m["community_messages"] + m["responses"] == 4

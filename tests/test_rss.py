@@ -388,7 +388,8 @@ def test_unthreaded_comment_feeds_measure_replies_but_not_responses(blog: Any) -
 
 
 def _source(config: Path) -> dict[str, Any]:
-    return snapshot_json(config)["sources"][0]
+    source: dict[str, Any] = snapshot_json(config)["sources"][0]
+    return source
 
 
 def test_steady_state_uses_304s_and_reads_only_moved_or_due_threads(blog: Any, monkeypatch: pytest.MonkeyPatch) -> None:
