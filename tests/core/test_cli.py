@@ -113,7 +113,7 @@ def test_check_exit_code_follows_goal_status(demo_json: dict[str, Any]) -> None:
 def test_check_config_demo_and_example() -> None:
     demo = run("check-config", "--demo")
     assert demo.returncode == 0 and demo.stdout.startswith("ok")
-    example = Path(__file__).parents[1] / "config.toml"
+    example = Path(__file__).parents[2] / "config.toml"
     env = {k: "" for k in os.environ if k.startswith("TWOWAY_") and k != "TWOWAY_NOW"}
     result = run("--config", str(example), "check-config", env=env)
     assert result.returncode == 0, result.stderr

@@ -23,7 +23,7 @@ from twoway.errors import ConfigError
 from twoway.hours import parse_hours
 from twoway.platforms import PLATFORMS, PlatformKeys, UnknownPlatform, platform_keys
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.toml"
 EXAMPLE_ENV = ("TWOWAY_MASTODON_TOKEN", "TWOWAY_BLUESKY_APP_PASSWORD")
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from twoway.config import Config, load_config
 from twoway.errors import ConfigError
 
-EXAMPLE = (Path(__file__).resolve().parents[1] / "config.toml").read_text(encoding="utf-8")
+EXAMPLE = (Path(__file__).resolve().parents[2] / "config.toml").read_text(encoding="utf-8")
 
 keys = st.sampled_from(
     [

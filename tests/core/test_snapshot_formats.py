@@ -24,7 +24,7 @@ from twoway.report import (
     Waiting,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 HOSTILE_MARKUP = "https://glammr.us/@pat/1?q=[bold red]x[/]"
@@ -466,8 +466,7 @@ def test_every_format_survives_an_ascii_stream(report: Report, fmt: str) -> None
 def test_text_under_pythonioencoding_ascii_in_a_real_process() -> None:
     code = (
         "import sys\n"
-        "sys.path.insert(0, 'tests')\n"
-        "from test_snapshot_formats import make_report\n"
+        "from tests.core.test_snapshot_formats import make_report\n"
         "from twoway.tui.snapshot import render\n"
         "render(make_report(), 'text', sys.stdout)\n"
     )

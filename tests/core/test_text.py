@@ -15,7 +15,7 @@ from rich.cells import cell_len
 
 from twoway.text import MAX_COMBINING, cell_width, excerpt, neutralize
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u2028\u2029\ud800-\udfff]"
 )

@@ -1,7 +1,7 @@
 """SVG snapshots of the live app on the demo, with the clock fixed (pytest-textual-snapshot).
 
-Update with `pytest tests/test_app_snapshots.py --snapshot-update`, then read the SVGs
-under `tests/__snapshots__/` before accepting them.
+Update with `pytest tests/tui/test_app_snapshots.py --snapshot-update`, then read the SVGs
+under `tests/tui/__snapshots__/` before accepting them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.test_app import SUNDAY, WEEKDAYS, demo_app, settle
+from tests.tui.test_app import SUNDAY, WEEKDAYS, demo_app, settle
 from twoway.tui.app import TwowayApp
 
 Compare = Callable[..., bool]

@@ -28,7 +28,7 @@ class Terminal:
         self.env = {**os.environ, "TWOWAY_NOW": NOW, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
         for name in ("NO_COLOR", "DISPLAY", "WAYLAND_DISPLAY", "TMUX", "COLUMNS", "LINES"):
             self.env.pop(name, None)
-        self.cwd = Path(__file__).resolve().parent.parent
+        self.cwd = Path(__file__).resolve().parents[2]
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         assert TMUX is not None
