@@ -45,8 +45,10 @@ class Context:
 
     def secret(self, key: str) -> str | None:
         """A credential's value, read now (only when polling)."""
+        from twoway.config import Credential
+
         credential = self.source.options.get(key)
-        return credential.resolve() if credential is not None else None  # type: ignore[attr-defined]
+        return credential.resolve() if isinstance(credential, Credential) else None
 
 
 class Collector(Protocol):
