@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import tomli
 
 from twoway.config import (
     Credential,
@@ -159,161 +160,22 @@ def test_keyring_credential(tmp_path: Path) -> None:
 HERE = "# <-"
 """Marks the line a problem must point at; a case without it expects no line."""
 
-BAD: list[tuple[str, str, str, str]] = [
-    # (case, toml, key path, message fragment)
-    ("no-organization", SOURCE, "organization", "missing"),
-    ("org-not-table", 'organization = "Riverside"  # <-\n' + SOURCE, "organization", "expected a table"),
-    ("org-no-name", "[organization]  # <-\ntimezone = \"UTC\"\n" + SOURCE, "organization.name", "missing"),
-    ("org-name-int", "[organization]\nname = 3  # <-\n" + SOURCE, "organization.name", "expected a string, got an integer"),
-    ("org-name-empty", "[organization]\nname = \"  \"  # <-\n" + SOURCE, "organization.name", "empty"),
-    ("org-unknown-key", ORG + "timezon = \"UTC\"  # <-\n" + SOURCE, "organization.timezon", "did you mean 'timezone'?"),
-    ("also-not-list", ORG + 'also = "mastodon:@jane@glammr.us"  # <-\n' + SOURCE, "organization.also", "expected an array"),
-    ("also-no-colon", ORG + 'also = ["jane"]  # <-\n' + SOURCE, "organization.also[0]", "platform:handle"),
-    ("also-empty-handle", ORG + 'also = ["mastodon:", "bluesky:x"]  # <-\n' + SOURCE, "organization.also[0]", "platform:handle"),
-    (
-        "also-unknown-platform",
-        ORG + 'also = [\n  "mastodon:@jane@glammr.us",\n  "mastodn:@joe@glammr.us",  # <-\n]\n' + SOURCE,
-        "organization.also[1]",
-        "did you mean 'mastodon'?",
-    ),
-    ("hours-bad-time", ORG + 'hours = "Mon-Fri 9-5"  # <-\n' + SOURCE, "organization.hours", "bad time"),
-    ("hours-bad-day", ORG + 'hours = "Mon-Fry 09:00-17:00"  # <-\n' + SOURCE, "organization.hours", "unknown day 'Fry'"),
-    ("hours-backwards", ORG + 'hours = "Mon 17:00-09:00"  # <-\n' + SOURCE, "organization.hours", "after opening"),
-    ("hours-25", ORG + 'hours = "Sat 10:00-25:00"  # <-\n' + SOURCE, "organization.hours", "bad time"),
-    ("hours-int", ORG + "hours = 9  # <-\n" + SOURCE, "organization.hours", "expected a string"),
-    ("timezone-unknown", ORG + 'timezone = "America/Chicgo"  # <-\n' + SOURCE, "organization.timezone", "unknown timezone"),
-    ("top-unknown", VALID + "[dashbord]  # <-\nrefresh = \"5m\"\n", "dashbord", "did you mean 'dashboard'?"),
-    ("top-source-singular", ORG + "[[source]]  # <-\nid = \"x\"\n", "source", "did you mean 'sources'?"),
-    ("dash-unknown-key", VALID + "[dashboard]\nrefesh = \"5m\"  # <-\n", "dashboard.refesh", "did you mean 'refresh'?"),
-    ("dash-refresh-words", VALID + "[dashboard]\nrefresh = \"5 minutes\"  # <-\n", "dashboard.refresh", "bad duration"),
-    ("dash-refresh-int", VALID + "[dashboard]\nrefresh = 300  # <-\n", "dashboard.refresh", "expected a duration"),
-    ("dash-window-zero", VALID + "[dashboard]\nwindow = \"0d\"  # <-\n", "dashboard.window", "positive"),
-    ("dash-retain-negative", VALID + "[dashboard]\nretain = \"-1d\"  # <-\n", "dashboard.retain", "bad duration"),
-    ("dash-timeout-no-unit", VALID + "[dashboard]\ntimeout = \"10\"  # <-\n", "dashboard.timeout", "bad duration"),
-    ("dash-thread-refresh", VALID + "[dashboard]\nthread_refresh = \"6hours\"  # <-\n", "dashboard.thread_refresh", "bad duration"),
-    ("dash-bytes-zero", VALID + "[dashboard]\nmax_response_bytes = 0  # <-\n", "dashboard.max_response_bytes", "positive"),
-    ("dash-bytes-bool", VALID + "[dashboard]\nmax_response_bytes = true  # <-\n", "dashboard.max_response_bytes", "got a boolean"),
-    ("dash-bytes-float", VALID + "[dashboard]\nmax_response_bytes = 5e6  # <-\n", "dashboard.max_response_bytes", "got a float"),
-    ("dash-store-text", VALID + "[dashboard]\nstore_community_text = \"yes\"  # <-\n", "dashboard.store_community_text", "true or false"),
-    ("dash-database-int", VALID + "[dashboard]\ndatabase = 5  # <-\n", "dashboard.database", "expected a string"),
-    ("dash-not-table", "dashboard = 5  # <-\n" + VALID, "dashboard", "expected a table"),
-    ("no-sources", ORG, "sources", "at least one"),
-    ("sources-empty", "sources = []  # <-\n" + ORG, "sources", "at least one"),
-    ("sources-table", ORG + "[sources]  # <-\nid = \"x\"\n", "sources", "array of tables"),
-    ("source-no-id", ORG + "[[sources]]  # <-\nplatform = \"rss\"\nurl = \"https://x.example/feed\"\n", "sources[0].id", "missing"),
-    ("source-bad-id", ORG + "[[sources]]\nid = \"Library Feed\"  # <-\nplatform = \"rss\"\nurl = \"https://x.example\"\n", "sources[0].id", "lowercase"),
-    ("source-id-int", ORG + "[[sources]]\nid = 7  # <-\nplatform = \"rss\"\nurl = \"https://x.example\"\n", "sources[0].id", "expected a string"),
-    (
-        "source-duplicate-id",
-        VALID + "\n[[sources]]\nid = \"masto\"  # <-\nplatform = \"rss\"\nurl = \"https://x.example\"\n",
-        "sources[1].id",
-        "duplicate id 'masto' (also sources[0])",
-    ),
-    ("source-no-platform", ORG + "[[sources]]  # <-\nid = \"x\"\nurl = \"https://x.example\"\n", "sources[0].platform", "missing"),
-    (
-        "source-unknown-platform",
-        ORG + "[[sources]]\nid = \"x\"\nplatform = \"mastadon\"  # <-\n",
-        "sources[0].platform",
-        "unknown platform 'mastadon' (did you mean 'mastodon'?)",
-    ),
-    ("source-missing-instance", ORG + "[[sources]]  # <-\nid = \"m\"\nplatform = \"mastodon\"\naccount = \"lib\"\n", "sources[0].instance", "missing"),
-    ("source-unknown-key", VALID + "acount = \"lib\"  # <-\n", "sources[0].acount", "did you mean 'account'?"),
-    ("source-key-of-other-platform", VALID + "handle = \"lib.bsky.social\"  # <-\n", "sources[0].handle", "unknown key"),
-    ("source-url-no-scheme", ORG + "[[sources]]\nid = \"m\"\nplatform = \"mastodon\"\ninstance = \"glammr.us\"  # <-\naccount = \"lib\"\n", "sources[0].instance", "bad URL"),
-    ("source-url-ftp", ORG + "[[sources]]\nid = \"r\"\nplatform = \"rss\"\nurl = \"ftp://x.example/feed\"  # <-\n", "sources[0].url", "http(s) URL"),
-    ("source-url-bad-port", ORG + "[[sources]]\nid = \"r\"\nplatform = \"rss\"\nurl = \"https://x.example:99999/\"  # <-\n", "sources[0].url", "bad URL"),
-    ("source-token-plain", VALID + "token = \"abc123\"  # <-\n", "sources[0].token", "secrets never sit in the file"),
-    ("source-token-empty-env", VALID + "token = { env = \"\" }  # <-\n", "sources[0].token.env", "empty"),
-    ("source-token-both", VALID + "token = { env = \"A\", keyring = \"B\" }  # <-\n", "sources[0].token", "either"),
-    ("source-token-typo", VALID + "token = { evn = \"A\" }  # <-\n", "sources[0].token.evn", "did you mean 'env'?"),
-    ("source-token-bad-env-name", VALID + "token = { env = \"MY TOKEN\" }  # <-\n", "sources[0].token.env", "not an environment variable name"),
-    (
-        "source-token-over-http",
-        ORG + "[[sources]]\nid = \"m\"\nplatform = \"mastodon\"\ninstance = \"http://glammr.us\"  # <-\naccount = \"lib\"\ntoken = { env = \"T\" }\n",
-        "sources[0].instance",
-        "only over HTTPS",
-    ),
-    ("source-interval", VALID + "interval = \"fast\"  # <-\n", "sources[0].interval", "bad duration"),
-    ("source-youtube-no-credential", ORG + "[[sources]]  # <-\nid = \"yt\"\nplatform = \"youtube\"\nchannel_id = \"UC1\"\n", "sources[0]", "'api_key' or 'token'"),
-    (
-        "source-x-budget",
-        ORG + "[[sources]]\nid = \"x\"\nplatform = \"x\"\nuser_id = \"1\"\ntoken = { env = \"T\" }\nbudget = -5  # <-\n",
-        "sources[0].budget",
-        "positive",
-    ),
-    (
-        "source-discourse-usernames",
-        ORG + "[[sources]]\nid = \"d\"\nplatform = \"discourse\"\nurl = \"https://forum.example\"\nusernames = \"jane\"  # <-\n",
-        "sources[0].usernames",
-        "expected an array",
-    ),
-    (
-        "source-facebook-page-bool",
-        ORG + "[[sources]]\nid = \"f\"\nplatform = \"facebook\"\npage_id = true  # <-\ntoken = { env = \"T\" }\n",
-        "sources[0].page_id",
-        "got a boolean",
-    ),
-    ("source-importer-with-key", ORG + "[[sources]]\nid = \"gp\"\nplatform = \"googleplus\"\nurl = \"https://x.example\"  # <-\n", "sources[0].url", "unknown key"),
-    (
-        "source-inline-array",
-        'sources = [\n  { id = "m", platform = "mastodon", instance = "https://glammr.us", account = "lib" },\n'
-        '  { id = "b", platform = "bluesky" },  # <-\n]\n' + ORG,
-        "sources[1].handle",
-        "missing",
-    ),
-    ("goals-not-array", "goals = 3  # <-\n" + VALID, "goals", "array of tables"),
-    ("goal-no-name", VALID + "[[goals]]  # <-\nwindow = \"7d\"\n", "goals[0].name", "missing"),
-    (
-        "goal-duplicate-name",
-        VALID + "[[goals]]\nname = \"Events\"\n[[goals]]\nname = \"Events\"  # <-\n",
-        "goals[1].name",
-        "duplicate goal name",
-    ),
-    ("goal-unknown-key", VALID + "[[goals]]\nname = \"G\"\nhashtag = [\"a\"]  # <-\n", "goals[0].hashtag", "did you mean 'hashtags'?"),
-    ("goal-unknown-source", VALID + "[[goals]]\nname = \"G\"\nsources = [\"mastodn\"]  # <-\n", "goals[0].sources[0]", "unknown source 'mastodn' (did you mean 'masto'?)"),
-    ("goal-no-sources", VALID + "[[goals]]\nname = \"G\"\nsources = []  # <-\n", "goals[0].sources", "no source"),
-    ("goal-hashtags-string", VALID + "[[goals]]\nname = \"G\"\nhashtags = \"books\"  # <-\n", "goals[0].hashtags", "expected an array"),
-    ("goal-hashtag-only-hash", VALID + "[[goals]]\nname = \"G\"\nhashtags = [\"books\", \"#\"]  # <-\n", "goals[0].hashtags[1]", "not a hashtag"),
-    ("goal-keyword-empty", VALID + "[[goals]]\nname = \"G\"\nkeywords = [\"\"]  # <-\n", "goals[0].keywords[0]", "empty"),
-    (
-        "goal-link-int",
-        VALID + "[[goals]]\nname = \"G\"\nlinks = [\n  \"riverside.example/events\",\n  3,  # <-\n]\n",
-        "goals[0].links[1]",
-        "got an integer",
-    ),
-    ("goal-window", VALID + "[[goals]]\nname = \"G\"\nwindow = \"1 month\"  # <-\n", "goals[0].window", "bad duration"),
-    ("target-number", VALID + "[[goals]]\nname = \"G\"\ntargets = { conversation_rate = 0.5 }  # <-\n", "goals[0].targets.conversation_rate", "bad target expression"),
-    ("target-no-operator", VALID + "[[goals]]\nname = \"G\"\ntargets = { conversation_rate = \"0.5\" }  # <-\n", "goals[0].targets.conversation_rate", "bad target expression"),
-    ("target-bad-operator", VALID + "[[goals]]\nname = \"G\"\ntargets = { response_rate = \"=> 0.9\" }  # <-\n", "goals[0].targets.response_rate", "bad target expression"),
-    ("target-bad-value", VALID + "[[goals]]\nname = \"G\"\ntargets = { broadcast = \">= lots\" }  # <-\n", "goals[0].targets.broadcast", "not a number"),
-    ("target-duration-on-ratio", VALID + "[[goals]]\nname = \"G\"\ntargets = { response_rate = \">= 4h\" }  # <-\n", "goals[0].targets.response_rate", "not a number"),
-    ("target-bad-duration", VALID + "[[goals]]\nname = \"G\"\ntargets = { median_response_seconds = \"<= soon\" }  # <-\n", "goals[0].targets.median_response_seconds", "bad target expression"),
-    (
-        "target-unknown-metric-multiline",
-        VALID + "[[goals]]\nname = \"G\"\ntargets = {\n  response_rate = \">= 0.9\",\n  conversaton_rate = \">= 0.5\",  # <-\n}\n",
-        "goals[0].targets.conversaton_rate",
-        "did you mean 'conversation_rate'?",
-    ),
-    (
-        "target-subtable",
-        VALID + "[[goals]]\nname = \"A\"\n[[goals]]\nname = \"B\"\n[goals.targets]\nbroadcast = \">= 3\"\nvoices = \"> -1\"  # <-\n",
-        "goals[1].targets.voices",
-        "never negative",
-    ),
-    ("targets-not-table", VALID + "[[goals]]\nname = \"G\"\ntargets = \">= 1\"  # <-\n", "goals[0].targets", "expected a table"),
-    (
-        "dotted-key-line",
-        VALID + "[[goals]]\nname = \"G\"\n'targets'.\"broadcast\" = 3  # <-\n",
-        "goals[0].targets.broadcast",
-        "bad target expression",
-    ),
-    (
-        "multiline-string-before",
-        ORG + 'hours = """\nMon-Fri 09:00-17:00\n"""\n' + SOURCE + 'platfrm = "x"  # <-\n',
-        "sources[0].platfrm",
-        "did you mean 'platform'?",
-    ),
-]
+FRAGMENTS = {"$ORG\n": ORG, "$SOURCE\n": SOURCE, "$VALID\n": VALID}
+
+
+def bad_cases() -> list[tuple[str, str, str, str]]:
+    """(case, toml, key path, message fragment) for each case of bad_configs.toml, its fragments filled in."""
+    cases = tomli.loads((Path(__file__).parent / "bad_configs.toml").read_text(encoding="utf-8"))["case"]
+    found = []
+    for case in cases:
+        text = case["toml"]
+        for name, fragment in FRAGMENTS.items():
+            text = text.replace(name, fragment)
+        found.append((case["id"], text, case["key"], case["message"]))
+    return found
+
+
+BAD = bad_cases()
 
 
 def expected_line(text: str) -> int | None:
