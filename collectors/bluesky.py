@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import Context, CursorState
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
@@ -59,15 +60,15 @@ class _Session:
     refresh: str
 
 
-@dataclass
-class _Seen:
-    """What one poll gathers, keyed by post id so a post met twice is emitted once."""
+class _Seen(Cycle):
+    """What one poll gathers, with the counters of the organization's posts among it."""
 
-    now: datetime
-    org: set[str]
-    posts: dict[str, Post] = field(default_factory=dict)
-    counters: dict[str, Counters] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
+    platform = "bluesky"
+
+    def __init__(self, context: Context, state: CursorState, now: datetime, org: set[str]) -> None:
+        super().__init__(context, state, now)
+        self.org = org
+        self.counters: dict[str, Counters] = {}
 
     def add(self, view: dict[str, Any], source_did: str) -> Post:
         post = parse_post(view, source_did)
@@ -91,13 +92,13 @@ class BlueskyCollector:
 
     async def poll(self, cursor: str | None, now: datetime) -> Batch:
         state = CursorState.load(cursor)
-        since = state.since(now, self.context.horizon)
         password = self.context.secret("app_password")
 
         profile = await self._get("app.bsky.actor.getProfile", {"actor": self.handle})
         did = _field(profile, "did", str, "app.bsky.actor.getProfile")
         accounts = [Account(did, str(profile.get("handle") or self.handle), "source"), *await self._staff()]
-        seen = _Seen(now, {a.author_id for a in accounts})
+        seen = _Seen(self.context, state, now, {a.author_id for a in accounts})
+        since = seen.since
 
         own: dict[str, int] = {}
         signatures: dict[str, list[str]] = {}
@@ -130,17 +131,11 @@ class BlueskyCollector:
         state.data.update(polled=True, own=own)
         seen.deleted -= seen.posts.keys()
 
-        return Batch(
-            source_id=self.context.source.id,
-            platform="bluesky",
-            polled_at=now,
-            posts=tuple(seen.posts.values()),
-            counters=tuple(seen.counters.values()),
-            accounts=tuple(accounts),
-            deleted=tuple(sorted(seen.deleted)),
+        return seen.batch(
+            counters=seen.counters.values(),
+            accounts=accounts,
             followers=profile.get("followersCount") if isinstance(profile.get("followersCount"), int) else None,
             measures=PUBLIC_PARTS | {"mentions"} if password else PUBLIC_PARTS,
-            cursor=state.dump(),
         )
 
     # -- public reads ----------------------------------------------------------------

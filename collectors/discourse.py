@@ -51,6 +51,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import CursorState, explain
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
@@ -99,22 +100,19 @@ class DiscourseCollector:
         return await _Cycle(self, CursorState.load(cursor), now, headers).run()
 
 
-class _Cycle:
-    """The work of one poll, and what it learned so far."""
+class _Cycle(Cycle):
+    """A forum poll, as the API key's user when `headers` carry one."""
+
+    platform = "discourse"
 
     def __init__(
         self, collector: DiscourseCollector, state: CursorState, now: datetime, headers: dict[str, str] | None
     ) -> None:
+        super().__init__(collector.context, state, now)
         self.collector = collector
-        self.context = collector.context
         self.base = collector.base
-        self.state = state
-        self.now = now
         self.headers = headers
-        self.since = state.since(now, self.context.horizon)
         self.org = {u.lower() for u in collector.usernames} | {h.lstrip("@").lower() for h in self.context.also}
-        self.posts: dict[str, Post] = {}
-        self.deleted: set[str] = set()
         self.likes: dict[str, int | None] = {}
         """A topic's first-post likes, from the topic read."""
 
@@ -149,16 +147,10 @@ class _Cycle:
 
         accounts = [Account(u.lower(), u, "source") for u in self.collector.usernames]
         accounts += [Account(h.lstrip("@").lower(), h, f"discourse:{h}") for h in self.context.also]
-        return Batch(
-            source_id=self.context.source.id,
-            platform="discourse",
-            polled_at=self.now,
-            posts=tuple(self.posts.values()),
-            counters=tuple(self.counters(topics)),
-            accounts=tuple(accounts),
-            deleted=tuple(sorted(self.deleted)),
+        return self.batch(
+            counters=self.counters(topics),
+            accounts=accounts,
             measures=PUBLIC_PARTS | {"mentions"} if self.headers else PUBLIC_PARTS,
-            cursor=self.state.dump(),
         )
 
     async def topics(self) -> list[dict[str, Any]]:

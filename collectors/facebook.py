@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import CursorState
 from twoway.plugin.fields import whole
 from twoway.collectors.graph import (
@@ -92,19 +93,16 @@ class FacebookCollector:
         return await _Cycle(self, graph, CursorState.load(cursor), now).run()
 
 
-class _Cycle:
-    """The work of one poll."""
+class _Cycle(Cycle):
+    """A Page's poll through Graph, and the conversations it re-reads."""
+
+    platform = "facebook"
 
     def __init__(self, collector: FacebookCollector, graph: Graph, state: CursorState, now: datetime) -> None:
-        self.context = collector.context
+        super().__init__(collector.context, state, now)
         self.page_id = collector.page_id
         self.graph = graph
-        self.state = state
-        self.now = now
-        self.since = state.since(now, self.context.horizon)
         self.rereads = Rereads(state, now, self.context.thread_refresh)
-        self.posts: dict[str, Post] = {}
-        self.deleted: set[str] = set()
 
     async def run(self) -> Batch:
         page = await self.graph.get(f"/{self.page_id}", {"fields": "id,name,username,followers_count,fan_count"})
@@ -137,18 +135,12 @@ class _Cycle:
         if tagged is not None:
             self.deleted |= vanished(self.state.data.get("tagged", {}), theirs, self.since)
             self.state.data["tagged"] = {t["id"]: graph_time(t["created_time"]).timestamp() for t in tagged}
-        return Batch(
-            source_id=self.context.source.id,
-            platform="facebook",
-            polled_at=self.now,
-            posts=tuple(p for pid, p in self.posts.items() if pid not in self.deleted),
-            counters=tuple(counters),
-            reactions=tuple(reactions),
-            accounts=tuple(accounts),
-            deleted=tuple(sorted(self.deleted)),
+        return self.batch(
+            counters=counters,
+            reactions=reactions,
+            accounts=accounts,
             followers=whole(page.get("followers_count")) if "followers_count" in page else whole(page.get("fan_count")),
             measures=MEASURES | {"mentions"} if tagged is not None else MEASURES,
-            cursor=self.state.dump(),
         )
 
     async def tagged(self, org: str) -> list[dict[str, Any]] | None:

@@ -45,6 +45,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import CursorState
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
@@ -77,19 +78,16 @@ class MastodonCollector:
         return await cycle.run()
 
 
-class _Cycle:
-    """The work of one poll, and what it learned so far."""
+class _Cycle(Cycle):
+    """A Mastodon poll: the thread top of every status it placed, and the threads it read."""
+
+    platform = "mastodon"
 
     def __init__(self, collector: MastodonCollector, state: CursorState, now: datetime, token: str | None) -> None:
+        super().__init__(collector.context, state, now)
         self.collector = collector
-        self.context = collector.context
         self.api = collector.api
-        self.state = state
-        self.now = now
         self.token = token
-        self.since = state.since(now, self.context.horizon)
-        self.posts: dict[str, Post] = {}
-        self.deleted: set[str] = set()
         self.org_id = ""
         self.seen: dict[str, list[str]] = state.data.get("seen", {})
         """Thread top → the ids its last full read returned, to notice replies that vanished."""
@@ -138,18 +136,12 @@ class _Cycle:
             own={s["id"]: [self.root_of[s["id"]], int(_time(s["created_at"]).timestamp())] for s in own},
             seen={root: ids for root, ids in self.seen.items() if root in keep},
         )
-        return Batch(
-            source_id=self.context.source.id,
-            platform="mastodon",
-            polled_at=self.now,
-            posts=tuple(p for pid, p in self.posts.items() if pid not in self.deleted),
-            counters=tuple(counters),
-            reactions=tuple(reactions),
-            accounts=tuple(accounts),
-            deleted=tuple(sorted(self.deleted)),
+        return self.batch(
+            counters=counters,
+            reactions=reactions,
+            accounts=accounts,
             followers=whole(me.get("followers_count")),
             measures=self.measures(listing),
-            cursor=self.state.dump(),
         )
 
     def measures(self, listing: list[dict[str, Any]]) -> frozenset[Part]:

@@ -51,6 +51,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import CursorState, explain
 from twoway.plugin.fields import whole
 from twoway.plugin.http import FetchError
@@ -177,18 +178,15 @@ class RedditCollector:
         return response.json()
 
 
-class _Cycle:
-    """The work of one poll, and what it learned so far."""
+class _Cycle(Cycle):
+    """A Reddit poll, through the collector's access token."""
+
+    platform = "reddit"
 
     def __init__(self, collector: RedditCollector, state: CursorState, now: datetime) -> None:
+        super().__init__(collector.context, state, now)
         self.collector = collector
-        self.context = collector.context
-        self.state = state
-        self.now = now
-        self.since = state.since(now, self.context.horizon)
         self.me = collector.handle.lower()
-        self.posts: dict[str, Post] = {}
-        self.deleted: set[str] = set()
 
     async def run(self) -> Batch:
         c = self.collector
@@ -221,18 +219,12 @@ class _Cycle:
         if token.allows("privatemessages"):
             parts.add("mentions")
         profile = about.get("subreddit")
-        return Batch(
-            source_id=self.context.source.id,
-            platform="reddit",
-            polled_at=self.now,
-            posts=tuple(self.posts.values()),
-            counters=tuple(counters),
-            reactions=tuple(reactions),
-            accounts=tuple(accounts),
-            deleted=tuple(sorted(self.deleted)),
+        return self.batch(
+            counters=counters,
+            reactions=reactions,
+            accounts=accounts,
             followers=whole(profile.get("subscribers")) if isinstance(profile, dict) else None,
             measures=frozenset(parts),
-            cursor=self.state.dump(),
         )
 
     async def about(self) -> dict[str, Any]:

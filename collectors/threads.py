@@ -34,6 +34,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import CursorState
 from twoway.collectors.graph import (
     UNKNOWN_AUTHOR,
@@ -85,19 +86,17 @@ class ThreadsCollector:
         return await _Cycle(self, graph, CursorState.load(cursor), now).run()
 
 
-class _Cycle:
-    """The work of one poll."""
+class _Cycle(Cycle):
+    """A Threads poll, reading no further back than the API lets it."""
+
+    platform = "threads"
 
     def __init__(self, collector: ThreadsCollector, graph: Graph, state: CursorState, now: datetime) -> None:
-        self.context = collector.context
+        super().__init__(collector.context, state, now)
         self.user_id = collector.user_id
         self.graph = graph
-        self.state = state
-        self.now = now
-        self.since = max(state.since(now, collector.context.horizon), EARLIEST)
+        self.since = max(self.since, EARLIEST)
         self.authors = _Authors(self.user_id, "")
-        self.posts: dict[str, Post] = {}
-        self.deleted: set[str] = set()
 
     async def run(self) -> Batch:
         me = await self.graph.get(f"/{self.user_id}", {"fields": "id,username"})
@@ -127,17 +126,11 @@ class _Cycle:
                 self.deleted |= rereads.done(top, ",".join(flags), (p.id for p in found))
         rereads.keep({t["id"] for t in threads})
 
-        return Batch(
-            source_id=self.context.source.id,
-            platform="threads",
-            polled_at=self.now,
-            posts=tuple(p for pid, p in self.posts.items() if pid not in self.deleted),
-            counters=tuple(counters),
+        return self.batch(
+            counters=counters,
             accounts=self.authors.accounts(self.context.also),
-            deleted=tuple(sorted(self.deleted)),
             followers=(followers or {}).get("followers_count"),
             measures=parts,
-            cursor=self.state.dump(),
         )
 
     async def listing(self, path: str, fields: str) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import CursorState, DailyQuota, explain
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
@@ -129,26 +130,23 @@ class _OutOfBudget(Exception):
         self.error = error
 
 
-class _Cycle:
-    """The work of one poll, and what it learned so far."""
+class _Cycle(Cycle):
+    """An X poll, each request paid for from the daily budget when there is one."""
+
+    platform = "x"
 
     def __init__(self, collector: XCollector, state: CursorState, now: datetime, token: str) -> None:
-        self.context = collector.context
+        super().__init__(collector.context, state, now)
         self.api = collector.api
         self.me = collector.user_id
-        self.state = state
-        self.now = now
         self.token = token
-        self.since = state.since(now, self.context.horizon)
         budget = self.context.option("budget")
         self.quota = DailyQuota(state, self.context.http, int(budget), now) if budget is not None else None
         self.sent = 0
         self.username = str(state.data.get("user") or "")
         self.followers: int | None = None
-        self.posts: dict[str, Post] = {}
         self.counters: dict[str, Counters] = {}
         self.reactions: list[Reaction] = []
-        self.deleted: set[str] = set()
         self.listed: dict[str, dict[str, Any]] = {}
         """The account's own posts this cycle (retweets aside), by id, with their counters."""
         self.roots: dict[str, str] = state.data.get("roots", {})
@@ -170,19 +168,15 @@ class _Cycle:
             if not self.sent:
                 raise out.error from None
             # what was read is kept and what was spent recorded; the next cycle says the budget is used up
-        return Batch(
-            source_id=self.context.source.id,
-            platform="x",
-            polled_at=self.now,
-            posts=tuple(p for pid, p in self.posts.items() if pid not in self.deleted),
-            counters=tuple(self.counters.values()),
-            reactions=tuple(self.reactions),
+        batch = self.batch(
+            counters=self.counters.values(),
+            reactions=self.reactions,
             accounts=(Account(self.me, self.username or self.me, "source"), *staff),
-            deleted=tuple(sorted(self.deleted - self.posts.keys())),
             followers=self.followers,
             measures=MEASURES,
-            cursor=self.state.dump(),
         )
+        # X's answers can disagree about a post (read in one, gone in another): it is neither emitted nor deleted
+        return batch._replace(deleted=tuple(sorted(self.deleted - self.posts.keys())))
 
     async def get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """One request, paid for from the daily budget first; partial errors read."""

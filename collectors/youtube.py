@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.protocol import Context, CursorState, DailyQuota, explain
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
@@ -259,14 +260,14 @@ class YouTubeCollector:
             raise
 
 
-class _Cycle:
-    """The work of one poll, its quota and what it learned so far."""
+class _Cycle(Cycle):
+    """A channel's poll, every call paid for from the day's quota units."""
+
+    platform = "youtube"
 
     def __init__(self, collector: YouTubeCollector, state: CursorState, now: datetime) -> None:
-        self.context = collector.context
+        super().__init__(collector.context, state, now)
         self.api, self.channel = collector.api, collector.channel
-        self.state, self.now = state, now
-        self.since = state.since(now, self.context.horizon)
         self.token = self.context.secret("token")
         self.key = None if self.token else self.context.secret("api_key")
         if self.token is None and self.key is None:
@@ -325,22 +326,18 @@ class _Cycle:
         videos = await self.videos(await self.uploads(uploads))
         self.state.data["fixed"] = max(FIXED_CALLS, self.quota.used - spent)
 
-        posts = [video_post(video, self.channel) for video in videos.values()]
+        self.posts.update((vid, video_post(video, self.channel)) for vid, video in videos.items())
         cutoff = self.since.timestamp()
-        deleted = [v for v, ts in self.state.data.get("videos", {}).items() if v not in videos and ts >= cutoff]
-        self.state.data["videos"] = {p.id: int(p.created_at.timestamp()) for p in posts}
-        comments, gone = await self.threads(videos)
-        return Batch(
-            source_id=self.context.source.id,
-            platform="youtube",
-            polled_at=self.now,
-            posts=(*posts, *comments),
-            counters=tuple(video_counters(video, self.now) for video in videos.values()),
-            accounts=tuple(accounts),
-            deleted=(*deleted, *gone),
+        self.deleted.update(
+            v for v, ts in self.state.data.get("videos", {}).items() if v not in videos and ts >= cutoff
+        )
+        self.state.data["videos"] = {pid: int(post.created_at.timestamp()) for pid, post in self.posts.items()}
+        await self.threads(videos)
+        return self.batch(
+            counters=(video_counters(video, self.now) for video in videos.values()),
+            accounts=accounts,
             followers=followers,
             measures=MEASURES,
-            cursor=self.state.dump(),
         )
 
     def reserve(self) -> None:
@@ -392,12 +389,10 @@ class _Cycle:
                     found[str(video["id"])] = video
         return found
 
-    async def threads(self, videos: dict[str, dict[str, Any]]) -> tuple[list[Post], list[str]]:
-        """The comments of every video ThreadWatch finds due, and the comments gone since their last read."""
+    async def threads(self, videos: dict[str, dict[str, Any]]) -> None:
+        """Reads the comments of every video ThreadWatch finds due; those gone since their last read are deleted."""
         watch = self.state.threads()
         seen: dict[str, list[str]] = self.state.data.get("seen", {})
-        posts: list[Post] = []
-        gone: list[str] = []
         for vid, video in videos.items():
             count = _count((video.get("statistics") or {}).get("commentCount"))
             signature = str(count)
@@ -410,13 +405,12 @@ class _Cycle:
                     raise
                 break  # the day's units ran out inside this thread: it stays due, the rest waits too
             ids = [p.id for p in found]
-            gone += sorted(set(seen.get(vid, [])) - set(ids))
+            self.deleted.update(set(seen.get(vid, [])) - set(ids))
             seen[vid] = ids
-            posts += found
+            self.posts.update((p.id, p) for p in found)
             watch.read(vid, signature, self.now)
         watch.forget_older(set(videos))
         self.state.data["seen"] = {vid: ids for vid, ids in seen.items() if vid in videos}
-        return posts, gone
 
     async def comments(self, video: str) -> list[Post]:
         """Every comment of a video: its threads, with the replies YouTube did not inline."""

@@ -7,6 +7,7 @@ text and file rules from here, so no plugin has paging, backoff, hashtag or date
 of its own:
 
 - `protocol`: `Collector`, `Context`, `CursorState`, `ThreadWatch`, `DailyQuota`, `explain`;
+- `cycle`: `Cycle`, the state of one poll and the one way it ends as a `Batch`;
 - `http`: the one polite HTTP layer (`Http`, `Response`, `Budget`, `FetchError`);
 - `fields`, `text`: counters, times, hashtags, links and HTML as every platform reads them;
 - `importer`, `files`, `table`: the importer protocol and the export readers it shares.
@@ -20,6 +21,7 @@ from __future__ import annotations
 from twoway.config import Source
 from twoway.model import PARTS, Account, Batch, Counters, Imported, Part, Post, Reaction
 from twoway.plugin import table
+from twoway.plugin.cycle import Cycle
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.files import ExportFiles, JsonDoc
 from twoway.plugin.http import USER_AGENT, Budget, FetchError, Http, Response
@@ -38,6 +40,7 @@ __all__ = [
     "Context",
     "Counters",
     "CursorState",
+    "Cycle",
     "DailyQuota",
     "ExportFiles",
     "FetchError",
