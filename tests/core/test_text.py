@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import unicodedata
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
+from tests.core.fresh_python import NEITHER_RICH_NOR_TEXTUAL, run_python
 from twoway.text import MAX_COMBINING, cell_width, excerpt, neutralize
 
-ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u2028\u2029\ud800-\udfff]"
 )
@@ -157,12 +154,4 @@ def test_excerpt_neutralizes() -> None:
 
 
 def test_module_imports_neither_rich_nor_textual() -> None:
-    code = (
-        "import sys, twoway.text as t\n"
-        "assert t.neutralize('\\x1b[1mx') == 'x'\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('rich', 'textual')]\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    run_python("import sys, twoway.text as t\nassert t.neutralize('\\x1b[1mx') == 'x'\n" + NEITHER_RICH_NOR_TEXTUAL)
