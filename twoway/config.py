@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
@@ -240,18 +241,6 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TARGET = re.compile(r"^\s*(>=|<=|==|>|<)\s*(\S(?:.*\S)?)\s*$")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _TOP = ("organization", "dashboard", "sources", "goals")
-_ORGANIZATION = ("name", "also", "hours", "timezone")
-_DASHBOARD = (
-    "refresh",
-    "window",
-    "database",
-    "store_community_text",
-    "retain",
-    "timeout",
-    "thread_refresh",
-    "max_response_bytes",
-)
-_GOAL = ("name", "sources", "hashtags", "keywords", "links", "window", "targets")
 _SECRET_IN_FILE = 'secrets never sit in the file: use { env = "NAME" } (or { keyring = "NAME" })'
 
 
@@ -418,93 +407,337 @@ class _Checker:
         return Credential(env=name) if kind == "env" else Credential(keyring=name)
 
 
+# ---------------------------------------------------------------- key tables
+#
+# A section is read from one table of `_Key`s, key -> reader. The table is at once the
+# keys the section allows ("unknown key (did you mean ...)" for any other), how each is
+# read, and the NamedTuple field it fills: `_same_fields` refuses to import when a table
+# and its NamedTuple drift apart. Keys are read in table order, which is the order
+# their problems are reported in. Adding a key is one line in one table.
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a reader may consult besides its own value."""
+
+    path: str
+    """The table's key path: `goals[1]`."""
+    values: dict[str, Any]
+    """The fields so far: defaults, then each key as it is read (`hours` needs `timezone`)."""
+    taken: dict[str, str] = field(default_factory=dict)
+    """Unique names taken by earlier tables of the same array, and where."""
+    source_ids: tuple[str, ...] = ()
+    """Every source id given, for goals to name."""
+
+
+_Reader = Callable[[_Checker, object, str, _Scope], object]
+"""Checks one value at a key path: reports a problem and returns None when it is wrong."""
+
+
+class _Key(NamedTuple):
+    read: _Reader
+    missing: str | None = None
+    """For a required key, the message when it is absent."""
+
+
+def _read_keys(ck: _Checker, table: dict[str, Any], keys: Mapping[str, _Key], scope: _Scope) -> None:
+    """Each key of `keys` into `scope.values`; a wrong value leaves what was there."""
+    for key, spec in keys.items():
+        path = join_key(scope.path, key)
+        if key in table:
+            value = spec.read(ck, table[key], path, scope)
+            if value is not None:
+                scope.values[key] = value
+        elif spec.missing is not None:
+            ck.error(path, spec.missing)
+
+
+def _read_table(ck: _Checker, table: dict[str, Any], keys: Mapping[str, _Key], scope: _Scope) -> None:
+    """Unknown keys first, then the known ones."""
+    ck.unknown_keys(table, tuple(keys), scope.path)
+    _read_keys(ck, table, keys, scope)
+
+
+def _same_fields(keys: Collection[str], fields: Collection[str], computed: Collection[str] = ()) -> None:
+    """Refuses to import when a key table and the fields it fills drift apart."""
+    expected = set(fields) - set(computed)
+    if set(keys) != expected:
+        raise AssertionError(f"config keys {sorted(keys)} do not match the fields {sorted(expected)}")
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _checked(check: Callable[[_Checker, object, str], object]) -> _Reader:
+    """A `_Checker` check as a reader, for keys that need nothing but their value."""
+
+    def read(ck: _Checker, value: object, path: str, scope: _Scope) -> object:
+        return check(ck, value, path)
+
+    return read
+
+
+_duration = _checked(_Checker.duration)
+_boolean = _checked(_Checker.boolean)
+_positive_int = _checked(_Checker.positive_int)
+
+
+def _text(ck: _Checker, value: object, path: str, scope: _Scope) -> str | None:
+    text = ck.string(value, path)
+    return text.strip() if text is not None else None
+
+
+def _seconds(ck: _Checker, value: object, path: str, scope: _Scope) -> float | None:
+    """A duration as a float, as timeouts are."""
+    seconds = ck.duration(value, path)
+    return float(seconds) if seconds is not None else None
+
+
+def _file(ck: _Checker, value: object, path: str, scope: _Scope) -> Path | None:
+    """Relative to the config file, so cron and a shell in another directory agree."""
+    text = ck.string(value, path)
+    if text is None:
+        return None
+    file = Path(text.strip()).expanduser()
+    return file if file.is_absolute() else ck.base / file
+
+
+def _words(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[str, ...] | None:
+    """Strings without repeats, in the order written."""
+    items = ck.strings(value, path)
+    return tuple(dict.fromkeys(items)) if items is not None else None
+
+
+def _also(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[str, ...]:
+    """Staff accounts as `platform:handle`, on platforms twoway knows."""
+    also: list[str] = []
+    for n, entry in enumerate(ck.strings(value, path) or []):
+        where = f"{path}[{n}]"
+        platform, colon, handle = entry.partition(":")
+        platform, handle = platform.strip(), handle.strip()
+        if not colon or not handle:
+            ck.error(where, f'{entry!r} is not platform:handle, like "mastodon:@jane@glammr.us"')
+        elif platform not in PLATFORMS and platform not in known_platforms():
+            ck.error(where, f"unknown platform {platform!r}{_suggest(platform, known_platforms())}")
+        else:
+            also.append(f"{platform}:{handle}")
+    return tuple(also)
+
+
+def _timezone(ck: _Checker, value: object, path: str, scope: _Scope) -> str | None:
+    """An IANA name this machine's time-zone database knows."""
+    given = ck.string(value, path)
+    if given is None:
+        return None
+    from zoneinfo import ZoneInfo, available_timezones
+
+    try:
+        ZoneInfo(given.strip())
+    except Exception:
+        try:
+            hint = _suggest(given.strip(), sorted(available_timezones()))
+        except Exception:
+            hint = ""
+        ck.error(path, f"unknown timezone {given!r}{hint}: use an IANA name like \"America/Chicago\"")
+        return None
+    return given.strip()
+
+
+def _hours(ck: _Checker, value: object, path: str, scope: _Scope) -> OpeningHours | None:
+    """Opening hours in the organization's timezone, so read after it."""
+    text = ck.string(value, path)
+    if text is None:
+        return None
+    try:
+        return parse_hours(text, scope.values["timezone"])
+    except ValueError as exc:
+        ck.error(path, str(exc))
+        return None
+
+
+def _source_id(ck: _Checker, value: object, path: str, scope: _Scope) -> str | None:
+    """Unique across sources: goals and the store name a source by it."""
+    text = ck.string(value, path)
+    if text is None:
+        return None
+    if not _ID.match(text):
+        ck.error(path, f"{text!r}: use lowercase letters, digits, - and _, starting with a letter or digit")
+        return None
+    if text in scope.taken:
+        ck.error(path, f"duplicate id {text!r} (also {scope.taken[text]})")
+        return None
+    scope.taken[text] = scope.path
+    return text
+
+
+def _platform(ck: _Checker, value: object, path: str, scope: _Scope) -> str | None:
+    """A built-in platform or an installed collector's name."""
+    platform = ck.string(value, path)
+    if platform is None:
+        return None
+    try:
+        platform_keys(platform)
+    except ValueError as exc:
+        ck.error(path, str(exc))
+        return None
+    return platform
+
+
+def _goal_name(ck: _Checker, value: object, path: str, scope: _Scope) -> str | None:
+    """Unique across goals: reports show goals by name."""
+    name = _text(ck, value, path, scope)
+    if not name:
+        return None
+    if name in scope.taken:
+        ck.error(path, f"duplicate goal name {name!r} (also {scope.taken[name]})")
+        return None
+    scope.taken[name] = scope.path
+    return name
+
+
+def _goal_sources(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[str, ...] | None:
+    """Sources by id; without the key a goal counts every source."""
+    listed = ck.strings(value, path)
+    if listed is None:
+        return None
+    if not listed:
+        ck.error(path, "lists no source: leave it out to use every source")
+    for m, sid in enumerate(listed):
+        if sid not in scope.source_ids:
+            ck.error(f"{path}[{m}]", f"unknown source {sid!r}{_suggest(sid, scope.source_ids)}")
+    return tuple(dict.fromkeys(listed))
+
+
+def _hashtags(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[str, ...]:
+    """Normalized as posts are matched: no `#`, lowercase."""
+    hashtags: list[str] = []
+    for m, tag in enumerate(ck.strings(value, path) or []):
+        normalized = normalize_hashtag(tag)
+        if not normalized or any(c.isspace() for c in normalized):
+            ck.error(f"{path}[{m}]", f"{tag!r} is not a hashtag")
+        else:
+            hashtags.append(normalized)
+    return tuple(dict.fromkeys(hashtags))
+
+
+def _links(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[str, ...]:
+    """Normalized as posts are matched: host and path, no scheme."""
+    links: list[str] = []
+    for m, link in enumerate(ck.strings(value, path) or []):
+        normalized = normalize_link(link)
+        if not normalized.split("/")[0] or any(c.isspace() for c in normalized):
+            ck.error(f"{path}[{m}]", f"{link!r} is not a link prefix like \"example.org/events\"")
+        else:
+            links.append(normalized)
+    return tuple(dict.fromkeys(links))
+
+
+def _target(ck: _Checker, metric: str, value: object, path: str) -> Target | None:
+    from twoway.report import METRICS
+
+    if metric not in METRICS:
+        ck.error(path, f"unknown metric{_suggest(metric, METRICS)}")
+        return None
+    example = '">= 0.5"' if not metric.endswith("_seconds") else '"<= 4h"'
+    if not isinstance(value, str):
+        ck.error(path, f"bad target expression {value!r}: write an operator and a value as a string, like {example}")
+        return None
+    match = _TARGET.match(value)
+    if not match:
+        ck.error(
+            path, f"bad target expression {value!r}: write an operator (>=, <=, >, <, ==) and a value, like {example}"
+        )
+        return None
+    op, amount = match[1], match[2]
+    if _NUMBER.match(amount):
+        number = float(amount)
+    elif metric.endswith("_seconds"):
+        try:
+            number = float(parse_duration(amount))
+        except ValueError:
+            ck.error(path, f"bad target expression {value!r}: {amount!r} is neither a number nor a duration like 4h")
+            return None
+    else:
+        ck.error(path, f"bad target expression {value!r}: {amount!r} is not a number")
+        return None
+    if number < 0:
+        ck.error(path, f"bad target expression {value!r}: metrics are never negative")
+        return None
+    return Target(metric=metric, op=op, value=number)
+
+
+def _targets(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[Target, ...]:
+    """`metric = "op value"` pairs, each checked by `_target`."""
+    spec = ck.table(value, path)
+    targets = (_target(ck, metric, given, join_key(path, metric)) for metric, given in (spec or {}).items())
+    return tuple(target for target in targets if target is not None)
+
+
+# ---------------------------------------------------------------- the tables
+
+_ORGANIZATION: Mapping[str, _Key] = {
+    "name": _Key(_text, missing="missing: the organization's name is required"),
+    "also": _Key(_also),
+    "timezone": _Key(_timezone),
+    "hours": _Key(_hours),  # after timezone: opening hours are read in it
+}
+_DASHBOARD: Mapping[str, _Key] = {
+    "refresh": _Key(_duration),
+    "window": _Key(_duration),
+    "retain": _Key(_duration),
+    "timeout": _Key(_seconds),
+    "thread_refresh": _Key(_duration),
+    "database": _Key(_file),
+    "store_community_text": _Key(_boolean),
+    "max_response_bytes": _Key(_positive_int),
+}
+_SOURCE: Mapping[str, _Key] = {
+    "id": _Key(_source_id, missing="missing: every source needs an id"),
+    "platform": _Key(_platform, missing="missing: every source needs a platform"),
+    "interval": _Key(_duration),
+}
+"""The keys every source takes; its platform's own come from `PlatformKeys`."""
+_GOAL: Mapping[str, _Key] = {
+    "name": _Key(_goal_name, missing="missing: every goal needs a name"),
+    "sources": _Key(_goal_sources),
+    "hashtags": _Key(_hashtags),
+    "keywords": _Key(_words),
+    "links": _Key(_links),
+    "window": _Key(_duration),
+    "targets": _Key(_targets),
+}
+
+_same_fields(_TOP, Config._fields, computed=("path", "warnings", "source_errors"))
+_same_fields(_ORGANIZATION, Organization._fields)
+_same_fields(_DASHBOARD, Dashboard._fields)
+_same_fields(_SOURCE, Source._fields, computed=("options", "missing"))
+_same_fields(_SOURCE, SOURCE_KEYS)
+_same_fields(_GOAL, Goal._fields)
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _section(
+    ck: _Checker, data: dict[str, Any], name: str, keys: Mapping[str, _Key], values: dict[str, Any]
+) -> dict[str, Any]:
+    """`[name]` read into `values`; an absent or malformed section leaves them as given."""
+    if name in data:
+        table = ck.table(data[name], name)
+        if table is not None:
+            _read_table(ck, table, keys, _Scope(name, values))
+    return values
+
+
 def _organization(ck: _Checker, data: dict[str, Any]) -> Organization:
     if "organization" not in data:
         ck.error("organization", 'missing: add [organization] with name = "..."')
-        return Organization(name="")
-    table = ck.table(data["organization"], "organization")
-    if table is None:
-        return Organization(name="")
-    ck.unknown_keys(table, _ORGANIZATION, "organization")
-    name = ""
-    if "name" not in table:
-        ck.error("organization.name", "missing: the organization's name is required")
-    else:
-        name = (ck.string(table["name"], "organization.name") or "").strip()
-
-    also: list[str] = []
-    if "also" in table:
-        entries = ck.strings(table["also"], "organization.also") or []
-        for n, entry in enumerate(entries):
-            path = f"organization.also[{n}]"
-            platform, colon, handle = entry.partition(":")
-            platform, handle = platform.strip(), handle.strip()
-            if not colon or not handle:
-                ck.error(path, f'{entry!r} is not platform:handle, like "mastodon:@jane@glammr.us"')
-            elif platform not in PLATFORMS and platform not in known_platforms():
-                ck.error(path, f"unknown platform {platform!r}{_suggest(platform, known_platforms())}")
-            else:
-                also.append(f"{platform}:{handle}")
-
-    tz = "UTC"
-    if "timezone" in table:
-        given = ck.string(table["timezone"], "organization.timezone")
-        if given is not None:
-            from zoneinfo import ZoneInfo, available_timezones
-
-            try:
-                ZoneInfo(given.strip())
-                tz = given.strip()
-            except Exception:
-                try:
-                    hint = _suggest(given.strip(), sorted(available_timezones()))
-                except Exception:
-                    hint = ""
-                ck.error(
-                    "organization.timezone",
-                    f"unknown timezone {given!r}{hint}: use an IANA name like \"America/Chicago\"",
-                )
-
-    hours = None
-    if "hours" in table:
-        text = ck.string(table["hours"], "organization.hours")
-        if text is not None:
-            try:
-                hours = parse_hours(text, tz)
-            except ValueError as exc:
-                ck.error("organization.hours", str(exc))
-    return Organization(name=name, also=tuple(also), hours=hours, timezone=tz)
+    values = {**Organization._field_defaults, "name": ""}  # unnamed until the problems are fixed
+    return Organization(**_section(ck, data, "organization", _ORGANIZATION, values))
 
 
 def _dashboard(ck: _Checker, data: dict[str, Any]) -> Dashboard:
-    default = Dashboard()
-    if "dashboard" not in data:
-        return default
-    table = ck.table(data["dashboard"], "dashboard")
-    if table is None:
-        return default
-    ck.unknown_keys(table, _DASHBOARD, "dashboard")
-    values: dict[str, Any] = {}
-    for key in ("refresh", "window", "retain", "timeout", "thread_refresh"):
-        if key in table:
-            seconds = ck.duration(table[key], f"dashboard.{key}")
-            if seconds is not None:
-                values[key] = float(seconds) if key == "timeout" else seconds
-    if "database" in table:
-        text = ck.string(table["database"], "dashboard.database")
-        if text is not None:
-            path = Path(text.strip()).expanduser()
-            # Relative to the config file, so cron and a shell in another directory agree.
-            values["database"] = path if path.is_absolute() else ck.base / path
-    if "store_community_text" in table:
-        flag = ck.boolean(table["store_community_text"], "dashboard.store_community_text")
-        if flag is not None:
-            values["store_community_text"] = flag
-    if "max_response_bytes" in table:
-        size = ck.positive_int(table["max_response_bytes"], "dashboard.max_response_bytes")
-        if size is not None:
-            values["max_response_bytes"] = size
-    return default._replace(**values)
+    return Dashboard(**_section(ck, data, "dashboard", _DASHBOARD, dict(Dashboard._field_defaults)))
 
 
 def _source_value(ck: _Checker, keys: PlatformKeys, key: str, value: object, path: str) -> object:
@@ -542,38 +775,15 @@ def _source(
         return None, None
     before = len(ck.problems)
 
-    source_id = None
-    if "id" not in table:
-        ck.error(f"{path}.id", "missing: every source needs an id")
-    else:
-        text = ck.string(table["id"], f"{path}.id")
-        if text is not None and not _ID.match(text):
-            ck.error(f"{path}.id", f"{text!r}: use lowercase letters, digits, - and _, starting with a letter or digit")
-        elif text is not None and text in seen:
-            ck.error(f"{path}.id", f"duplicate id {text!r} (also {seen[text]})")
-        elif text is not None:
-            seen[text] = path
-            source_id = text
-
-    platform, keys = None, None
-    if "platform" not in table:
-        ck.error(f"{path}.platform", "missing: every source needs a platform")
-    else:
-        platform = ck.string(table["platform"], f"{path}.platform")
-        if platform is not None:
-            try:
-                keys = platform_keys(platform)
-            except ValueError as exc:
-                ck.error(f"{path}.platform", str(exc))
-
-    interval = refresh
-    if "interval" in table:
-        interval = ck.duration(table["interval"], f"{path}.interval") or refresh
-
-    if keys is None:
+    values: dict[str, Any] = {"interval": refresh}
+    _read_keys(ck, table, _SOURCE, _Scope(path, values, taken=seen))
+    source_id: str | None = values.get("id")
+    platform: str | None = values.get("platform")
+    if platform is None:
         return None, source_id
-    allowed = [*SOURCE_KEYS, *keys.keys]
-    ck.unknown_keys(table, allowed, path)
+    keys = platform_keys(platform)  # known to succeed: `_platform` just looked it up
+    # unknown keys only once the platform says which of its own are allowed
+    ck.unknown_keys(table, [*_SOURCE, *keys.keys], path)
     for key in keys.required:
         if key not in table:
             ck.error(join_key(path, key), f"missing: {platform} sources need it")
@@ -618,42 +828,8 @@ def _source(
 
     if len(ck.problems) > before or source_id is None or platform is None:
         return None, source_id
-    source = Source(id=source_id, platform=platform, interval=interval, options=options, missing=tuple(missing))
+    source = Source(**values, options=options, missing=tuple(missing))
     return source, source_id
-
-
-def _target(ck: _Checker, metric: str, value: object, path: str) -> Target | None:
-    from twoway.report import METRICS
-
-    if metric not in METRICS:
-        ck.error(path, f"unknown metric{_suggest(metric, METRICS)}")
-        return None
-    example = '">= 0.5"' if not metric.endswith("_seconds") else '"<= 4h"'
-    if not isinstance(value, str):
-        ck.error(path, f"bad target expression {value!r}: write an operator and a value as a string, like {example}")
-        return None
-    match = _TARGET.match(value)
-    if not match:
-        ck.error(
-            path, f"bad target expression {value!r}: write an operator (>=, <=, >, <, ==) and a value, like {example}"
-        )
-        return None
-    op, amount = match[1], match[2]
-    if _NUMBER.match(amount):
-        number = float(amount)
-    elif metric.endswith("_seconds"):
-        try:
-            number = float(parse_duration(amount))
-        except ValueError:
-            ck.error(path, f"bad target expression {value!r}: {amount!r} is neither a number nor a duration like 4h")
-            return None
-    else:
-        ck.error(path, f"bad target expression {value!r}: {amount!r} is not a number")
-        return None
-    if number < 0:
-        ck.error(path, f"bad target expression {value!r}: metrics are never negative")
-        return None
-    return Target(metric=metric, op=op, value=number)
 
 
 def _goal(ck: _Checker, raw: object, n: int, source_ids: list[str], names: dict[str, str]) -> Goal | None:
@@ -662,68 +838,9 @@ def _goal(ck: _Checker, raw: object, n: int, source_ids: list[str], names: dict[
     if table is None:
         return None
     before = len(ck.problems)
-    ck.unknown_keys(table, _GOAL, path)
-
-    name = ""
-    if "name" not in table:
-        ck.error(f"{path}.name", "missing: every goal needs a name")
-    else:
-        name = (ck.string(table["name"], f"{path}.name") or "").strip()
-        if name and name in names:
-            ck.error(f"{path}.name", f"duplicate goal name {name!r} (also {names[name]})")
-        elif name:
-            names[name] = path
-
-    sources = tuple(source_ids)
-    if "sources" in table:
-        listed = ck.strings(table["sources"], f"{path}.sources")
-        if listed is not None:
-            if not listed:
-                ck.error(f"{path}.sources", "lists no source: leave it out to use every source")
-            for m, sid in enumerate(listed):
-                if sid not in source_ids:
-                    ck.error(f"{path}.sources[{m}]", f"unknown source {sid!r}{_suggest(sid, source_ids)}")
-            sources = tuple(dict.fromkeys(listed))
-
-    hashtags: list[str] = []
-    for m, tag in enumerate(ck.strings(table.get("hashtags", []), f"{path}.hashtags") or []):
-        normalized = normalize_hashtag(tag)
-        if not normalized or any(c.isspace() for c in normalized):
-            ck.error(f"{path}.hashtags[{m}]", f"{tag!r} is not a hashtag")
-        else:
-            hashtags.append(normalized)
-    keywords = ck.strings(table.get("keywords", []), f"{path}.keywords") or []
-    links: list[str] = []
-    for m, link in enumerate(ck.strings(table.get("links", []), f"{path}.links") or []):
-        normalized = normalize_link(link)
-        if not normalized.split("/")[0] or any(c.isspace() for c in normalized):
-            ck.error(f"{path}.links[{m}]", f"{link!r} is not a link prefix like \"example.org/events\"")
-        else:
-            links.append(normalized)
-
-    window = None
-    if "window" in table:
-        window = ck.duration(table["window"], f"{path}.window")
-
-    targets: list[Target] = []
-    if "targets" in table:
-        spec = ck.table(table["targets"], f"{path}.targets")
-        for metric, value in (spec or {}).items():
-            target = _target(ck, metric, value, join_key(f"{path}.targets", metric))
-            if target is not None:
-                targets.append(target)
-
-    if len(ck.problems) > before:
-        return None
-    return Goal(
-        name=name,
-        sources=sources,
-        hashtags=tuple(dict.fromkeys(hashtags)),
-        keywords=tuple(dict.fromkeys(keywords)),
-        links=tuple(dict.fromkeys(links)),
-        window=window,
-        targets=tuple(targets),
-    )
+    values = {**Goal._field_defaults, "sources": tuple(source_ids)}
+    _read_table(ck, table, _GOAL, _Scope(path, values, taken=names, source_ids=tuple(source_ids)))
+    return Goal(**values) if len(ck.problems) == before else None
 
 
 def _check(ck: _Checker, data: dict[str, Any], path: Path) -> Config:
