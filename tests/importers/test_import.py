@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
-from twoway.collectors.importers.csv_generic import CsvImporter
+from tests.importers.importing import dump
 from twoway import plugins
 from twoway.cli import main
+from twoway.collectors.importers.csv_generic import CsvImporter
+from twoway.collectors.importers.googleplus import GooglePlusImporter
+from twoway.collectors.importers.linkedin_export import LinkedInExportImporter
+from twoway.collectors.importers.mastodon_archive import MastodonArchiveImporter
+from twoway.collectors.importers.meta_export import MetaExportImporter
+from twoway.collectors.importers.x_export import XExportImporter
+from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 EXPORTED = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -110,9 +115,24 @@ def test_broken_file_is_one_line_naming_file_row_and_column(tmp_path: Path, text
     assert "\n" not in str(failed.value)
 
 
-def test_csv_importer_is_an_entry_point() -> None:
-    assert "csv" in plugins.installed_importers()
-    assert plugins.load_importer("csv") is CsvImporter
+@pytest.mark.parametrize(
+    ("name", "importer"),
+    [
+        ("csv", CsvImporter),
+        ("googleplus", GooglePlusImporter),
+        ("mastodon_archive", MastodonArchiveImporter),
+        ("x_export", XExportImporter),
+        ("linkedin_export", LinkedInExportImporter),
+        ("meta_export", MetaExportImporter),
+    ],
+)
+def test_importer_is_an_entry_point(name: str, importer: type[object]) -> None:
+    assert name in plugins.installed_importers()
+    assert plugins.load_importer(name) is importer
+
+
+def test_the_other_importers_are_installed_and_unknown_ones_are_not() -> None:
+    assert {"pinterest_export", "youtube_export"} <= set(plugins.installed_importers())
     assert plugins.load_importer("no-such-format") is None
 
 
@@ -142,13 +162,6 @@ def snapshot(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]
     report: dict[str, Any] = json.loads(capsys.readouterr().out)
     return report
 
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [line for line in conn.iterdump() if not line.startswith("INSERT INTO \"meta\"")]
-    finally:
-        conn.close()
 
 
 def test_import_then_metrics(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,6 @@ import contextlib
 import csv
 import io
 import os
-import sqlite3
 import struct
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -25,15 +24,15 @@ from typing import Any, Literal
 import openpyxl
 import pytest
 
-from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
+from tests.collecting import snapshot_json, write_config
+from tests.importers.importing import dump
+from twoway.cli import main
 from twoway.collectors.importers.linkedin_export import LinkedInExportImporter
 from twoway.collectors.importers.meta_export import MetaExportImporter
 from twoway.collectors.importers.pinterest_export import PinterestExportImporter
-from twoway.plugin.table import Column, open_table, parse_count, parse_date
 from twoway.collectors.importers.x_export import XExportImporter
-from tests.collecting import snapshot_json, write_config
-from twoway import plugins
-from twoway.cli import main
+from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
+from twoway.plugin.table import Column, open_table, parse_count, parse_date
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -162,27 +161,31 @@ X_CLASSIC_HEADER = [
     "permalink clicks", "app opens", "app installs", "follows", "email tweet", "dial phone", "media views",
     "media engagements",
 ]
+
+
+def x_classic(tweet_id: str, text: str, time: str, *counts: str) -> list[str]:
+    """A row of the classic X export: impressions, engagements, engagement rate, retweets, replies,
+    likes and the click columns in that order, those not given 0."""
+    permalink = f"https://twitter.com/riverside/status/{tweet_id.strip()}"
+    return [tweet_id, permalink, text, time, *counts, *["0"] * (len(X_CLASSIC_HEADER) - 4 - len(counts))]
+
+
 X_CLASSIC = [
     X_CLASSIC_HEADER,
-    ["1860000000000000001", "https://twitter.com/riverside/status/1860000000000000001",
-     "Story time, today at 10 #StoryTime", "2026-11-20 15:00 +0000", "1,234", "40", "0.0324",
-     "3", "2", "12", "1", "0", "2", "5", "1", "0", "0", "0", "0", "0", "0", "0"],
+    x_classic("1860000000000000001", "Story time, today at 10 #StoryTime", "2026-11-20 15:00 +0000",
+              "1,234", "40", "0.0324", "3", "2", "12", "1", "0", "2", "5", "1"),
     # the account's reply: not a broadcast
-    ["1860000000000000002", "https://twitter.com/riverside/status/1860000000000000002",
-     "@reader Yes, we are open until 8!", "2026-11-21 09:00 +0000", "100", "5", "0.05",
-     "0", "1", "4", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
+    x_classic("1860000000000000002", "@reader Yes, we are open until 8!", "2026-11-21 09:00 +0000",
+              "100", "5", "0.05", "0", "1", "4"),
     # a retweet: someone else's post
-    ["1860000000000000009", "https://twitter.com/riverside/status/1860000000000000009",
-     "RT @cityhall: Road closures downtown this weekend", "2026-11-22 10:00 +0000", "50", "0", "0",
-     "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
+    x_classic("1860000000000000009", "RT @cityhall: Road closures downtown this weekend", "2026-11-22 10:00 +0000",
+              "50"),
     # the id after a space (quoted, so the space is the cell's); likes not observed
-    [" 1860000000000000003", "https://twitter.com/riverside/status/1860000000000000003",
-     "Closed Thursday for the holiday", "2026-11-24 18:30 +0000", "300", "4", "0.013",
-     "1", "0", "", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
+    x_classic(" 1860000000000000003", "Closed Thursday for the holiday", "2026-11-24 18:30 +0000",
+              "300", "4", "0.013", "1", "0", ""),
     # in the baseline window
-    ["1850000000000000004", "https://twitter.com/riverside/status/1850000000000000004",
-     "Book sale recap", "2026-10-10 12:00 +0000", "2,000", "60", "0.03",
-     "5", "1", "20", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
+    x_classic("1850000000000000004", "Book sale recap", "2026-10-10 12:00 +0000",
+              "2,000", "60", "0.03", "5", "1", "20"),
 ]
 X_CURRENT = [
     ["Post id", "Date", "Post text", "Post Link", "Impressions", "Likes", "Engagements", "Bookmarks", "Shares",
@@ -345,20 +348,6 @@ def imported(config: Path, source: str, path: Path, *extra: str) -> None:
 def goal(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(g for g in report["goals"] if g["name"] == name)
 
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [line for line in conn.iterdump() if not line.startswith('INSERT INTO "meta"')]
-    finally:
-        conn.close()
-
-
-def test_every_export_is_an_installed_importer() -> None:
-    for name, importer in (("x_export", XExportImporter), ("linkedin_export", LinkedInExportImporter),
-                           ("meta_export", MetaExportImporter)):
-        assert plugins.load_importer(name) is importer
-    assert {"pinterest_export", "youtube_export"} <= set(plugins.installed_importers())
 
 
 def test_every_export_measured(config: Path, tmp_path: Path) -> None:

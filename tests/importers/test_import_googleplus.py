@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from twoway.plugin.importer import ImportFailed
-from twoway.collectors.importers.googleplus import GooglePlusImporter
 from tests.collecting import snapshot_json, write_config
-from twoway import plugins
-from twoway.cli import main
+from tests.importers.importing import dump, import_file
+from twoway.collectors.importers.googleplus import GooglePlusImporter
 from twoway.model import Batch, Reaction
+from twoway.plugin.importer import ImportFailed
 
 UTC = timezone.utc
 NOW = datetime(2019, 3, 1, 12, 0, tzinfo=UTC)
@@ -288,10 +286,6 @@ def test_an_html_takeout_is_no_json_takeout(tmp_path: Path) -> None:
         read(tmp_path / "missing.zip")
 
 
-def test_googleplus_importer_is_an_entry_point() -> None:
-    assert plugins.load_importer("googleplus") is GooglePlusImporter
-
-
 # -- twoway import ---------------------------------------------------------------------
 
 
@@ -306,15 +300,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def imported(config: Path, path: Path) -> int:
-    return main(["--config", str(config), "import", str(path), "--source", "gplus"])
+    return import_file(config, path, "gplus")
 
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [line for line in conn.iterdump() if not line.startswith('INSERT INTO "meta"')]
-    finally:
-        conn.close()
 
 
 def test_import_then_metrics(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,23 +7,21 @@ from __future__ import annotations
 import io
 import json
 import os
-import sqlite3
 import tarfile
 import zipfile
 from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from twoway.plugin.importer import ImportFailed
+from tests.collecting import snapshot_json, write_config
+from tests.importers.importing import dump, import_file
 from twoway.collectors.importers.mastodon_archive import MastodonArchiveImporter
 from twoway.collectors.mastodon import parse_status
-from tests.collecting import snapshot_json, write_config
-from twoway import plugins
-from twoway.cli import main
 from twoway.model import Account, Batch, Counters, Reaction
+from twoway.plugin.importer import ImportFailed
 from twoway.store import Store
 
 UTC = timezone.utc
@@ -335,10 +333,6 @@ def test_another_servers_archive(tmp_path: Path) -> None:
     assert 'platform = "mastodon_archive"' in str(failed.value)
 
 
-def test_mastodon_archive_importer_is_an_entry_point() -> None:
-    assert plugins.load_importer("mastodon_archive") is MastodonArchiveImporter
-
-
 # -- twoway import ---------------------------------------------------------------------
 
 
@@ -354,21 +348,10 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
 
 
-def imported(config: Path, path: Path, source: str, *extra: str) -> int:
-    return main(["--config", str(config), "import", str(path), "--source", source, *extra])
-
-
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [line for line in conn.iterdump() if not line.startswith('INSERT INTO "meta"')]
-    finally:
-        conn.close()
-
 
 def test_archive_alone(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = as_zip(tmp_path / "archive.zip", files(Actor()))
-    assert imported(config, path, "archive") == 0
+    assert import_file(config, path, "archive") == 0
     assert capsys.readouterr().out.strip() == f"imported 11 posts from {path} into archive"
     goal = snapshot_json(config)["goals"][0]
     m = goal["metrics"]
@@ -424,8 +407,8 @@ def test_archive_into_the_polled_source_counts_nothing_twice(config: Path, tmp_p
     before = snapshot_json(config)["goals"][1]["metrics"]
     assert (before["broadcast"], before["replies"], before["responses"], before["likes"]) == (1, 1, 1, 6)
     path = as_zip(tmp_path / "archive.zip", files(Actor(numeric)))
-    assert imported(config, path, "toots") == 2  # a live source needs --format
-    assert imported(config, path, "toots", "--format", "mastodon_archive") == 0
+    assert import_file(config, path, "toots") == 2  # a live source needs --format
+    assert import_file(config, path, "toots", "--format", "mastodon_archive") == 0
     m = snapshot_json(config)["goals"][1]["metrics"]
     # B1 is the polled B1, not a second broadcast; the archive adds the unlisted, followers-only and poll posts
     assert m["broadcast"] == 1 + 3
@@ -438,7 +421,7 @@ def test_archive_into_the_polled_source_counts_nothing_twice(config: Path, tmp_p
     assert m["conversation_rate"] == pytest.approx(1 / 4)
     # importing again, and the next poll, change nothing
     report, db = snapshot_json(config)["goals"], dump(tmp_path / "store.db")
-    assert imported(config, path, "toots", "--format", "mastodon_archive") == 0
+    assert import_file(config, path, "toots", "--format", "mastodon_archive") == 0
     assert dump(tmp_path / "store.db") == db
     poll(tmp_path)
     assert snapshot_json(config)["goals"] == report
@@ -446,7 +429,7 @@ def test_archive_into_the_polled_source_counts_nothing_twice(config: Path, tmp_p
 
 def test_archive_first_then_the_poll(config: Path, tmp_path: Path) -> None:
     path = as_zip(tmp_path / "archive.zip", files(Actor()))
-    assert imported(config, path, "toots", "--format", "mastodon_archive") == 0
+    assert import_file(config, path, "toots", "--format", "mastodon_archive") == 0
     poll(tmp_path)
     m = snapshot_json(config)["goals"][1]["metrics"]
     assert (m["broadcast"], m["replies"], m["responses"], m["likes"], m["reposts"]) == (4, 1, 1, 8, 3)
@@ -454,7 +437,7 @@ def test_archive_first_then_the_poll(config: Path, tmp_path: Path) -> None:
 
 def test_broken_archive_stores_nothing(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     box = _without(("orderedItems", 3, "object", "published"))
-    assert imported(config, as_zip(tmp_path / "archive.zip", {**files(Actor()), "outbox.json": box}), "archive") == 1
+    assert import_file(config, as_zip(tmp_path / "archive.zip", {**files(Actor()), "outbox.json": box}), "archive") == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "archive.zip/outbox.json: orderedItems[3].object.published: missing" in err
     assert not (tmp_path / "store.db").exists()
