@@ -1,9 +1,10 @@
 """The generic CSV: the organization's own records, for any platform without an importer.
 
-The documented format (docs/importers/csv.md): a header row with `date` and any of
-`url, text, replies, reposts, likes`, matched whatever the case and surrounding spaces;
-other columns are ignored, and title lines above the header are skipped. The delimiter (comma, semicolon or tab) and quoting are sniffed. Each row is one
-broadcast by the organization:
+The documented format (docs/importers/csv.md): a header row with `date` and any of `url,
+text, replies, reposts, likes`, matched whatever the case and surrounding spaces; other
+columns are ignored, and title lines above the header are skipped. The delimiter (comma,
+semicolon or tab) and quoting are sniffed. Each row is one broadcast by the
+organization:
 
 - `date`: ISO (2024-05-01, 2024-05-01T10:00, with `Z` or an offset), `MM/DD/YYYY`,
   `DD.MM.YYYY` or `Jun 1, 2024`, each optionally followed by a time; a time without an
