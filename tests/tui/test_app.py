@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -15,7 +16,9 @@ from textual.widgets import Label, Sparkline, Static
 from textual.worker import WorkerState
 
 from tests.collecting import FakeSleep, write_config
-from tests.replay import Reply, replay_server
+from tests.replay import Handler, ReplayServer, Reply, replay_server
+from twoway.config import load_config
+from twoway.hours import parse_hours
 from twoway.tui.app import WINDOWS, SourcePlan, TwowayApp
 from twoway.tui.screens.goal import GoalScreen
 from twoway.tui.screens.help import HelpScreen
@@ -24,9 +27,7 @@ from twoway.tui.screens.sources import SourcesScreen
 from twoway.tui.widgets.daily_chart import DailyChart
 from twoway.tui.widgets.goal_panel import GoalPanel
 from twoway.tui.widgets.header import clock_state, next_change
-from twoway.config import load_config
 from twoway.wiring import build_app, demo_config
-from twoway.hours import parse_hours
 
 NOW = "2026-11-26T12:00:00Z"
 SUNDAY = "2026-11-29T18:00:00Z"
@@ -374,11 +375,26 @@ FEED = """<?xml version="1.0"?>
 </channel></rss>"""
 
 
-async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A real (non-demo) config with one RSS source on a local replay server; the HTTP layer's sleep is fake."""
+@contextlib.contextmanager
+def news_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, feed: Handler, goals: str
+) -> Iterator[tuple[TwowayApp, ReplayServer, FakeSleep]]:
+    """The app on a real (non-demo) config with one RSS source, `news`, whose feed `feed` serves from a
+    local replay server; the clock is fixed and the HTTP layer's sleep is fake."""
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     sleep = FakeSleep()
     monkeypatch.setattr("twoway.plugin.http.wait", sleep)
+    with replay_server() as server:
+        server.route("GET", "/feed.xml", feed)
+        source = f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n'
+        app = build_app(load_config(write_config(tmp_path, source, goals)), demo=False)
+        try:
+            yield app, server, sleep
+        finally:
+            app.store.close()
+
+
+async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     failing = False
 
     def feed(_: object) -> Reply:
@@ -387,49 +403,39 @@ async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.Monkey
         headers = {"Content-Type": "application/rss+xml", "X-RateLimit-Remaining": "287", "X-RateLimit-Limit": "300"}
         return Reply(200, FEED.encode(), headers)
 
-    with replay_server() as server:
-        server.route("GET", "/feed.xml", feed)
-        path = write_config(
-            tmp_path,
-            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n',
-            '[[goals]]\nname = "News"\nsources = ["news"]\n',
-        )
-        app = build_app(load_config(path), demo=False)
-        try:
-            async with app.run_test(size=(120, 40)) as pilot:
-                await settle(app, pilot)  # the source was never polled: it is due at start
-                assert app.polls == 1 and server.requests("/feed.xml")
-                assert app.report is not None and not app.report.demo
-                panel = app.screen.query_one("#goal-0", GoalPanel)
-                assert panel.goal is not None and panel.goal.metrics["broadcast"] == 2
-                assert sum(b for b, _ in panel.goal.daily) == 2
-                assert app.report.sources[0].status == "ok"
-                assert not app.screen.query_one("#demo-badge").display
-                assert app.schedule["news"].budget == (287, 300)  # read off the feed's rate-limit headers
+    with news_app(monkeypatch, tmp_path, feed, '[[goals]]\nname = "News"\nsources = ["news"]\n') as (app, server, sleep):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)  # the source was never polled: it is due at start
+            assert app.polls == 1 and server.requests("/feed.xml")
+            assert app.report is not None and not app.report.demo
+            panel = app.screen.query_one("#goal-0", GoalPanel)
+            assert panel.goal is not None and panel.goal.metrics["broadcast"] == 2
+            assert sum(b for b, _ in panel.goal.daily) == 2
+            assert app.report.sources[0].status == "ok"
+            assert not app.screen.query_one("#demo-badge").display
+            assert app.schedule["news"].budget == (287, 300)  # read off the feed's rate-limit headers
 
-                failing = True
-                await pilot.press("r")
-                await settle(app, pilot)
-                assert app.is_running
-                source = app.report.sources[0]
-                assert source.status == "error" and "500" in (source.error or "")
-                assert sleep.pauses  # the 5xx was retried, without waiting
-                assert panel.has_class("-stale") and panel.goal.metrics["broadcast"] == 2  # the stored data stays
-                errors = [n for n in app._notifications if n.severity == "error"]
-                assert len(errors) == 1 and "news" in errors[0].title
-                await pilot.press("s")
-                await settle(app, pilot)
-                text = sources_text(app)
-                assert "error" in text and "287/300" in text
+            failing = True
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.is_running
+            source = app.report.sources[0]
+            assert source.status == "error" and "500" in (source.error or "")
+            assert sleep.pauses  # the 5xx was retried, without waiting
+            assert panel.has_class("-stale") and panel.goal.metrics["broadcast"] == 2  # the stored data stays
+            errors = [n for n in app._notifications if n.severity == "error"]
+            assert len(errors) == 1 and "news" in errors[0].title
+            await pilot.press("s")
+            await settle(app, pilot)
+            text = sources_text(app)
+            assert "error" in text and "287/300" in text
 
-                failing = False
-                await pilot.press("escape", "r")
-                await settle(app, pilot)
-                assert app.report.sources[0].status == "ok"
-                assert not panel.has_class("-stale")
-                assert any("recovered" in n.title for n in app._notifications)
-        finally:
-            app.store.close()
+            failing = False
+            await pilot.press("escape", "r")
+            await settle(app, pilot)
+            assert app.report.sources[0].status == "ok"
+            assert not panel.has_class("-stale")
+            assert any("recovered" in n.title for n in app._notifications)
 
 
 FAULTS = {
@@ -445,37 +451,25 @@ FAULTS = {
 async def test_the_app_stays_up_through_every_fault(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fault: str
 ) -> None:
-    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
-    monkeypatch.setattr("twoway.plugin.http.wait", FakeSleep())
     state = {"fault": False}
 
     def feed(_: object) -> Reply:
         return FAULTS[fault] if state["fault"] else Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
 
-    with replay_server() as server:
-        server.route("GET", "/feed.xml", feed)
-        path = write_config(
-            tmp_path,
-            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n',
-            '[[goals]]\nname = "News"\n',
-        )
-        app = build_app(load_config(path), demo=False)
-        try:
-            async with app.run_test(size=(100, 30)) as pilot:
-                await settle(app, pilot)
-                state["fault"] = True
-                await pilot.press("r")
-                await settle(app, pilot)
-                assert app.is_running and app.report is not None
-                failed = app.report
-                assert failed.sources[0].status == "error"
-                assert failed.goals[0].metrics["broadcast"] == 2  # the stored data stays
-                state["fault"] = False
-                await pilot.press("r")
-                await settle(app, pilot)
-                assert app.report is not failed and app.report.sources[0].status == "ok"
-        finally:
-            app.store.close()
+    with news_app(monkeypatch, tmp_path, feed, '[[goals]]\nname = "News"\n') as (app, _, _):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            state["fault"] = True
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.is_running and app.report is not None
+            failed = app.report
+            assert failed.sources[0].status == "error"
+            assert failed.goals[0].metrics["broadcast"] == 2  # the stored data stays
+            state["fault"] = False
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.report is not failed and app.report.sources[0].status == "ok"
 
 
 async def test_q_quits(app: TwowayApp) -> None:
@@ -505,8 +499,8 @@ async def test_imported_numbers_say_so_and_an_import_source_is_never_polled(
 ) -> None:
     from rich.console import Console
 
-    from twoway.tui.widgets.goal_panel import GoalDetails
     from twoway.cli import main
+    from twoway.tui.widgets.goal_panel import GoalDetails
 
     monkeypatch.setenv("TWOWAY_NOW", NOW)
     path = write_config(tmp_path, '[[sources]]\nid = "myspace"\nplatform = "csv"\n', '[[goals]]\nname = "Old posts"\n')
