@@ -61,16 +61,18 @@ def _serve(server: ReplayServer) -> None:
     server.route("GET", "/api/v1/statuses/10/context", lambda r: json_reply({"ancestors": [], "descendants": [reply]}))
 
 
+def _mastodon_config(tmp_path: Path, server: ReplayServer, goals: str = "") -> Path:
+    """A config whose one source, `social`, is the Mastodon account `library` on `server`."""
+    source = f'[[sources]]\nid = "social"\nplatform = "mastodon"\ninstance = "{server.url}"\naccount = "library"\n'
+    return write_config(tmp_path, source, goals)
+
+
 @pytest.fixture
 def hostile_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: object) -> Any:  # noqa: F811
     monkeypatch.setenv("TWOWAY_NOW", NOW)
     with replay_server() as server:
         _serve(server)
-        config = write_config(
-            tmp_path,
-            f'[[sources]]\nid = "social"\nplatform = "mastodon"\ninstance = "{server.url}"\naccount = "library"\n',
-            '[[goals]]\nname = "Summer"\nhashtags = ["SummerReading"]\n',
-        )
+        config = _mastodon_config(tmp_path, server, '[[goals]]\nname = "Summer"\nhashtags = ["SummerReading"]\n')
         assert collect_once(config) == (0, "")
         yield config
 
@@ -109,8 +111,8 @@ def test_the_text_snapshot_works_under_ascii_and_the_c_locale(hostile_config: Pa
 async def test_the_live_app_shows_it_literally(hostile_config: Path) -> None:
     from textual.widgets import DataTable
 
-    from twoway.wiring import build_app
     from twoway.config import load_config
+    from twoway.wiring import build_app
 
     app = build_app(load_config(hostile_config), demo=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -152,11 +154,7 @@ def test_schema_drift_fails_the_source_in_one_line_or_is_ignored(
         server.route("GET", "/api/v1/accounts/lookup", lambda r: json_reply(library))
         server.route("GET", "/api/v1/accounts/1/statuses", lambda r: json_reply([status]))
         server.route("GET", "/api/v1/statuses/10/context", lambda r: json_reply({"ancestors": [], "descendants": []}))
-        config = write_config(
-            tmp_path,
-            f'[[sources]]\nid = "social"\nplatform = "mastodon"\ninstance = "{server.url}"\naccount = "library"\n',
-        )
-        code, stderr = collect_once(config)
+        code, stderr = collect_once(_mastodon_config(tmp_path, server))
     assert "Traceback" not in stderr
     if code:
         assert stderr.count("\n") == 1 and stderr.startswith("twoway: social: ")
@@ -176,10 +174,6 @@ def test_a_link_header_that_repeats_the_same_page_fails_the_source(
         server.route("GET", "/api/v1/accounts/lookup", lambda r: json_reply(library))
         link = {"Link": f'<{server.url}/api/v1/accounts/1/statuses?max_id=11>; rel="next"'}
         server.route("GET", "/api/v1/accounts/1/statuses", lambda r: json_reply(page, headers=link))
-        config = write_config(
-            tmp_path,
-            f'[[sources]]\nid = "social"\nplatform = "mastodon"\ninstance = "{server.url}"\naccount = "library"\n',
-        )
-        code, stderr = collect_once(config)
+        code, stderr = collect_once(_mastodon_config(tmp_path, server))
         assert len(server.requests("/api/v1/accounts/1/statuses")) == 2
     assert code == 1 and "repeats the same page" in stderr and stderr.count("\n") == 1
