@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.collecting import collect_once, fake_sleep  # noqa: F401
+from tests.collectors.test_mastodon import TOKEN, World, world  # noqa: F401
 from tests.replay import json_reply, replay_server
-from tests.test_mastodon import TOKEN, World, world  # noqa: F401
 from twoway.cli import main
 
 
@@ -77,8 +77,8 @@ def test_credentials_never_go_over_plain_http_to_another_machine(tmp_path: Path,
 
 
 async def test_a_token_is_found_on_none_of_the_app_screens(world: tuple[World, Path]) -> None:  # noqa: F811
-    from twoway.wiring import build_app
     from twoway.config import load_config
+    from twoway.wiring import build_app
 
     _, config = world
     app = build_app(load_config(config), demo=False)

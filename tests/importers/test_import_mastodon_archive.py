@@ -9,8 +9,8 @@ import json
 import os
 import tarfile
 import zipfile
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
