@@ -62,19 +62,19 @@ sys.path.insert(0, str(ROOT))
 import twoway.plugin.http  # noqa: E402
 from twoway.collectors import discourse, linkedin, youtube  # noqa: E402
 from twoway.collectors.bluesky import BlueskyCollector  # noqa: E402
-from tests import test_bluesky as bsky  # noqa: E402
-from tests import test_discourse as dsc  # noqa: E402
-from tests import test_facebook as fbt  # noqa: E402
-from tests import test_instagram as igt  # noqa: E402
-from tests import test_linkedin as li  # noqa: E402
-from tests import test_mastodon as masto  # noqa: E402
-from tests import test_pinterest as pin  # noqa: E402
-from tests import test_reddit as rd  # noqa: E402
-from tests import test_rss as rss  # noqa: E402
-from tests import test_threads as tht  # noqa: E402
-from tests import test_wordpress as wp  # noqa: E402
-from tests import test_x as xt  # noqa: E402
-from tests import test_youtube as yt  # noqa: E402
+from tests.collectors import test_bluesky as bsky  # noqa: E402
+from tests.collectors import test_discourse as dsc  # noqa: E402
+from tests.collectors import test_facebook as fbt  # noqa: E402
+from tests.collectors import test_instagram as igt  # noqa: E402
+from tests.collectors import test_linkedin as li  # noqa: E402
+from tests.collectors import test_mastodon as masto  # noqa: E402
+from tests.collectors import test_pinterest as pin  # noqa: E402
+from tests.collectors import test_reddit as rd  # noqa: E402
+from tests.collectors import test_rss as rss  # noqa: E402
+from tests.collectors import test_threads as tht  # noqa: E402
+from tests.collectors import test_wordpress as wp  # noqa: E402
+from tests.collectors import test_x as xt  # noqa: E402
+from tests.collectors import test_youtube as yt  # noqa: E402
 from tests.collecting import collect_once, write_config  # noqa: E402
 from tests.replay import ReplayServer, Request, replay_server  # noqa: E402
 from twoway.config import load_config  # noqa: E402

@@ -21,7 +21,7 @@ from twoway.collectors.rss import comment_feed, comment_posts, feed_authors, fee
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, replay_server
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "rss"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "rss"
 
 
 def _realdata(name: str) -> bytes:

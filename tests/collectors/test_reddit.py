@@ -27,7 +27,7 @@ from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main
 from twoway.config import Credential, Source
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "reddit"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "reddit"
 UTC = timezone.utc
 SECRETS = {"TEST_REDDIT_ID": "app-id-1234", "TEST_REDDIT_SECRET": "app-secret-5678", "TEST_REDDIT_REFRESH": "refresh-good-9012"}
 

@@ -24,7 +24,7 @@ from tests.collecting import collect_once, fake_sleep, snapshot_json, write_conf
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "bluesky"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "bluesky"
 CHRIS = "did:plc:wpe35pganb6d4pg4ekmfy6u5"
 BSKYR = "did:plc:5c2r73erhng4bszmxlfdtscf"
 UTC = timezone.utc

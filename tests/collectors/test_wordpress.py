@@ -19,7 +19,7 @@ from twoway.collectors.wordpress import comment_author, comment_post, post_recor
 from tests.collecting import collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "wordpress"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "wordpress"
 UTC = timezone.utc
 
 

@@ -23,7 +23,7 @@ from twoway.plugin.http import FetchError
 from twoway.collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
 from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from tests.test_facebook import graph_error
+from tests.collectors.test_facebook import graph_error
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)

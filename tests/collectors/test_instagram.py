@@ -25,11 +25,11 @@ from twoway.plugin.http import Budget, FetchError, Http
 from twoway.collectors.instagram import ADVICE, Authors, InstagramCollector, parse_comment, parse_counters, parse_media
 from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from tests.test_facebook import graph_error, graph_page
+from tests.collectors.test_facebook import graph_error, graph_page
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "instagram"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "instagram"
 UTC = timezone.utc
 
 

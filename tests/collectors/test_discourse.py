@@ -27,7 +27,7 @@ from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main
 from twoway.config import Source
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "discourse"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "discourse"
 UTC = timezone.utc
 KEY = "disc-admin-key-0123456789"
 

@@ -27,7 +27,7 @@ from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.config import Credential, Source
 from twoway.model import Batch
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "x"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "x"
 UTC = timezone.utc
 
 
