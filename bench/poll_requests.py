@@ -5,7 +5,7 @@ against a naive collector that re-reads every thread every cycle (SPEC §6).
 
 For each collector (mastodon, bluesky with and without an app password, wordpress,
 rss, facebook, instagram, threads, x, linkedin, pinterest, youtube, reddit, discourse
-with and without an API key) it reuses the replay scenario of `tests/test_<platform>.py`:
+with and without an API key) it reuses the collector tests' fake platform, `tests/fakes/<platform>.py`:
 a local HTTP server on 127.0.0.1 playing the platform, with the same world of posts,
 replies and staff, the same source and goals. Then, with `TWOWAY_NOW` fixed (and the
 fake platform's own clock where it has one) and the HTTP layer's sleep made a no-op:
@@ -54,27 +54,25 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import tomli
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import twoway.plugin.http  # noqa: E402
 from twoway.collectors import discourse, linkedin, youtube  # noqa: E402
 from twoway.collectors.bluesky import BlueskyCollector  # noqa: E402
-from tests.collectors import test_bluesky as bsky  # noqa: E402
-from tests.collectors import test_discourse as dsc  # noqa: E402
-from tests.collectors import test_facebook as fbt  # noqa: E402
-from tests.collectors import test_instagram as igt  # noqa: E402
-from tests.collectors import test_linkedin as li  # noqa: E402
-from tests.collectors import test_mastodon as masto  # noqa: E402
-from tests.collectors import test_pinterest as pin  # noqa: E402
-from tests.collectors import test_reddit as rd  # noqa: E402
-from tests.collectors import test_rss as rss  # noqa: E402
-from tests.collectors import test_threads as tht  # noqa: E402
-from tests.collectors import test_wordpress as wp  # noqa: E402
-from tests.collectors import test_x as xt  # noqa: E402
-from tests.collectors import test_youtube as yt  # noqa: E402
+from tests.fakes import bluesky as bsky  # noqa: E402
+from tests.fakes import discourse as dsc  # noqa: E402
+from tests.fakes import facebook as fbt  # noqa: E402
+from tests.fakes import instagram as igt  # noqa: E402
+from tests.fakes import linkedin as li  # noqa: E402
+from tests.fakes import mastodon as masto  # noqa: E402
+from tests.fakes import pinterest as pin  # noqa: E402
+from tests.fakes import reddit as rd  # noqa: E402
+from tests.fakes import rss  # noqa: E402
+from tests.fakes import threads as tht  # noqa: E402
+from tests.fakes import wordpress as wp  # noqa: E402
+from tests.fakes import x as xt  # noqa: E402
+from tests.fakes import youtube as yt  # noqa: E402
 from tests.collecting import collect_once, write_config  # noqa: E402
 from tests.replay import ReplayServer, Request, replay_server  # noqa: E402
 from twoway.config import load_config  # noqa: E402
@@ -145,9 +143,7 @@ def _masto_build(server: ReplayServer) -> Any:
 
 
 def _masto_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    return write_config(
-        tmp, masto.SOURCES.format(url=server.url), masto.GOALS, 'also = ["mastodon:@jane@glammr.us"]', dashboard
-    )
+    return write_config(tmp, masto.source(server.url), masto.GOALS, masto.MASTODON.organization, dashboard)
 
 
 def _masto_classify(r: Request) -> str:
@@ -174,9 +170,8 @@ def _bsky_build(server: ReplayServer) -> Any:
 
 def _bsky_config(password: bool) -> Callable[[Path, ReplayServer, str], Path]:
     def config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-        line = 'app_password = { env = "TEST_BSKY_APP_PASSWORD" }' if password else ""
-        sources = bsky.SOURCE.replace('thread_refresh = "1h"', "").format(url=server.url, password=line)
-        return write_config(tmp, sources, bsky.GOALS, 'also = ["bluesky:jane.bsky.social"]', dashboard)
+        sources = bsky.source(server.url, password="TEST_BSKY_APP_PASSWORD" if password else None)
+        return write_config(tmp, sources, bsky.GOALS, bsky.ALSO, dashboard)
 
     return config
 
@@ -199,15 +194,11 @@ def _bsky_listing(world: Any, since: datetime) -> int:
 
 
 def _wp_build(server: ReplayServer) -> Any:
-    site = wp.Site()
-    wp._serve(server, site)
-    wp.build(site)
-    return site
+    return wp.served(server)
 
 
 def _wp_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = wp.SOURCES.replace('thread_refresh = "1h"', "").format(url=server.url)
-    return write_config(tmp, sources, wp.GOALS, 'also = ["wordpress:jane"]', dashboard)
+    return write_config(tmp, wp.source(server.url), wp.GOALS, wp.WORDPRESS.organization, dashboard)
 
 
 def _wp_classify(r: Request) -> str:
@@ -232,14 +223,11 @@ def _wp_listing(site: Any, since: datetime) -> int:
 
 
 def _rss_build(server: ReplayServer) -> Any:
-    blog = rss.Blog(server)
-    rss._scenario(blog)
-    return blog
+    return rss.served(server)
 
 
 def _rss_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = rss.SOURCES.replace('thread_refresh = "1h"', "").format(url=server.url)
-    return write_config(tmp, sources, rss.GOALS, f'also = ["rss:{rss.STAFF}"]', dashboard)
+    return write_config(tmp, rss.source(server.url), rss.GOALS, rss.RSS.organization, dashboard)
 
 
 def _rss_classify(r: Request) -> str:
@@ -264,8 +252,7 @@ def _fb_build(server: ReplayServer) -> Any:
 
 
 def _fb_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = fbt.SOURCE.replace('thread_refresh = "1h"', "").format(page=fbt.PAGE, url=server.url)
-    return write_config(tmp, sources, fbt.GOALS, f'also = ["facebook:{fbt.STAFF}"]', dashboard)
+    return write_config(tmp, fbt.source(server.url), fbt.GOALS, fbt.FACEBOOK.organization, dashboard)
 
 
 def _fb_classify(r: Request) -> str:
@@ -295,8 +282,7 @@ def _ig_build(server: ReplayServer) -> Any:
 
 
 def _ig_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = igt.SOURCE.replace('thread_refresh = "1h"', "").format(user=igt.USER, url=server.url)
-    return write_config(tmp, sources, igt.GOALS, f'also = ["instagram:@{igt.STAFF[1]}"]', dashboard)
+    return write_config(tmp, igt.source(server.url), igt.GOALS, igt.INSTAGRAM.organization, dashboard)
 
 
 def _ig_classify(r: Request) -> str:
@@ -325,8 +311,7 @@ def _th_build(server: ReplayServer) -> Any:
 
 
 def _th_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = tht.SOURCE.replace('thread_refresh = "1h"', "").format(org=tht.ORG, url=server.url)
-    return write_config(tmp, sources, tht.GOALS, 'also = ["threads:@jane.staff"]', dashboard)
+    return write_config(tmp, tht.source(server.url), tht.GOALS, tht.THREADS.organization, dashboard)
 
 
 def _th_classify(r: Request) -> str:
@@ -354,8 +339,7 @@ def _x_build(server: ReplayServer) -> Any:
 
 
 def _x_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = xt.SOURCES.format(url=server.url, extra="")
-    return write_config(tmp, sources, xt.GOALS, 'also = ["x:@jane_at_lib"]', dashboard)
+    return write_config(tmp, xt.source(server.url), xt.GOALS, xt.X.organization, dashboard)
 
 
 def _x_clock(world: Any, moment: datetime) -> None:
@@ -385,7 +369,7 @@ def _li_build(server: ReplayServer) -> Any:
 
 
 def _li_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    return write_config(tmp, li.source(server.url), li.GOALS, f'also = ["linkedin:{li.JANE}"]', dashboard)
+    return write_config(tmp, li.source(server.url), li.GOALS, li.LINKEDIN.organization, dashboard)
 
 
 def _li_classify(r: Request) -> str:
@@ -453,7 +437,7 @@ def _yt_build(server: ReplayServer) -> Any:
 
 
 def _yt_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    return write_config(tmp, yt.source(server), yt.GOALS, 'also = ["youtube:@janereads"]', dashboard)
+    return write_config(tmp, yt.source(server.url), yt.GOALS, yt.YOUTUBE.organization, dashboard)
 
 
 def _yt_classify(r: Request) -> str:
@@ -485,8 +469,7 @@ def _rd_build(server: ReplayServer) -> Any:
 
 
 def _rd_config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-    sources = rd.SOURCES.format(sid="reddit", user=rd.USER, url=server.url, refresh="TEST_REDDIT_REFRESH")
-    return write_config(tmp, sources, rd.GOALS, 'also = ["reddit:u/Jane_Staff"]', dashboard)
+    return write_config(tmp, rd.source(server.url), rd.GOALS, rd.REDDIT.organization, dashboard)
 
 
 def _rd_classify(r: Request) -> str:
@@ -508,7 +491,7 @@ def _rd_listing(world: Any, since: datetime) -> int:
 
 # -- Discourse ---------------------------------------------------------------------------
 
-DISCOURSE_USERS = tomli.loads(dsc.SOURCE.format(sid="forum", url="", extra=""))["sources"][0]["usernames"]
+DISCOURSE_USERS = list(dsc.USERNAMES)
 
 
 def _dsc_build(server: ReplayServer) -> Any:
@@ -517,8 +500,8 @@ def _dsc_build(server: ReplayServer) -> Any:
 
 def _dsc_config(key: bool) -> Callable[[Path, ReplayServer, str], Path]:
     def config(tmp: Path, server: ReplayServer, dashboard: str) -> Path:
-        sources = dsc.SOURCE.format(sid="forum", url=server.url, extra=dsc.WITH_KEY if key else "")
-        return write_config(tmp, sources, dsc.GOALS, 'also = ["discourse:jane"]', dashboard)
+        sources = dsc.source(server.url, key="TEST_DISCOURSE_KEY" if key else None)
+        return write_config(tmp, sources, dsc.GOALS, dsc.DISCOURSE.organization, dashboard)
 
     return config
 

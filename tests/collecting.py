@@ -1,18 +1,36 @@
 """Running `twoway collect` and `twoway snapshot` in-process against replay servers,
-with a fixed clock and a fake sleep: no test waits on real time."""
+with a fixed clock and a fake sleep: no test waits on real time. Also one collector's
+poll, called directly, for what the command line does not show (budgets, cursors)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import httpx
 import pytest
 
+from tests.fakes import Platform
+from tests.replay import ReplayServer, replay_server
+from twoway import plugins
 from twoway.cli import main
+from twoway.config import Source
+from twoway.model import Batch
+from twoway.plugin.http import Http
+from twoway.plugin.protocol import Context
+
+W = TypeVar("W")
+REFRESH = 'thread_refresh = "1h"'
+"""The scenarios' `[dashboard]` line: a thread nothing points at is read again after an hour."""
 
 
 class FakeSleep:
@@ -82,3 +100,73 @@ def snapshot_json(config: Path) -> dict[str, Any]:
         assert main(["--config", str(config), "snapshot", "--no-poll", "--format", "json"]) == 0
     report: dict[str, Any] = json.loads(out.getvalue())
     return report
+
+
+@dataclass
+class Stage(Generic[W]):
+    """A platform's scenario being played: its world on a running server, and a config reading it."""
+
+    platform: Platform[W]
+    world: W
+    server: ReplayServer
+    config: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def collect(self, at: datetime) -> None:
+        """`collect --once` at `at`, with the fake's own clock set to it, which must succeed silently."""
+        if self.platform.clock is not None:
+            self.platform.clock(self.world, at)
+        collect(self.config, self.monkeypatch, at)
+
+
+@contextmanager
+def staged(
+    platform: Platform[W], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dashboard: str = REFRESH
+) -> Iterator[Stage[W]]:
+    """The scenario's world served, its credentials and `TWOWAY_NOW` set, its config written."""
+    for name, value in platform.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TWOWAY_NOW", platform.now.isoformat())
+    with replay_server() as server:
+        world = platform.build(server)
+        config = write_config(
+            tmp_path, platform.sources(server.url), platform.goals, platform.organization, dashboard
+        )
+        yield Stage(platform, world, server, config, monkeypatch)
+
+
+def context(
+    platform: str,
+    options: Mapping[str, object],
+    *,
+    sid: str = "src",
+    horizon_days: int = 60,
+    refresh_hours: int = 6,
+    also: tuple[str, ...] = (),
+    http: Http | None = None,
+) -> Context:
+    """What the command line would give a collector of `platform` with these source options."""
+    source = Source(sid, platform, 300, dict(options))
+    return Context(source, http or Http(httpx.AsyncClient()), horizon_days * 86400, refresh_hours * 3600, also)
+
+
+def poll(context: Context, now: datetime, cursor: str | None = None) -> Batch:
+    """One poll of the source's collector, called directly; its HTTP client is closed after."""
+    collector = plugins.load(context.source.platform)
+    assert collector is not None, context.source.platform
+
+    async def run() -> Batch:
+        try:
+            return await collector(context).poll(cursor, now)
+        finally:
+            await context.http.client.aclose()
+
+    return asyncio.run(run())
+
+
+def cursor(config: Path, sid: str) -> dict[str, Any]:
+    """What the store remembers for a source between cycles (its cursor), `{}` before the first."""
+    with contextlib.closing(sqlite3.connect(config.parent / "store.db")) as db:
+        row = db.execute("SELECT cursor FROM sources WHERE source_id = ?", (sid,)).fetchone()
+    remembered: dict[str, Any] = json.loads(row[0]) if row and row[0] else {}
+    return remembered

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.collecting import FakeSleep, collect_once, fake_sleep, snapshot_json, write_config  # noqa: F401
+from tests.collecting import FakeSleep, collect_once, snapshot_json, write_config
 from tests.replay import Reply, replay_server
 
 FEED = """<?xml version="1.0"?>
@@ -32,7 +32,7 @@ def dead_ends() -> Iterator[tuple[int, int]]:
 
 
 def test_dead_ends_fail_alone_after_the_configured_timeout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep, dead_ends: tuple[int, int]  # noqa: F811
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep, dead_ends: tuple[int, int]
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     refused, silent = dead_ends
@@ -75,7 +75,7 @@ def test_dead_ends_fail_alone_after_the_configured_timeout(
     ids=["503", "html-200", "429", "over-max-bytes", "garbage", "timeout", "401", "reset-mid-body"],
 )
 def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep, fault: Reply | str  # noqa: F811
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep, fault: Reply | str
 ) -> None:
     monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
     broken = {"on": True}
@@ -106,24 +106,3 @@ def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
         recovered, clean = snapshot_json(faulty), snapshot_json(reference)
     assert recovered["sources"][0]["status"] == "ok"
     assert recovered["goals"] == clean["goals"]
-
-
-def test_a_missing_credential_is_one_line_for_its_source_while_the_others_collect(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: object  # noqa: F811
-) -> None:
-    monkeypatch.delenv("TEST_FB_TOKEN", raising=False)
-    with replay_server() as server:
-        server.route("GET", "/feed.xml", lambda r: Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"}))
-        config = write_config(
-            tmp_path,
-            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n'
-            '[[sources]]\nid = "page"\nplatform = "facebook"\npage_id = "42"\n'
-            f'api = "{server.url}"\ntoken = {{ env = "TEST_FB_TOKEN" }}\n',
-        )
-        code, err = collect_once(config)
-    assert code == 1
-    assert err == "twoway: page: token (TEST_FB_TOKEN) not set: the source cannot be polled without it\n"
-    sources = {s["id"]: s for s in snapshot_json(config)["sources"]}
-    assert sources["news"]["status"] == "ok" and sources["page"]["status"] == "error"
-    assert sources["page"]["error"] == "token (TEST_FB_TOKEN) not set: the source cannot be polled without it"
-    assert not server.requests("/42")  # nothing was asked of the platform without its credential

@@ -8,35 +8,29 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from twoway.plugin.protocol import Context, explain
-from twoway.collectors.facebook import ADVICE, FacebookCollector, parse_comment, parse_counters, parse_post
+from tests.collecting import FakeSleep, collect, context, goals, poll, snapshot_json, staged
+from tests.fakes import realdata as recorded
+from tests.fakes.facebook import DAVE, FACEBOOK, NOW, PAGE, TOKEN, World
+from tests.fakes.graph import comment_reads, graph_error
+from tests.replay import json_reply, replay_server
+from twoway.collectors.facebook import ADVICE, parse_comment, parse_counters, parse_post
 from twoway.collectors.graph import UNKNOWN_AUTHOR, _following, base_url, graph_time
-from twoway.plugin.http import Budget, FetchError, Http
-from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
-from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from twoway.config import Credential, Source
-from twoway.model import Batch
+from twoway.config import Credential
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import explain
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "facebook"
 UTC = timezone.utc
 
 
 def realdata(name: str) -> Any:
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"recorded Facebook payload {path} is absent (shared/realdata not checked out)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return recorded("facebook", name)
 
 
 # -- real recorded answers ----------------------------------------------------------------
@@ -160,7 +154,8 @@ def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
         server.route("GET", "/v21.0/20531316728/tagged", lambda r: json_reply(refused, 403))
         server.route("GET", f"/v21.0/{first}/comments", lambda r: json_reply(pages[1 if r.arg("after") else 0]))
         server.route("GET", "/v21.0/*", lambda r: json_reply({"data": []}))
-        batch = poll(context_for(server, "20531316728"), datetime(2021, 7, 15, tzinfo=UTC))
+        options = {"page_id": "20531316728", "api": server.url, "token": Credential(env="TEST_FB_TOKEN")}
+        batch = poll(context("facebook", options), datetime(2021, 7, 15, tzinfo=UTC))
         assert all("access_token" not in r.query for r in server.requests())
         assert [r.arg("after") for r in server.requests(f"/v21.0/{first}/comments")] == [None, "after"]
         assert server.requests(f"/v21.0/{first}/comments")[0].arg("filter") == "stream"
@@ -172,240 +167,13 @@ def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(batch.counters) == 5 and batch.deleted == ()
 
 
-# -- a replay server playing the Graph API ------------------------------------------------
-
-NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-TOKEN = "EAAB-page-token-s3cret"
-PAGE = "1000"
-STAFF, ALICE, BOB, CAROL, DAVE, EVE, PARTNER = "9001", "2001", "2002", "2003", "2004", "2005", "5005"
-BRANCH = "1001"
-"""A second Page of the organization, with no posts: the healthy source next to a refused one."""
-
-
-def ago(days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
-    return NOW - timedelta(days=days, hours=hours, minutes=minutes)
-
-
-def fb_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def graph_page(request: Request, items: list[dict[str, Any]], size: int, headers: dict[str, str], *,
-               next_link: bool = True) -> Reply:
-    """Graph's cursor paging: `after` is an opaque cursor (here the next index), `next` while more follow,
-    and the `next` URL repeats the caller's token, as Graph does."""
-    start = int(request.arg("after") or 0)
-    chunk = items[start : start + min(int(request.arg("limit") or 25), size)]
-    paging: dict[str, Any] = {}
-    if chunk:
-        paging["cursors"] = {"before": str(start), "after": str(start + len(chunk))}
-        if next_link and start + len(chunk) < len(items):
-            token = (request.headers.get("authorization") or "").removeprefix("Bearer ")
-            paging["next"] = f"https://graph.facebook.com{request.path}?access_token={token}&after={start + len(chunk)}"
-    return json_reply({"data": chunk, "paging": paging}, headers=headers)
-
-
-def graph_error(code: int, message: str, status: int = 400, subcode: int | None = None) -> Reply:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return json_reply({"error": error}, status)
-
-
-@dataclass
-class FbPost:
-    id: str
-    author: str | None
-    created: datetime
-    message: str
-    reactions: int = 0
-    shares: int = 0
-    parent_id: str | None = None
-    tags_page: bool = False
-    deleted: bool = False
-
-
-@dataclass
-class FbComment:
-    id: str
-    post: str
-    author: str | None
-    created: datetime
-    message: str
-    parent: str | None = None
-    hidden: bool = False
-    deleted: bool = False
-
-
-@dataclass
-class FakeFacebook:
-    """The Page's posts, posts tagging it and their comments, in Graph's shapes."""
-
-    server: ReplayServer
-    posts: dict[str, FbPost] = field(default_factory=dict)
-    comments: dict[str, FbComment] = field(default_factory=dict)
-    usage: dict[str, str] = field(default_factory=lambda: {"X-App-Usage": '{"call_count":3,"total_cputime":1,"total_time":2}'})
-    refused: dict[str, Reply] = field(default_factory=dict)
-    seq: int = 0
-
-    def __post_init__(self) -> None:
-        self.server.route("GET", "/v21.0/*", self.handle)
-
-    def post(self, author: str | None, created: datetime, message: str, **extra: Any) -> str:
-        self.seq += 1
-        owner = author if author == PAGE else "777"
-        pid = f"{owner}_{500 + self.seq}"
-        self.posts[pid] = FbPost(pid, author, created, message, **extra)
-        return pid
-
-    def comment(self, post: str, author: str | None, created: datetime, message: str, parent: str | None = None,
-                **extra: Any) -> str:
-        self.seq += 1
-        cid = f"{post.split('_')[1]}_{900 + self.seq}"
-        self.comments[cid] = FbComment(cid, post, author, created, message, parent, **extra)
-        return cid
-
-    def total(self, pid: str) -> int:
-        return sum(1 for c in self.comments.values() if c.post == pid and not c.deleted)
-
-    def render_post(self, p: FbPost) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "id": p.id, "created_time": fb_time(p.created),
-            "permalink_url": f"https://www.facebook.com/{p.id.split('_')[0]}/posts/{p.id.split('_')[1]}/",
-            "comments": {"data": [], "summary": {"order": "ranked", "total_count": self.total(p.id), "can_comment": True}},
-            "reactions": {"data": [], "summary": {"total_count": p.reactions, "viewer_reaction": "NONE"}},
-        }
-        if p.message:
-            item["message"] = p.message
-        if p.shares:
-            item["shares"] = {"count": p.shares}  # Graph leaves `shares` out of a post nobody shared
-        if p.parent_id:
-            item["parent_id"] = p.parent_id
-        if p.tags_page:
-            item["message_tags"] = [{"id": PAGE, "name": "Riverside Library", "type": "page", "offset": 0, "length": 17}]
-        if p.author not in (None, PAGE):
-            item["from"] = {"id": p.author, "name": "Partner"}  # only a Page's posts name their author on /tagged
-        return item
-
-    def handle(self, request: Request) -> Reply:
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
-            return graph_error(190, "Error validating access token: Session has expired on Friday, 26-Jun-26.", 400, 463)
-        if "access_token" in request.query:
-            return graph_error(100, "the token went into the query")
-        if request.path in self.refused:
-            return self.refused[request.path]
-        parts = request.path.split("/")[2:]
-        if parts in ([PAGE], [BRANCH]):
-            return json_reply({"id": parts[0], "name": "Riverside Library", "username": f"riverside{parts[0]}",
-                               "followers_count": 321, "fan_count": 300}, headers=self.usage)
-        if parts in ([BRANCH, "published_posts"], [BRANCH, "tagged"]):
-            return graph_page(request, [], 3, self.usage)
-        if parts == [PAGE, "published_posts"]:
-            assert "comments.filter(stream).limit(0).summary(true)" in (request.arg("fields") or "")
-            since = int(request.arg("since") or 0)
-            mine = [p for p in self.posts.values() if p.author == PAGE and not p.deleted and p.created.timestamp() >= since]
-            listed = [self.render_post(p) for p in sorted(mine, key=lambda p: p.created, reverse=True)]
-            return graph_page(request, listed, 3, self.usage)
-        if parts == [PAGE, "tagged"]:
-            theirs = [p for p in self.posts.values() if p.author != PAGE and not p.deleted]
-            return graph_page(request, [self.render_post(p) for p in sorted(theirs, key=lambda p: p.created, reverse=True)], 3, self.usage)
-        if len(parts) == 2 and parts[1] == "comments" and parts[0] in self.posts:
-            assert request.arg("filter") == "stream" and request.arg("order") == "chronological"
-            if self.posts[parts[0]].deleted:
-                return graph_error(100, "Unsupported get request. Object does not exist", 400, 33)
-            chosen = sorted((c for c in self.comments.values() if c.post == parts[0] and not c.deleted), key=lambda c: c.created)
-            return graph_page(request, [self.render_comment(c) for c in chosen], 4, self.usage)
-        return graph_error(100, "Unsupported get request.", 400, 33)
-
-    def render_comment(self, c: FbComment) -> dict[str, Any]:
-        post_object = c.post.split("_")[1]
-        link = f"https://www.facebook.com/{c.post.split('_')[0]}/posts/{post_object}/?comment_id={(c.parent or c.id).split('_')[1]}"
-        item: dict[str, Any] = {
-            "id": c.id, "created_time": fb_time(c.created), "message": c.message, "is_hidden": c.hidden,
-            "permalink_url": link + (f"&reply_comment_id={c.id.split('_')[1]}" if c.parent else ""),
-        }
-        if c.author is not None:
-            item["from"] = {"id": c.author, "name": "Someone"}
-        if c.parent:
-            item["parent"] = {"id": c.parent, "created_time": fb_time(self.comments[c.parent].created)}
-        return item
-
-
-@dataclass
-class World:
-    fb: FakeFacebook
-    ids: dict[str, str] = field(default_factory=dict)
-
-
-def build(fb: FakeFacebook) -> dict[str, str]:
-    """The scenario: 60 days of a library's Page, its staff member and its community."""
-    ids: dict[str, str] = {}
-    ids["b0"] = fb.post(PAGE, ago(70), "Welcome to our Page")  # beyond the 60-day horizon
-    t = ago(45)  # the baseline window
-    ids["b4"] = fb.post(PAGE, t, "Spring sale, #SummerReading warm-up", reactions=4)
-    ids["r0"] = fb.comment(ids["b4"], ALICE, t + timedelta(hours=1), "When?")
-    ids["a0"] = fb.comment(ids["b4"], PAGE, t + timedelta(hours=3), "Saturday", ids["r0"])
-    for i, days in enumerate((1.5, 2.5, 12, 15, 25, 28)):  # routine posts: the listing takes four pages of three
-        ids[f"n{i}"] = fb.post(PAGE, ago(days), f"Opening hours update {i}")
-    t = ago(20)
-    ids["b1"] = fb.post(PAGE, t, "Summer reading starts today! #SummerReading https://library.example.org/summer",
-                        reactions=5, shares=3)
-    ids["r1"] = fb.comment(ids["b1"], ALICE, t + timedelta(hours=1), "Can adults join?")
-    ids["a1"] = fb.comment(ids["b1"], PAGE, t + timedelta(hours=4), "Yes, everyone can!", ids["r1"])
-    ids["r2"] = fb.comment(ids["b1"], BOB, t + timedelta(days=1), "Great news", ids["r1"])
-    ids["r4"] = fb.comment(ids["b1"], DAVE, t + timedelta(days=2), "Where are the logs?")
-    ids["j1"] = fb.comment(ids["b1"], STAFF, t + timedelta(days=2, minutes=30), "At the front desk", ids["r4"])
-    ids["h1"] = fb.comment(ids["b1"], EVE, t + timedelta(days=3), "Buy cheap followers", hidden=True)
-    t = ago(10)
-    ids["b2"] = fb.post(PAGE, t, "The library is closed on Tuesday", reactions=3)
-    ids["r5"] = fb.comment(ids["b2"], ALICE, t + timedelta(hours=1), "Noted")
-    ids["m2"] = fb.comment(ids["b2"], CAROL, t + timedelta(hours=2), "Riverside Library all day?")
-    ids["a3"] = fb.comment(ids["b2"], PAGE, t + timedelta(days=1, hours=2), "Yes, all day.", ids["m2"])
-    # posts of others that tag the Page: a person's (Graph withholds its author) and a partner Page's
-    ids["t1"] = fb.post(None, ago(8), "Riverside Library do you have #SummerReading kits?", tags_page=True)
-    ids["a2"] = fb.comment(ids["t1"], PAGE, ago(8, hours=-2), "We do!")
-    ids["t2"] = fb.post(PARTNER, ago(6), "Thanks Riverside Library for the visit", tags_page=True)
-    t = ago(5)
-    ids["b3"] = fb.post(PAGE, t, "Book club tonight", reactions=1, shares=1)
-    ids["r6"] = fb.comment(ids["b3"], BOB, t + timedelta(hours=3), "See you there")
-    ids["s1"] = fb.post(PAGE, ago(4), "", parent_id="777_42")  # the Page shares someone's post, without words
-    ids["s2"] = fb.post(PAGE, ago(3), "", parent_id=ids["b1"])  # and its own b1: one of b1's three shares
-    return ids
-
-
-SOURCE = """thread_refresh = "1h"
-
-[[sources]]
-id = "library-facebook"
-platform = "facebook"
-page_id = "{page}"
-api = "{url}"
-token = {{ env = "TEST_FB_TOKEN" }}
-"""
-GOALS = """
-[[goals]]
-name = "All"
-
-[[goals]]
-name = "Summer reading"
-hashtags = ["SummerReading"]
-"""
+# -- the scenario, on a replay server playing the Graph API (tests/fakes/facebook.py) ------------
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -> Iterator[tuple[World, Path]]:  # noqa: F811
-    monkeypatch.setenv("TEST_FB_TOKEN", TOKEN)
-    monkeypatch.setenv("TWOWAY_NOW", NOW.isoformat())
-    with replay_server() as server:
-        fb = FakeFacebook(server)
-        w = World(fb, build(fb))
-        config = write_config(tmp_path, SOURCE.format(page=PAGE, url=server.url), GOALS,
-                              organization=f'also = ["facebook:{STAFF}"]')
-        yield w, config
-
-
-def comment_reads(server: ReplayServer) -> list[str]:
-    return [r.path.split("/")[2] for r in server.requests("/v21.0/") if r.path.endswith("/comments")]
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
+    with staged(FACEBOOK, tmp_path, monkeypatch) as stage:
+        yield stage.world, stage.config
 
 
 def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -459,14 +227,6 @@ def test_steady_state_changed_counters_and_deletions(world: tuple[World, Path], 
     w, config = world
     fb, server, ids = w.fb, w.fb.server, w.ids
     collect(config, monkeypatch, NOW)
-    before = measured(config)
-
-    # nothing changed: the Page, four listing pages and the tagged list; no conversation
-    server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=5))
-    paths = sorted(r.path for r in server.requests())
-    assert paths == sorted([f"/v21.0/{PAGE}"] + [f"/v21.0/{PAGE}/published_posts"] * 4 + [f"/v21.0/{PAGE}/tagged"])
-    assert measured(config) == before
 
     # a reply under alice's comment on b2 moves b2's stream count: b2 alone is read
     fb.comment(ids["b2"], DAVE, NOW + timedelta(minutes=8), "Me too", ids["r5"])
@@ -504,107 +264,3 @@ def test_comments_of_a_tagging_post_may_be_refused(world: tuple[World, Path], mo
     w.fb.server.reset_log()
     collect(config, monkeypatch, NOW + timedelta(minutes=5))
     assert comment_reads(w.fb.server) == []  # a refused conversation is not asked again every cycle
-
-
-def test_usage_headers_become_the_budget_and_a_spent_one_waits(world: tuple[World, Path], fake_sleep: Any) -> None:  # noqa: F811
-    w, _ = world
-    fb = w.fb
-    fb.usage = {"X-Business-Use-Case-Usage": json.dumps(
-        {PAGE: [{"type": "pages", "call_count": 28, "total_cputime": 9, "total_time": 41, "estimated_time_to_regain_access": 0}]}
-    )}
-    context = context_for(fb.server, PAGE)
-    poll(context, NOW)
-    netloc = fb.server.url.removeprefix("http://")
-    assert context.http.budgets[netloc] == Budget(100 - 41, 100, None)
-
-    fb.usage = {"X-App-Usage": '{"call_count":100,"total_cputime":12,"total_time":20}',
-                "X-Business-Use-Case-Usage": json.dumps({PAGE: [{"type": "pages", "call_count": 100,
-                                                                  "estimated_time_to_regain_access": 5}]})}
-    fake_sleep.pauses.clear()
-    context = context_for(fb.server, PAGE)
-    poll(context, NOW)
-    assert context.http.budgets[netloc].remaining == 0
-    # the first answer spent the budget: the next request waits the 5 minutes Meta estimates
-    assert fake_sleep.pauses and 299 <= fake_sleep.pauses[0] <= 300
-
-
-# -- credentials -----------------------------------------------------------------------------
-
-TWO_SOURCES = """
-[[sources]]
-id = "library-facebook"
-platform = "facebook"
-page_id = "{page}"
-api = "{url}"
-token = {{ env = "TEST_FB_TOKEN" }}
-
-[[sources]]
-id = "branch-facebook"
-platform = "facebook"
-page_id = "{branch}"
-api = "{url}"
-token = {{ env = "TEST_FB_BRANCH_TOKEN" }}
-"""
-
-
-def test_a_missing_token_fails_check_config_naming_source_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TEST_FB_TOKEN", raising=False)
-    monkeypatch.setenv("TEST_FB_BRANCH_TOKEN", TOKEN)
-    config = write_config(tmp_path, TWO_SOURCES.format(page=PAGE, branch=BRANCH, url="https://graph.facebook.com"))
-    code, _, err = run_cli("--config", str(config), "check-config")
-    assert code == 2
-    assert "sources[0].token: TEST_FB_TOKEN is not set: source 'library-facebook'" in err
-    assert TOKEN not in err
-
-
-@pytest.mark.parametrize(
-    ("refusal", "advice"),
-    [
-        (None, "page token expired or revoked: renew it at https://developers.facebook.com/tools/explorer"),
-        (graph_error(10, "(#10) Application does not have permission for this action", 403),
-         "needs the pages_read_engagement / pages_read_user_content permission"),
-        (graph_error(200, "(#200) Requires pages_read_user_content permission to manage the object", 403),
-         "needs the pages_read_engagement / pages_read_user_content permission"),
-    ],
-    ids=["expired-190", "permission-10", "permission-200"],
-)
-def test_a_refused_token_is_one_line_of_advice_and_the_other_source_is_collected(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: object, refusal: Reply | None, advice: str,  # noqa: F811
-) -> None:
-    bad = "EAAB-wrong-token-value" if refusal is None else TOKEN
-    monkeypatch.setenv("TEST_FB_TOKEN", bad)
-    monkeypatch.setenv("TEST_FB_BRANCH_TOKEN", TOKEN)
-    monkeypatch.setenv("TWOWAY_NOW", NOW.isoformat())
-    with replay_server() as server:
-        fb = FakeFacebook(server)
-        build(fb)
-        if refusal is not None:  # the library's listing is refused for want of a permission; the branch's is not
-            fb.refused[f"/v21.0/{PAGE}/published_posts"] = refusal
-        config = write_config(tmp_path, TWO_SOURCES.format(page=PAGE, branch=BRANCH, url=server.url), GOALS)
-        code, err = collect_once(config)
-        snapshot = snapshot_json(config)
-    lines = err.strip().splitlines()
-    assert code == 1 and len(lines) == 1
-    assert lines[0].startswith("twoway: library-facebook: ") and advice in lines[0]
-    assert bad not in err and bad not in json.dumps(snapshot)
-    by_id = {s["id"]: s for s in snapshot["sources"]}
-    assert by_id["library-facebook"]["status"] == "error" and advice in by_id["library-facebook"]["error"]
-    assert by_id["branch-facebook"]["status"] == "ok" and by_id["branch-facebook"]["followers"] == 321
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def context_for(server: ReplayServer, page: str, horizon_days: int = 60) -> Context:
-    source = Source("src", "facebook", 300, {"page_id": page, "api": server.url, "token": Credential(env="TEST_FB_TOKEN")})
-    return Context(source, Http(httpx.AsyncClient()), horizon_days * 86400, 6 * 3600)
-
-
-def poll(context: Context, now: datetime, cursor: str | None = None) -> Batch:
-    async def run() -> Batch:
-        try:
-            return await FacebookCollector(context).poll(cursor, now)
-        finally:
-            await context.http.client.aclose()
-
-    return asyncio.run(run())

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from twoway.plugin.http import USER_AGENT, FetchError, Http, Response
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
+from twoway.plugin.http import USER_AGENT, FetchError, Http, Response
 
 
 class Pauses:

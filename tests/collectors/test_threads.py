@@ -9,36 +9,20 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from twoway.plugin.protocol import explain
-from twoway.plugin.http import FetchError
+from tests.collecting import FakeSleep, collect, goals, snapshot_json, staged
+from tests.fakes.graph import graph_error
+from tests.fakes.threads import NOW, ORG, ORG_NAME, THREADS, FakeThreads, thread_reads
 from twoway.collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
-from tests.collecting import collect, collect_once, fake_sleep, goals, measured, run_cli, snapshot_json, write_config  # noqa: F401
-from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from tests.collectors.test_facebook import graph_error
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import explain
 
 UTC = timezone.utc
-NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-TOKEN = "THAA-threads-token-s3cret"
-ORG, ORG_NAME = "2001", "riversidelibrary"
-TEENS = "2002"
-"""The library's second profile: the healthy source next to a refused one."""
-
-
-def ago(days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
-    return NOW - timedelta(days=days, hours=hours, minutes=minutes)
-
-
-def th_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 # -- parsing the documented shapes ---------------------------------------------------------
@@ -82,194 +66,18 @@ def test_an_expired_token_becomes_advice() -> None:
     assert "Threads token expired or revoked: refresh it before its 60 days are over" in str(explain(error, ADVICE))
 
 
-# -- a replay server playing the Threads API ----------------------------------------------
+# -- the scenario, on a replay server playing the Threads API (tests/fakes/threads.py) -----------
 
-
-@dataclass
-class Th:
-    id: str
-    author: str | None
-    """A username; None for a private profile (the API withholds it)."""
-    created: datetime
-    text: str
-    parent: str | None = None
-    likes: int = 0
-    reposts: int = 0
-    quotes: int = 0
-    mentions_org: bool = False
-    hidden: bool = False
-    deleted: bool = False
-    media_type: str = "TEXT_POST"
-
-
-@dataclass
-class FakeThreads:
-    """Posts of the profile and of others, in the Threads API's shapes, computed from one world."""
-
-    server: ReplayServer
-    posts: dict[str, Th] = field(default_factory=dict)
-    refused: dict[str, Reply] = field(default_factory=dict)
-    seq: int = 0
-
-    def __post_init__(self) -> None:
-        self.server.route("GET", "/v1.0/*", self.handle)
-
-    def post(self, author: str | None, created: datetime, text: str, parent: str | None = None, **extra: Any) -> str:
-        self.seq += 1
-        pid = f"1800{self.seq:04d}"
-        self.posts[pid] = Th(pid, author, created, text, parent, **extra)
-        return pid
-
-    def live(self) -> list[Th]:
-        return [p for p in self.posts.values() if not p.deleted]
-
-    def root(self, p: Th) -> Th:
-        while p.parent:
-            p = self.posts[p.parent]
-        return p
-
-    def render(self, p: Th) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "id": p.id, "text": p.text, "timestamp": th_time(p.created), "media_type": p.media_type,
-            "is_quote_post": False, "has_replies": any(c.parent == p.id for c in self.live()),
-            "hide_status": "HIDDEN" if p.hidden else "NOT_HUSHED", "is_reply_owned_by_me": p.author == ORG_NAME,
-        }
-        if p.author is not None:  # username and permalink only for public profiles and our own
-            item["username"] = p.author
-            item["permalink"] = f"https://www.threads.net/@{p.author}/post/C{p.id}"
-        if p.parent:
-            item["replied_to"] = {"id": p.parent}
-            item["root_post"] = {"id": self.root(p).id}
-        return item
-
-    def page(self, request: Request, chosen: list[Th]) -> Reply:
-        """Newest first unless `reverse=false`; `since` honoured; cursors only when there is more than one page,
-        and never a `next` link, as the Threads API documents."""
-        since = int(request.arg("since") or 0)
-        chosen = [p for p in chosen if p.created.timestamp() >= since]
-        chosen.sort(key=lambda p: p.created, reverse=request.arg("reverse") != "false")
-        start, size = int(request.arg("after") or 0), 3
-        body: dict[str, Any] = {"data": [self.render(p) for p in chosen[start : start + size]]}
-        if len(chosen) > size and start < len(chosen):
-            body["paging"] = {"cursors": {"before": str(start), "after": str(start + size)}}
-        return json_reply(body)
-
-    def handle(self, request: Request) -> Reply:
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
-            return graph_error(190, "Error validating access token: Session has expired on Friday, 26-Jun-26.", 400, 463)
-        if "access_token" in request.query:
-            return graph_error(100, "the token went into the query")
-        if request.path in self.refused:
-            return self.refused[request.path]
-        parts = request.path.split("/")[2:]
-        if parts == [ORG]:
-            return json_reply({"id": ORG, "username": ORG_NAME})
-        if parts == [TEENS]:
-            return json_reply({"id": TEENS, "username": "riversideteens"})
-        if parts[1:] == ["threads_insights"]:
-            assert request.arg("metric") == "followers_count"
-            value = 321 if parts[0] == ORG else 5
-            return json_reply({"data": [{"name": "followers_count", "period": "day", "title": "followers_count",
-                                         "description": "", "total_value": {"value": value}, "id": f"{parts[0]}/x"}]})
-        if parts[0] == TEENS:
-            return json_reply({"data": []})
-        mine = [p for p in self.live() if p.author == ORG_NAME]
-        if parts == [ORG, "threads"]:
-            return self.page(request, [p for p in mine if p.parent is None])
-        if parts == [ORG, "replies"]:
-            return self.page(request, [p for p in mine if p.parent is not None])
-        if parts == [ORG, "mentions"]:
-            return self.page(request, [p for p in self.live() if p.mentions_org and p.author != ORG_NAME])
-        if len(parts) == 2 and parts[0] in self.posts and parts[1] in ("conversation", "insights"):
-            p = self.posts[parts[0]]
-            if p.deleted:
-                return graph_error(100, "Object does not exist", 400, 33)
-            if parts[1] == "conversation":
-                return self.page(request, [c for c in self.live() if c.parent and self.root(c).id == p.id])
-            assert request.arg("metric") == "likes,replies,reposts,quotes"
-            total = sum(1 for c in self.live() if c.parent and self.root(c).id == p.id)
-            values = {"likes": p.likes, "replies": total, "reposts": p.reposts, "quotes": p.quotes}
-            return json_reply({"data": [{"name": k, "period": "lifetime", "values": [{"value": v}], "title": k,
-                                         "description": "", "id": f"{p.id}/insights/{k}/lifetime"} for k, v in values.items()]})
-        return graph_error(100, "Unsupported get request.", 400, 33)
-
-
-def build(th: FakeThreads) -> dict[str, str]:
-    """The scenario: 60 days of a library's Threads profile, its staff member and its community."""
-    me = ORG_NAME
-    ids: dict[str, str] = {}
-    ids["t0"] = th.post(me, ago(70), "Hello Threads")  # beyond the 60-day horizon
-    t = ago(45)  # the baseline window
-    ids["t4"] = th.post(me, t, "Spring sale")
-    ids["r0"] = th.post("alice", t + timedelta(hours=1), "When?", ids["t4"])
-    ids["o0"] = th.post(me, t + timedelta(hours=3), "Saturday", ids["r0"])
-    for i, days in enumerate((2, 12, 22, 27)):  # routine posts
-        ids[f"n{i}"] = th.post(me, ago(days), f"Opening hours update {i}")
-    t = ago(20)
-    ids["t1"] = th.post(me, t, "Summer reading starts today! #SummerReading https://library.example.org/summer",
-                        likes=5, reposts=2, quotes=1)
-    ids["s1"] = th.post(me, t + timedelta(minutes=5), "Pick up a reading log.", ids["t1"])  # a self-thread
-    ids["r1"] = th.post("alice", t + timedelta(hours=1), "Can adults join?", ids["t1"])
-    ids["o1"] = th.post(me, t + timedelta(hours=4), "Yes, everyone can!", ids["r1"])
-    ids["r2"] = th.post("bob", t + timedelta(days=1), "Great news", ids["o1"])
-    ids["r3"] = th.post("carol", t + timedelta(days=1, hours=1), "Is there a prize?", ids["r2"])
-    ids["j1"] = th.post("jane.staff", t + timedelta(days=1, hours=1, minutes=30), "A tote bag!", ids["r3"])
-    ids["r4"] = th.post("dave", t + timedelta(days=2), "Where are the logs?", ids["s1"])
-    ids["h1"] = th.post("eve", t + timedelta(days=3), "Cheap followers", ids["t1"], hidden=True)
-    ids["p1"] = th.post(None, t + timedelta(days=3, hours=1), "Nice", ids["t1"])  # a private profile
-    t = ago(10)
-    ids["t2"] = th.post(me, t, "The library is closed on Tuesday", likes=3)
-    ids["r5"] = th.post("alice", t + timedelta(hours=1), "Noted", ids["t2"])
-    ids["m2"] = th.post("carol", t + timedelta(hours=2), "@riversidelibrary all day?", ids["t2"], mentions_org=True)
-    ids["o2"] = th.post(me, t + timedelta(days=1, hours=2), "Yes, all day.", ids["m2"])
-    # mentions outside the library's threads: bob's own post, answered after 2 h; carol in alice's thread
-    ids["mm1"] = th.post("bob", ago(8), "@riversidelibrary do you have #SummerReading kits?", mentions_org=True)
-    ids["o3"] = th.post(me, ago(8, hours=-2), "We do!", ids["mm1"])
-    ids["x1"] = th.post("alice", ago(6, hours=1), "Anyone know the opening hours?")
-    ids["mm3"] = th.post("carol", ago(6), "@riversidelibrary will know", ids["x1"], mentions_org=True)
-    t = ago(5)
-    ids["t3"] = th.post(me, t, "Book club tonight", likes=1, reposts=1)
-    ids["r6"] = th.post("bob", t + timedelta(hours=3), "See you there", ids["t3"])
-    ids["rp"] = th.post(me, ago(4), "", media_type="REPOST_FACADE")  # the library reposts someone's post
-    return ids
-
-
-SOURCE = """thread_refresh = "1h"
-
-[[sources]]
-id = "library-threads"
-platform = "threads"
-user_id = "{org}"
-api = "{url}"
-token = {{ env = "TEST_THREADS_TOKEN" }}
-"""
-GOALS = """
-[[goals]]
-name = "All"
-
-[[goals]]
-name = "Summer reading"
-hashtags = ["SummerReading"]
-"""
+Played = tuple[FakeThreads, dict[str, str], Path]
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_sleep: object) -> Iterator[tuple[FakeThreads, dict[str, str], Path]]:  # noqa: F811
-    monkeypatch.setenv("TEST_THREADS_TOKEN", TOKEN)
-    monkeypatch.setenv("TWOWAY_NOW", NOW.isoformat())
-    with replay_server() as server:
-        th = FakeThreads(server)
-        ids = build(th)
-        config = write_config(tmp_path, SOURCE.format(org=ORG, url=server.url), GOALS,
-                              organization='also = ["threads:@jane.staff"]')
-        yield th, ids, config
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Played]:
+    with staged(THREADS, tmp_path, monkeypatch) as stage:
+        yield (*stage.world, stage.config)
 
 
-def thread_reads(server: ReplayServer, edge: str = "conversation") -> list[str]:
-    return [r.path.split("/")[2] for r in server.requests("/v1.0/") if r.path.endswith(f"/{edge}") and not r.arg("after")]
-
-
-def test_scenario_metrics(world: tuple[FakeThreads, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scenario_metrics(world: Played, monkeypatch: pytest.MonkeyPatch) -> None:
     th, ids, config = world
     server = th.server
     collect(config, monkeypatch, NOW)
@@ -311,22 +119,11 @@ def test_scenario_metrics(world: tuple[FakeThreads, dict[str, str], Path], monke
 
 
 def test_steady_state_first_replies_refresh_and_deletions(
-    world: tuple[FakeThreads, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+    world: Played, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     th, ids, config = world
     server = th.server
     collect(config, monkeypatch, NOW)
-    before = measured(config)
-
-    # nothing changed: the profile, its followers, the three lists; no conversation, no insights
-    server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=5))
-    assert sorted(r.path for r in server.requests()) == sorted(
-        [f"/v1.0/{ORG}", f"/v1.0/{ORG}/threads_insights"] + [f"/v1.0/{ORG}/threads"] * 4  # 9 posts: 3 pages + empty
-        + [f"/v1.0/{ORG}/replies"] * 3  # o0 o1 s1 o2 o3: 2 pages + empty
-        + [f"/v1.0/{ORG}/mentions"]  # m2 mm1 mm3: one page
-    )
-    assert measured(config) == before
 
     # the first reply to a routine post flips its has_replies: that thread alone is read, counters and all
     th.post("dave", NOW + timedelta(minutes=7), "What about Sunday?", ids["n0"])
@@ -355,7 +152,7 @@ def test_steady_state_first_replies_refresh_and_deletions(
 
 
 def test_without_insights_or_mentions_permissions_those_parts_are_unavailable(
-    world: tuple[FakeThreads, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+    world: Played, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     th, ids, config = world
     refusal = graph_error(10, "(#10) Application does not have permission for this action", 403)
@@ -370,65 +167,3 @@ def test_without_insights_or_mentions_permissions_those_parts_are_unavailable(
     assert (m["likes"], m["reposts"], m["quotes"]) == (None, None, None)
     assert set(report["unavailable"]) == {"mentions", "likes", "reposts", "quotes", "amplification_rate", "applause_rate"}
     assert snapshot_json(config)["sources"][0]["followers"] is None
-
-
-# -- credentials -----------------------------------------------------------------------------
-
-TWO_SOURCES = """
-[[sources]]
-id = "library-threads"
-platform = "threads"
-user_id = "{org}"
-api = "{url}"
-token = {{ env = "TEST_THREADS_TOKEN" }}
-
-[[sources]]
-id = "teens-threads"
-platform = "threads"
-user_id = "{teens}"
-api = "{url}"
-token = {{ env = "TEST_THREADS_TEENS_TOKEN" }}
-"""
-
-
-def test_a_missing_token_fails_check_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TEST_THREADS_TOKEN", raising=False)
-    monkeypatch.setenv("TEST_THREADS_TEENS_TOKEN", TOKEN)
-    config = write_config(tmp_path, TWO_SOURCES.format(org=ORG, teens=TEENS, url="https://graph.threads.net"))
-    code, _, err = run_cli("--config", str(config), "check-config")
-    assert code == 2
-    assert "sources[0].token: TEST_THREADS_TOKEN is not set: source 'library-threads'" in err
-
-
-@pytest.mark.parametrize(
-    ("refusal", "advice"),
-    [
-        (None, "Threads token expired or revoked: refresh it before its 60 days are over"),
-        (graph_error(10, "(#10) Application does not have permission for this action", 403),
-         "needs the threads_basic / threads_read_replies / threads_manage_insights permission"),
-    ],
-    ids=["expired-190", "permission-10"],
-)
-def test_a_refused_token_is_one_line_of_advice_and_the_other_source_is_collected(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: object, refusal: Reply | None, advice: str,  # noqa: F811
-) -> None:
-    bad = "THAA-wrong-token-value"
-    monkeypatch.setenv("TEST_THREADS_TOKEN", bad if refusal is None else TOKEN)
-    monkeypatch.setenv("TEST_THREADS_TEENS_TOKEN", TOKEN)
-    monkeypatch.setenv("TWOWAY_NOW", NOW.isoformat())
-    with replay_server() as server:
-        th = FakeThreads(server)
-        build(th)
-        if refusal is not None:  # the library's conversations are refused: threads_read_replies is missing
-            for pid in th.posts:
-                th.refused[f"/v1.0/{pid}/conversation"] = refusal
-        config = write_config(tmp_path, TWO_SOURCES.format(org=ORG, teens=TEENS, url=server.url), GOALS)
-        code, err = collect_once(config)
-        snapshot = snapshot_json(config)
-    lines = err.strip().splitlines()
-    assert code == 1 and len(lines) == 1
-    assert lines[0].startswith("twoway: library-threads: ") and advice in lines[0]
-    assert bad not in err and TOKEN not in err and bad not in json.dumps(snapshot)
-    by_id = {s["id"]: s for s in snapshot["sources"]}
-    assert by_id["library-threads"]["status"] == "error"
-    assert (by_id["teens-threads"]["status"], by_id["teens-threads"]["followers"]) == ("ok", 5)
