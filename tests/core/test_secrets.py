@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.collecting import collect_once, fake_sleep  # noqa: F401
-from tests.collectors.test_mastodon import TOKEN, World, world  # noqa: F401
+from tests.collectors.test_mastodon import world  # noqa: F401  (the fixture)
+from tests.fakes.mastodon import TOKEN, World
 from tests.replay import json_reply, replay_server
 from twoway.cli import main
 
