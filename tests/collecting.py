@@ -9,7 +9,7 @@ import contextlib
 import io
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +93,12 @@ def measured(config: Path) -> dict[str, tuple[Any, Any]]:
     return {name: (g["metrics"], g["baseline"]) for name, g in goals(config).items()}
 
 
+def health(config: Path) -> tuple[str, int | None]:
+    """The status and followers of the config's one source, as the snapshot shows them."""
+    (source,) = snapshot_json(config)["sources"]
+    return source["status"], source["followers"]
+
+
 def snapshot_json(config: Path) -> dict[str, Any]:
     """`twoway snapshot --no-poll --format json`, parsed."""
     out = io.StringIO()
@@ -133,6 +139,18 @@ def staged(
             tmp_path, platform.sources(server.url), platform.goals, platform.organization, dashboard
         )
         yield Stage(platform, world, server, config, monkeypatch)
+
+
+def played(platform: Platform[W], dashboard: str = REFRESH) -> Callable[..., Iterator[Stage[W]]]:
+    """A fixture playing `platform`'s scenario afresh for each test that asks for it:
+    `world = played(MASTODON)` in a test module, then `def test_...(world: Stage[World])`."""
+
+    @pytest.fixture
+    def stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Stage[W]]:
+        with staged(platform, tmp_path, monkeypatch, dashboard) as playing:
+            yield playing
+
+    return stage
 
 
 def context(

@@ -7,17 +7,15 @@ Every expected metric in the scenario is worked out by hand in the comments from
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 
-from tests.collecting import FakeSleep, Stage, collect_once, goals, snapshot_json, staged
-from tests.fakes import realdata_bytes
+from tests.collecting import Stage, collect_once, context, goals, played, snapshot_json
+from tests.fakes import UTC, realdata_bytes
 from tests.fakes.bluesky import BLUESKY, BLUESKY_PUBLIC, DAVE, ERIN, NOW, World
 from tests.replay import json_reply, replay_server
 from twoway.collectors.bluesky import BlueskyCollector, parse_counters, parse_post
@@ -27,8 +25,6 @@ from twoway.plugin.protocol import Context
 
 CHRIS = "did:plc:wpe35pganb6d4pg4ekmfy6u5"
 BSKYR = "did:plc:5c2r73erhng4bszmxlfdtscf"
-UTC = timezone.utc
-
 
 def recorded(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(request, response) of a cassette's first interaction, the body parsed."""
@@ -208,18 +204,10 @@ async def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> No
 Played = Stage[tuple[World, dict[str, str]]]
 
 
-@pytest.fixture
-def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Played]:
-    """The library with its app password: mentions from notifications, through a session."""
-    with staged(BLUESKY, tmp_path, monkeypatch) as stage:
-        yield stage
+library = played(BLUESKY)
 
 
-@pytest.fixture
-def public(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Played]:
-    """The library without an app password: public data only."""
-    with staged(BLUESKY_PUBLIC, tmp_path, monkeypatch) as stage:
-        yield stage
+public = played(BLUESKY_PUBLIC)
 
 
 def test_scenario_metrics(library: Played) -> None:

@@ -83,52 +83,39 @@ class Pair:
     """What the good source's account needs in the fake's world."""
 
 
+def _second_account(
+    platform: Platform[Any], source: Callable[..., str], good: str, good_env: str, account: str, token: str,
+    prepare: Callable[[Any], None] | None = None,
+) -> Pair:
+    """The scenario's source is the bad one; the good one reads a second account of the
+    organization (`account`) with a token of its own."""
+    (bad_env,) = platform.env
+    return Pair(
+        platform, "token", platform.sid, bad_env, good, lambda bad, url: source(bad) + source(url, good, good_env, account),
+        {good_env: token}, prepare,
+    )
+
+
+def _another_credential(platform: Platform[Any], source: Callable[..., str], key: str, bad: str, bad_env: str) -> Pair:
+    """The scenario's source is the good one; the bad one reads the same account with a credential of its own."""
+    return Pair(platform, key, bad, bad_env, platform.sid, lambda url, good: source(url, bad, bad_env) + source(good))
+
+
 def _x_branch(world: x.World) -> None:
     world.fake.user(x.BRANCH, "riverbranch", followers=12)
     world.fake.post(x.BRANCH, x.ago(1), "Branch news")
 
 
 PAIRS = {
-    "facebook": Pair(
-        fb.FACEBOOK, "token", "library-facebook", "TEST_FB_TOKEN", "branch-facebook",
-        lambda bad, good: fb.source(bad) + fb.source(good, "branch-facebook", "TEST_FB_BRANCH_TOKEN", fb.BRANCH),
-        {"TEST_FB_BRANCH_TOKEN": fb.TOKEN},
-    ),
-    "instagram": Pair(
-        ig.INSTAGRAM, "token", "library-instagram", "TEST_IG_TOKEN", "teens-instagram",
-        lambda bad, good: ig.source(bad) + ig.source(good, "teens-instagram", "TEST_IG_TEENS_TOKEN", ig.TEENS),
-        {"TEST_IG_TEENS_TOKEN": ig.TOKEN},
-    ),
-    "threads": Pair(
-        th.THREADS, "token", "library-threads", "TEST_THREADS_TOKEN", "teens-threads",
-        lambda bad, good: th.source(bad) + th.source(good, "teens-threads", "TEST_THREADS_TEENS_TOKEN", th.TEENS),
-        {"TEST_THREADS_TEENS_TOKEN": th.TOKEN},
-    ),
-    "x": Pair(
-        x.X, "token", "library-x", "TEST_X_TOKEN", "branch-x",
-        lambda bad, good: x.source(bad) + x.source(good, "branch-x", "TEST_X_BRANCH_TOKEN", x.BRANCH),
-        {"TEST_X_BRANCH_TOKEN": x.TOKEN}, _x_branch,
-    ),
-    "linkedin": Pair(
-        li.LINKEDIN, "token", "li-other", "TEST_LINKEDIN_OTHER", "li",
-        lambda bad, good: li.source(bad, "li-other", "TEST_LINKEDIN_OTHER") + li.source(good),
-    ),
-    "pinterest": Pair(
-        pin.PINTEREST, "token", "pin-old", "TEST_PINTEREST_EXPIRED", "pin",
-        lambda bad, good: pin.source(bad, "pin-old", "TEST_PINTEREST_EXPIRED") + pin.source(good),
-    ),
-    "youtube": Pair(
-        yt.YOUTUBE, "api_key", "yt-bad", "TEST_YT_WRONG", "yt",
-        lambda bad, good: yt.source(bad, "yt-bad", "TEST_YT_WRONG") + yt.source(good),
-    ),
-    "reddit": Pair(
-        rd.REDDIT, "refresh_token", "old", "TEST_REDDIT_REVOKED", "reddit",
-        lambda bad, good: rd.source(bad, "old", "TEST_REDDIT_REVOKED") + rd.source(good),
-    ),
-    "discourse": Pair(
-        dsc.DISCOURSE, "api_key", "old-forum", "TEST_DISCOURSE_OLD", "forum",
-        lambda bad, good: dsc.source(bad, "old-forum", "TEST_DISCOURSE_OLD") + dsc.source(good),
-    ),
+    "facebook": _second_account(fb.FACEBOOK, fb.source, "branch-facebook", "TEST_FB_BRANCH_TOKEN", fb.BRANCH, fb.TOKEN),
+    "instagram": _second_account(ig.INSTAGRAM, ig.source, "teens-instagram", "TEST_IG_TEENS_TOKEN", ig.TEENS, ig.TOKEN),
+    "threads": _second_account(th.THREADS, th.source, "teens-threads", "TEST_THREADS_TEENS_TOKEN", th.TEENS, th.TOKEN),
+    "x": _second_account(x.X, x.source, "branch-x", "TEST_X_BRANCH_TOKEN", x.BRANCH, x.TOKEN, _x_branch),
+    "linkedin": _another_credential(li.LINKEDIN, li.source, "token", "li-other", "TEST_LINKEDIN_OTHER"),
+    "pinterest": _another_credential(pin.PINTEREST, pin.source, "token", "pin-old", "TEST_PINTEREST_EXPIRED"),
+    "youtube": _another_credential(yt.YOUTUBE, yt.source, "api_key", "yt-bad", "TEST_YT_WRONG"),
+    "reddit": _another_credential(rd.REDDIT, rd.source, "refresh_token", "old", "TEST_REDDIT_REVOKED"),
+    "discourse": _another_credential(dsc.DISCOURSE, dsc.source, "api_key", "old-forum", "TEST_DISCOURSE_OLD"),
     "bluesky": Pair(
         bsky.BLUESKY, "app_password", "library-bluesky", "TEST_BSKY_APP_PASSWORD", "library-public",
         lambda bad, good: bsky.source(bad) + bsky.source(good, "library-public", None),

@@ -10,33 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, collect_once, context, goals, snapshot_json, staged, write_config
-from tests.fakes import realdata
+from tests.collecting import FakeSleep, Stage, collect_once, context, goals, health, played, write_config
+from tests.fakes import UTC, realdata
 from tests.fakes.discourse import DISCOURSE, KEY, NOW, World, paths, source
 from tests.replay import ReplayServer, json_reply, replay_server
 from twoway.cli import main
 from twoway.collectors.discourse import DiscourseCollector, _Cycle, _likes, parse_post
 from twoway.plugin.protocol import CursorState
 
-UTC = timezone.utc
-
 
 # -- recorded real answers ---------------------------------------------------------------
 
 
-def recorded(name: str) -> Any:
-    return realdata("discourse", name)
-
-
 def test_real_topic_view_posts_and_parents() -> None:
-    topic = recorded("topic.json")
+    topic = realdata("discourse", "topic.json")
     posts = {p["post_number"]: (p, parse_post(p, "https://meta.example", topic)) for p in topic["post_stream"]["posts"]}
     _, first = posts[1]
     assert (first.id, first.author_id, first.parent_id, first.root_id) == ("57/1", "samsaffron", None, "57/1")
@@ -52,11 +44,11 @@ def test_real_topic_view_posts_and_parents() -> None:
 
 
 def test_real_posts_read_by_id_and_across_the_site() -> None:
-    (extra,) = recorded("topic_posts.json")["post_stream"]["posts"]
+    (extra,) = realdata("discourse", "topic_posts.json")["post_stream"]["posts"]
     post = parse_post(extra, "https://meta.example")
     assert (post.id, post.author_id, post.parent_id, post.text) == ("57/2", "some-username", "57/1", "Some text.")
     assert _likes(extra) == 3
-    latest = [parse_post(p, "https://forum.example") for p in recorded("posts_latest.json")["latest_posts"]]
+    latest = [parse_post(p, "https://forum.example") for p in realdata("discourse", "posts_latest.json")["latest_posts"]]
     assert [p.id for p in latest] == ["11/2", "11/1", "7/1", "2/1"]
     assert latest[0].parent_id == "11/1" and latest[1].parent_id is None
     assert latest[0].url == "https://forum.example/t/this-is-an-uncategorized-title/11/2"
@@ -70,7 +62,7 @@ def _cycle(server: ReplayServer, now: datetime, usernames: list[str]) -> _Cycle:
 
 
 async def test_real_topic_lists_give_topics_and_counters() -> None:
-    created_by, latest = recorded("topics_created_by.json"), recorded("latest_topics.json")
+    created_by, latest = realdata("discourse", "topics_created_by.json"), realdata("discourse", "latest_topics.json")
     with replay_server() as server:
         server.route("GET", "/topics/created-by/test_user.json", lambda r: json_reply(created_by))
         cycle = _cycle(server, datetime(2013, 7, 25, tzinfo=UTC), ["test_user"])
@@ -87,7 +79,7 @@ async def test_real_topic_lists_give_topics_and_counters() -> None:
 
 
 async def test_real_replies_of_a_user_in_other_topics() -> None:
-    replies = recorded("user_actions_replies.json")
+    replies = realdata("discourse", "user_actions_replies.json")
     with replay_server() as server:
         server.route("GET", "/user_actions.json", lambda r: json_reply(replies if not r.arg("offset") else {"user_actions": []}))
         cycle = _cycle(server, datetime(2016, 7, 1, tzinfo=UTC), ["testuser"])
@@ -104,16 +96,13 @@ async def test_real_replies_of_a_user_in_other_topics() -> None:
 # -- the scenario, on a fake forum (tests/fakes/discourse.py) --------------------------------------
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(DISCOURSE, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(DISCOURSE)
 
 
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # riverside's topics by latest activity, two a page: [T6, T1], [T3, T4], T4 older than the horizon
     assert [r.arg("page") for r in server.requests("/topics/created-by/riverside.json")] == [None, "1"]
     assert len(server.requests("/topics/created-by/Maria.json")) == 1
@@ -152,26 +141,25 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     assert (s["broadcast"], s["replies"], s["mentions"], s["responses"]) == (1, 4, 1, 3)
     assert s["median_response_seconds"] == 2 * 3600  # 30 min, 2 h, 3 h
     assert report["Tagged"]["metrics"]["broadcast"] == 1  # T1's tag
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"]) == ("ok", None)
+    assert health(config) == ("ok", None)
 
 
-def test_steady_state_and_changes(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_steady_state_and_changes(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # a reply in T2 moves its posts_count: T2 alone is read, in one request (4 + 1 posts fit a chunk)
     f.post(20, "frank", NOW + timedelta(minutes=8), "<p>Thanks!</p>", reply_to=4)
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert paths(server, "/t/") == ["/t/20.json"]
     assert goals(config)["All"]["metrics"]["replies"] == 6 + 1
 
     # a new post at the end of T1: only that post is fetched beyond the first chunk
     n = f.post(10, "grace", NOW + timedelta(minutes=12), "<p>Me too</p>")
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=15))
+    world.collect(NOW + timedelta(minutes=15))
     assert paths(server, "/t/") == ["/t/10.json", "/t/10/posts.json"]
     assert server.requests("/t/10/posts.json")[0].query["post_ids[]"] == [str(f.number(10, n)["id"])]
     m = goals(config)["All"]["metrics"]
@@ -180,9 +168,9 @@ def test_steady_state_and_changes(world: tuple[World, Path], monkeypatch: pytest
     # the newest mention is now in T2: read once (its posts_count moved too), then a quiet cycle
     # reads neither the topic nor the post again
     f.post(20, "hank", NOW + timedelta(minutes=16), "<p>@riverside same question</p>", reply_to=2, mentions=("riverside",))
-    collect(config, monkeypatch, NOW + timedelta(minutes=17))
+    world.collect(NOW + timedelta(minutes=17))
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=18))
+    world.collect(NOW + timedelta(minutes=18))
     assert server.requests("/t/") == [] and server.requests("/posts/") == []
     m = goals(config)["All"]["metrics"]
     assert (m["replies"], m["mentions"], m["unanswered"]) == (9, 2, 7)  # hank's is a reply in T2, counted once
@@ -191,18 +179,18 @@ def test_steady_state_and_changes(world: tuple[World, Path], monkeypatch: pytest
     # posts_count, so T2 is read and the post is found gone from its stream
     f.topics[60]["deleted"] = True
     f.number(20, 2)["_removed"] = True
-    collect(config, monkeypatch, NOW + timedelta(minutes=25))
+    world.collect(NOW + timedelta(minutes=25))
     m = goals(config)["All"]["metrics"]
     assert (m["broadcast"], m["replies"], m["voices"]) == (2, 8, 7)  # hank joined; alice still speaks in T1
 
 
-def test_without_an_api_key_mentions_are_unavailable(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_without_an_api_key_mentions_are_unavailable(world: Stage[World], monkeypatch: pytest.MonkeyPatch) -> None:
+    w, config = world.world, world.config
     monkeypatch.delenv("TEST_DISCOURSE_KEY")
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         assert main(["--config", str(config), "check-config"]) == 0  # optional: a warning, not an error
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     server = w.fake.server
     assert server.requests("/user_actions.json") == [] and server.requests("/posts/") == []
     assert all("api-key" not in r.headers for r in server.requests())
@@ -224,26 +212,24 @@ def test_check_config_warns_about_a_missing_key(tmp_path: Path, monkeypatch: pyt
     assert "sources[0].api_key: TEST_DISCOURSE_KEY is not set: no mentions and only public categories" in out.getvalue()
 
 
-def test_a_rate_limited_request_waits_for_retry_after(
-    world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep
-) -> None:
-    w, config = world
+def test_a_rate_limited_request_waits_for_retry_after(world: Stage[World], fake_sleep: FakeSleep) -> None:
+    w, config = world.world, world.config
     w.fake.limited = 1
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     assert fake_sleep.pauses[0] == pytest.approx(7.0, abs=0.1)  # Retry-After, before the HTTP layer's retry
     assert goals(config)["All"]["metrics"]["broadcast"] == 3
 
 
-def test_an_unknown_user_fails_in_one_line(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    _, config = world
-    collect(config, monkeypatch, NOW)
+def test_an_unknown_user_fails_in_one_line(world: Stage[World]) -> None:
+    config = world.config
+    world.collect(NOW)
     config.write_text(config.read_text(encoding="utf-8").replace('"Maria"', '"nobody"'), encoding="utf-8")
     code, err = collect_once(config)
     assert code == 1 and "forum: user 'nobody' not found on http://127.0.0.1" in err
 
 
-def test_a_key_that_may_not_read_a_users_mentions_says_so(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_a_key_that_may_not_read_a_users_mentions_says_so(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     w.fake.admin = False  # a Single User key of riverside: maria's mentions are hers and the admins'
     code, err = collect_once(config)
     assert code == 1 and len(err.strip().splitlines()) == 1

@@ -8,15 +8,12 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, context, goals, poll, snapshot_json, staged
-from tests.fakes import realdata as recorded
+from tests.collecting import Stage, context, goals, health, played, poll
+from tests.fakes import UTC, realdata
 from tests.fakes.facebook import DAVE, FACEBOOK, NOW, PAGE, TOKEN, World
 from tests.fakes.graph import comment_reads, graph_error
 from tests.replay import json_reply, replay_server
@@ -25,12 +22,6 @@ from twoway.collectors.graph import UNKNOWN_AUTHOR, _following, base_url, graph_
 from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import explain
-
-UTC = timezone.utc
-
-
-def realdata(name: str) -> Any:
-    return recorded("facebook", name)
 
 
 # -- real recorded answers ----------------------------------------------------------------
@@ -59,7 +50,7 @@ def test_paging_by_cursor_or_by_time_never_by_the_token_bearing_url() -> None:
 
 
 def test_page_feed_posts_and_their_counters() -> None:
-    feed = realdata("page_feed_page1.json")
+    feed = realdata("facebook", "page_feed_page1.json")
     posts = [parse_post(item, "19292868552") for item in feed["data"]]
     assert len(posts) == 5
     first = posts[0]
@@ -82,7 +73,7 @@ def test_page_feed_posts_and_their_counters() -> None:
 
 
 def test_posts_with_embedded_comments_from_named_people() -> None:
-    posts = realdata("posts_with_counts_and_from.json")
+    posts = realdata("facebook", "posts_with_counts_and_from.json")
     item = posts["19292868552_10158347294088553"]
     post = parse_post(item, "19292868552")
     assert post.links == (
@@ -104,7 +95,7 @@ def test_posts_with_embedded_comments_from_named_people() -> None:
 def test_stream_comments_without_ids_or_authors() -> None:
     """Graph withheld `id` and `from` here (Page Public Content Access): ids and parents come from the permalink."""
     post = "19292868552_10158407654328553"
-    page1, page2 = realdata("post_comments_page1.json"), realdata("post_comments_page2.json")
+    page1, page2 = realdata("facebook", "post_comments_page1.json"), realdata("facebook", "post_comments_page2.json")
     comments = [parse_comment(c, post, "19292868552") for c in page1["data"] + page2["data"]]
     assert len(comments) == 15
     assert {c.author_id for c in comments} == {UNKNOWN_AUTHOR}
@@ -124,7 +115,7 @@ def test_stream_comments_without_ids_or_authors() -> None:
 
 
 def test_single_comment_with_its_author() -> None:
-    comment = parse_comment(realdata("comment_with_from.json"), "2121008874780932_2954961744718970", "2121008874780932")
+    comment = parse_comment(realdata("facebook", "comment_with_from.json"), "2121008874780932_2954961744718970", "2121008874780932")
     assert (comment.id, comment.author_id) == ("2954961744718970_2966313500250461", "2711636948859886")
     assert comment.parent_id == "2121008874780932_2954961744718970"  # no `parent`: a comment on the post
     assert comment.created_at == datetime(2021, 7, 23, 8, 35, 18, tzinfo=UTC)
@@ -132,7 +123,7 @@ def test_single_comment_with_its_author() -> None:
 
 
 def test_missing_permission_error_becomes_advice() -> None:
-    body = realdata("error_oauthexception_100.json")
+    body = realdata("facebook", "error_oauthexception_100.json")
     error = FetchError("https://graph.facebook.com/v21.0/1/published_posts: HTTP 400: (#100) Object does not exist", status=400, data=body)
     line = str(explain(error, ADVICE))
     assert line.startswith("https://graph.facebook.com/v21.0/1/published_posts: check page_id")
@@ -141,9 +132,9 @@ def test_missing_permission_error_becomes_advice() -> None:
 
 def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """The collector on the recorded page, feed and comments; `tagged` refused, so mentions are not measured."""
-    page, feed = realdata("page_fields.json"), realdata("page_feed_page1.json")
+    page, feed = realdata("facebook", "page_fields.json"), realdata("facebook", "page_feed_page1.json")
     first = feed["data"][0]["id"]
-    pages = [realdata("post_comments_page1.json"), realdata("post_comments_page2.json")]
+    pages = [realdata("facebook", "post_comments_page1.json"), realdata("facebook", "post_comments_page2.json")]
     refused = {"error": {"message": "(#10) This endpoint requires the 'pages_read_user_content' permission",
                          "type": "OAuthException", "code": 10, "fbtrace_id": "A1"}}
     monkeypatch.setenv("TEST_FB_TOKEN", TOKEN)
@@ -170,16 +161,13 @@ def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the scenario, on a replay server playing the Graph API (tests/fakes/facebook.py) ------------
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(FACEBOOK, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(FACEBOOK)
 
 
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     server, ids = w.fb.server, w.ids
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # 12 Page posts younger than 60 days (b1 b2 b3 s1 s2, six routine ones, b4 in the baseline), three a page
     listing = server.requests(f"/v21.0/{PAGE}/published_posts")
     assert [r.arg("after") for r in listing] == [None, "3", "6", "9"]
@@ -219,26 +207,25 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     assert s["median_response_seconds"] == 7200
     assert (s["likes"], s["reposts"]) == (5, 3 - 1)
 
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"]) == ("ok", 321)
+    assert health(config) == ("ok", 321)
 
 
-def test_steady_state_changed_counters_and_deletions(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_steady_state_changed_counters_and_deletions(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     fb, server, ids = w.fb, w.fb.server, w.ids
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # a reply under alice's comment on b2 moves b2's stream count: b2 alone is read
     fb.comment(ids["b2"], DAVE, NOW + timedelta(minutes=8), "Me too", ids["r5"])
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert comment_reads(server) == [ids["b2"]]
     assert goals(config)["All"]["metrics"]["replies"] == 6 + 1
 
     # the Page answers on the partner's post t2: its count moves, the mention is answered (after 6 days and 15 min)
     fb.comment(ids["t2"], PAGE, NOW + timedelta(minutes=15), "Come again!")
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=20))
+    world.collect(NOW + timedelta(minutes=20))
     assert comment_reads(server) == [ids["t2"]]
     assert goals(config)["All"]["metrics"]["answered"] == 4 + 1
 
@@ -246,21 +233,21 @@ def test_steady_state_changed_counters_and_deletions(world: tuple[World, Path], 
     fb.posts[ids["b3"]].deleted = True
     fb.comments[ids["r5"]].deleted = True
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     assert len(set(comment_reads(server))) == 12 - 1  # every conversation but b3's
     m = goals(config)["All"]["metrics"]
     # broadcasts 9 - b3; replies 7 - r6 - r5 (dave's reply under r5 is still a reply in b2's thread)
     assert (m["broadcast"], m["replies"], m["likes"], m["reposts"]) == (8, 5, 8, 2)
 
 
-def test_comments_of_a_tagging_post_may_be_refused(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_comments_of_a_tagging_post_may_be_refused(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     refusal = graph_error(10, "(#10) Requires pages_read_user_content permission", 403)
     w.fb.refused[f"/v21.0/{w.ids['t1']}/comments"] = refusal
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     m = goals(config)["All"]["metrics"]
     # t1 still counts as a mention, but the Page's answer a2 under it is out of sight: 3 of the 4 responses
     assert (m["mentions"], m["responses"], m["answered"]) == (2, 3, 3)
     w.fb.server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=5))
+    world.collect(NOW + timedelta(minutes=5))
     assert comment_reads(w.fb.server) == []  # a refused conversation is not asked again every cycle

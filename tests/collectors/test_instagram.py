@@ -8,15 +8,12 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, context, goals, poll, snapshot_json, staged
-from tests.fakes import realdata as recorded
+from tests.collecting import Stage, context, goals, health, played, poll
+from tests.fakes import UTC, realdata
 from tests.fakes.graph import comment_reads
 from tests.fakes.instagram import EVE, INSTAGRAM, NOW, TOKEN, USER, FakeInstagram
 from tests.replay import json_reply, replay_server
@@ -26,18 +23,12 @@ from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import explain
 
-UTC = timezone.utc
-
-
-def realdata(name: str) -> Any:
-    return recorded("instagram", name)
-
 
 # -- real recorded answers ----------------------------------------------------------------
 
 
 def test_user_media_page_and_its_counters() -> None:
-    page = realdata("ig_user_media_page1.json")
+    page = realdata("instagram", "ig_user_media_page1.json")
     posts = [parse_media(m, "17841406338772941") for m in page["data"]]
     assert [(p.id, p.author_id, p.parent_id, p.root_id) for p in posts] == [
         ("17895731045244887", "17841406338772941", None, "17895731045244887"),
@@ -52,7 +43,7 @@ def test_user_media_page_and_its_counters() -> None:
 
 
 def test_comments_page_without_authors() -> None:
-    page = realdata("ig_media_comments_page1.json")
+    page = realdata("instagram", "ig_media_comments_page1.json")
     who = Authors("17841406338772941", "ikroskun")
     comments = [parse_comment(c, "17846368219941692", "https://www.instagram.com/p/x/", who) for c in page["data"]]
     assert [(c.id, c.author_id, c.parent_id) for c in comments] == [
@@ -65,8 +56,8 @@ def test_comments_page_without_authors() -> None:
 
 def test_a_comment_by_the_account_itself_with_a_reply() -> None:
     """The recorded comment's `user.id` is the account's own IG user id (compare ig_mentioned_comment.json)."""
-    item = realdata("ig_comment_with_replies.json")
-    account = realdata("ig_mentioned_comment.json")["id"]
+    item = realdata("instagram", "ig_comment_with_replies.json")
+    account = realdata("instagram", "ig_mentioned_comment.json")["id"]
     who = Authors(account, "ikroskun")
     comment = parse_comment(item, "17846368219941692", "", who)
     assert (comment.author_id, comment.parent_id, comment.root_id) == (account, "17846368219941692", "17846368219941692")
@@ -82,10 +73,10 @@ def test_webhook_lookup_shapes_parse_like_any_comment_and_media() -> None:
     """`mentioned_comment` / `mentioned_media` need an id from the `mentions` webhook; twoway does not poll them,
     but their objects are the ordinary shapes, which is what a webhook-fed source would parse."""
     who = Authors("17841400000000001", "ikroskun")
-    mentioned = realdata("ig_mentioned_comment.json")["mentioned_comment"]
+    mentioned = realdata("instagram", "ig_mentioned_comment.json")["mentioned_comment"]
     comment = parse_comment(mentioned, "m", "", who)
     assert (comment.author_id, comment.mentions_source) == ("17841400000000001", True)  # by username: the account's own
-    media = parse_media(realdata("ig_mentioned_media.json")["mentioned_media"], "someone")
+    media = parse_media(realdata("instagram", "ig_mentioned_media.json")["mentioned_media"], "someone")
     assert media.text == "@ikroskun hey" and media.created_at == datetime(2021, 8, 19, 9, 0, 22, tzinfo=UTC)
 
 
@@ -97,8 +88,8 @@ def test_permission_error_becomes_advice() -> None:
 
 
 def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    user, media = realdata("ig_user_fields.json"), realdata("ig_user_media_page1.json")
-    comments = realdata("ig_media_comments_page1.json")
+    user, media = realdata("instagram", "ig_user_fields.json"), realdata("instagram", "ig_user_media_page1.json")
+    comments = realdata("instagram", "ig_media_comments_page1.json")
     monkeypatch.setenv("TEST_IG_TOKEN", TOKEN)
     with replay_server() as server:
         uid = user["id"]
@@ -119,19 +110,16 @@ def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -- the scenario, on a replay server playing the Instagram Graph API (tests/fakes/instagram.py) --
 
-Played = tuple[FakeInstagram, dict[str, str], Path]
+Played = Stage[tuple[FakeInstagram, dict[str, str]]]
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Played]:
-    with staged(INSTAGRAM, tmp_path, monkeypatch) as stage:
-        yield (*stage.world, stage.config)
+world = played(INSTAGRAM)
 
 
-def test_scenario_metrics(world: Played, monkeypatch: pytest.MonkeyPatch) -> None:
-    ig, ids, config = world
+def test_scenario_metrics(world: Played) -> None:
+    (ig, ids), config = world.world, world.config
     server = ig.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # 8 posts younger than 60 days (m1 m2 m3 m4, four routine ones), three a page; m0 stops the paging
     assert [r.arg("after") for r in server.requests(f"/v21.0/{USER}/media")] == [None, "3", "6"]
     assert sorted(comment_reads(server)) == sorted(ids[k] for k in ("m1", "m2", "m3", "m4", "n0", "n1", "n2", "n3"))
@@ -166,21 +154,18 @@ def test_scenario_metrics(world: Played, monkeypatch: pytest.MonkeyPatch) -> Non
     assert (s["broadcast"], s["replies"], s["responses"], s["likes"]) == (1, 4, 2, 50)
     assert s["median_response_seconds"] == (1800 + 10800) / 2
 
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"]) == ("ok", 654)
+    assert health(config) == ("ok", 654)
 
 
-def test_steady_state_changed_counters_and_deletions(
-    world: Played, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ig, ids, config = world
+def test_steady_state_changed_counters_and_deletions(world: Played) -> None:
+    (ig, ids), config = world.world, world.config
     server = ig.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # eve replies under dave's comment: m1's comments_count moves, m1 alone is read
     ig.comment(ids["m1"], EVE, NOW + timedelta(minutes=8), "@dave thanks", ids["c4"])
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert comment_reads(server) == [ids["m1"]]
     m = goals(config)["All"]["metrics"]
     assert (m["replies"], m["voices"]) == (7 + 1, 4 + 1)
@@ -189,7 +174,7 @@ def test_steady_state_changed_counters_and_deletions(
     ig.media[ids["m3"]].deleted = True
     ig.comments[ids["c5"]].deleted = True
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     assert len(comment_reads(server)) == 8 - 1
     m = goals(config)["All"]["metrics"]
     # broadcasts 7 - m3; replies 8 - c7 - c5; likes 54 - 4

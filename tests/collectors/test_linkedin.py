@@ -10,20 +10,16 @@ expected metric is worked out by hand in the comments from SPEC §2–§3.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, context, goals, poll, snapshot_json, staged
+from tests.collecting import FakeSleep, Stage, context, goals, health, played, poll
+from tests.fakes import UTC
 from tests.fakes.linkedin import CAROL, EVE, LINKEDIN, NOW, ORG, TOKEN, FakeLinkedIn, World, thread_reads
 from tests.replay import Reply, Request, json_reply, replay_server
 from twoway.collectors.linkedin import _answered, _named, little_text, organization_urn, parse_comment, parse_post
 from twoway.config import Credential
-
-UTC = timezone.utc
 
 
 # -- (a) the documented shapes ----------------------------------------------------------------
@@ -120,22 +116,13 @@ def test_a_documented_comment_and_whom_it_answers() -> None:
 # -- (b) the scenario, on a replay server playing the Community Management API (tests/fakes/linkedin.py)
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(LINKEDIN, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(LINKEDIN)
 
 
-def source_state(config: Path) -> dict[str, Any]:
-    state: dict[str, Any]
-    (state,) = snapshot_json(config)["sources"]
-    return state
-
-
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     server = w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # 16 posts inside the horizon and the draft, 5 a page: the fourth page reaches past 60 days
     assert [r.arg("start") for r in server.requests("/rest/posts")] == ["0", "5", "10", "15"]
     # every broadcast's comments (10 routine, b1 b2 b5 b6), then replies under c1, c3 (b1), c5 (b2), c6 (b5)
@@ -167,18 +154,18 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     assert (s["broadcast"], s["replies"], s["responses"], s["median_response_seconds"]) == (1, 4, 2, 2 * 3600)
     assert (s["likes"], s["reposts"]) == (7, 3)
     assert report["Closures"]["metrics"]["broadcast"] == 1  # b2's little text, unescaped
-    assert (source_state(config)["status"], source_state(config)["followers"]) == ("ok", 1234)
+    assert health(config) == ("ok", 1234)
 
 
-def test_steady_state_changes_and_deletions(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_steady_state_changes_and_deletions(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # Eve answers Carol under b2: b2's comment count moves, so that thread alone is read
     f.comment(w.b2, EVE, NOW + timedelta(minutes=8), "Carol same question", w.c5, (CAROL,))
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert sorted(thread_reads(server)) == sorted([w.b2, w.c5])
     m = goals(config)["All"]["metrics"]
     assert (m["replies"], m["unanswered"], m["voices"]) == (7, 4, 5)  # Eve's reply waits
@@ -187,7 +174,7 @@ def test_steady_state_changes_and_deletions(world: tuple[World, Path], monkeypat
     del f.posts[w.b6]
     f.comments[w.n5].deleted = True
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=20))
+    world.collect(NOW + timedelta(minutes=20))
     assert sorted(thread_reads(server)) == sorted([w.b2, w.c5])
     m = goals(config)["All"]["metrics"]
     # 7 broadcasts; Carol's c5 reopens: responses n1, n3 (3 h, 1 h); b6's like is gone
@@ -196,26 +183,24 @@ def test_steady_state_changes_and_deletions(world: tuple[World, Path], monkeypat
 
     # thread_refresh (1 h) is due two hours after the backfill: every recent thread is read again
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     tops = [p for p in thread_reads(server) if not p.startswith("urn:li:comment:")]
     assert sorted(tops) == sorted([*w.routine[:10], w.b1, w.b2, w.b5])
     assert goals(config)["All"]["metrics"]["replies"] == 7
 
 
-def test_share_statistics_refused_leaves_reposts_unmeasured(
-    world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    w, config = world
+def test_share_statistics_refused_leaves_reposts_unmeasured(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     w.fake.statistics = json_reply(
         {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions"}, 403
     )
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     report = goals(config)["All"]
     assert report["metrics"]["reposts"] is None and report["metrics"]["likes"] == 11
     # amplification needs reposts or quotes: neither is measured now
     assert report["unavailable"] == {"mentions": ["li"], "quotes": ["li"], "reposts": ["li"], "amplification_rate": ["li"]}
     assert report["metrics"]["amplification_rate"] is None
-    assert (source_state(config)["status"], source_state(config)["followers"]) == ("ok", 1234)
+    assert health(config) == ("ok", 1234)
 
 
 def test_a_429_waits_for_retry_after_and_the_version_is_configurable(

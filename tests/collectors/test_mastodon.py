@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, context, goals, poll, snapshot_json, staged
-from tests.fakes import cassette, realdata_dir
+from tests.collecting import Stage, context, goals, health, played, poll
+from tests.fakes import UTC, cassette, realdata_dir
 from tests.fakes.mastodon import BOB, DAVE, MASTODON, NOW, World, cassette_server
 from tests.replay import json_reply, replay_server
 from twoway.collectors.mastodon import MastodonCollector, _Cycle, _next, parse_status, plain_text
 from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import Context, CursorState
-
-UTC = timezone.utc
 
 
 # -- real recorded answers ------------------------------------------------------------
@@ -202,16 +198,13 @@ def test_real_missing_status_reads_as_gone() -> None:
 # -- the scenario, on a replay server playing Mastodon (tests/fakes/mastodon.py) --------------
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(MASTODON, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(MASTODON)
 
 
 
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
-    collect(config, monkeypatch, NOW)
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
+    world.collect(NOW)
     contexts = [r.path.split("/")[4] for r in w.fake.server.requests("/api/v1/statuses/")]
     # one read per thread (B0 only through A0, the mentions M1 and M3's X1 through notifications), plus one
     # read each to find the top of a conversation nothing known leads to: M3 (alice's thread) and C0 (B0's)
@@ -243,29 +236,28 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     assert (s["likes"], s["reposts"], s["quotes"]) == (5, 2, 2)
     assert report["Closures"]["metrics"]["broadcast"] == 0  # B2 says Tuesday
 
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"]) == ("ok", 321)
+    assert health(config) == ("ok", 321)
 
 
-def test_steady_state_counters_and_thread_refresh(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_steady_state_counters_and_thread_refresh(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # a new community reply to the library's answer A1 under B1 moves A1's counter: B1's thread is read
     f.post(DAVE, NOW + timedelta(minutes=8), "Thanks!", w.a1)
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert [r.path for r in server.requests("/api/v1/statuses/")] == [f"/api/v1/statuses/{w.b1}/context"]
     assert goals(config)["All"]["metrics"]["replies"] == 7 + 1
 
     # a reply under carol's reply moves no counter of ours: not read until thread_refresh (1 h) is due
     f.post(BOB, NOW + timedelta(minutes=15), "Me too", w.r3)
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=20))
+    world.collect(NOW + timedelta(minutes=20))
     assert server.requests("/api/v1/statuses/") == []
     assert goals(config)["All"]["metrics"]["replies"] == 8
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     m = goals(config)["All"]["metrics"]
     assert m["replies"] == 9 and m["unanswered"] == 5 + 2
 
@@ -274,7 +266,7 @@ def test_steady_state_counters_and_thread_refresh(world: tuple[World, Path], mon
     f.delete(w.b3)
     f.delete(w.boost_b3)
     f.edit(w.b2, "The library is closed on Monday", NOW + timedelta(hours=2))
-    collect(config, monkeypatch, NOW + timedelta(hours=2, minutes=10))
+    world.collect(NOW + timedelta(hours=2, minutes=10))
     report = goals(config)
     m = report["All"]["metrics"]
     # B3 takes R6 with it; R5 is gone: replies 9 - 2
@@ -282,10 +274,10 @@ def test_steady_state_counters_and_thread_refresh(world: tuple[World, Path], mon
     assert report["Closures"]["metrics"]["broadcast"] == 1
 
 
-def test_without_a_token_mentions_are_unavailable(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_without_a_token_mentions_are_unavailable(world: Stage[World], monkeypatch: pytest.MonkeyPatch) -> None:
+    w, config = world.world, world.config
     monkeypatch.delenv("TEST_MASTODON_TOKEN")
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     assert w.fake.server.requests("/api/v1/notifications") == []
     assert all("authorization" not in r.headers for r in w.fake.server.requests())
     report = goals(config)["All"]

@@ -10,19 +10,16 @@ two-way metric must be null and named in `unavailable`, never 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, goals, snapshot_json, staged, write_config
-from tests.fakes import goal_toml
+from tests.collecting import FakeSleep, Stage, collect, goals, health, played, write_config
+from tests.fakes import UTC, goal_toml
 from tests.fakes.pinterest import ACCOUNT, NOW, PINTEREST, TOKEN, FakePinterest, World, ago, analytics_reads, source
 from tests.replay import replay_server
 from twoway.collectors.pinterest import parse_pin, saves
-
-UTC = timezone.utc
 
 # -- (a) the documented shapes --------------------------------------------------------------------
 
@@ -91,16 +88,13 @@ TWO_WAY = (
 """Every metric built on replies, mentions or responses: Pinterest has none of them."""
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(PINTEREST, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(PINTEREST)
 
 
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     server = w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # 16 pins inside the horizon, 4 a page: the fifth page holds the two older ones and ends the listing
     assert [r.arg("bookmark") for r in server.requests("/v5/pins") if r.path == "/v5/pins"] == [None, "4", "8", "12", "16"]
     # saves are read for every pin of the account's own; p3 and p4 are saved pins: reposts, nothing to read
@@ -121,35 +115,34 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     assert (b["broadcast"], b["reposts"], b["likes"], b["replies"]) == (6, 3, 2, None)
     s = report["Summer reading"]["metrics"]
     assert (s["broadcast"], s["reposts"], s["likes"], s["two_way"]) == (1, 6, 4, None)
-    (state,) = snapshot_json(config)["sources"]
-    assert (state["status"], state["followers"]) == ("ok", 812)
+    assert health(config) == ("ok", 812)
 
 
-def test_steady_state_changes_and_deletions(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_steady_state_changes_and_deletions(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # p1 gets a reaction and a save: its lifetime metrics move, so its analytics alone are read
     f.pins[w.p1]["_reactions"], f.saves[w.p1] = 5, 7
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert analytics_reads(server) == [w.p1]
     m = goals(config)["All"]["metrics"]
     assert (m["reposts"], m["likes"]) == (9, 6)
 
     # p6 deleted: it leaves the listing, its save and the broadcast go
     del f.pins[w.p6]
-    collect(config, monkeypatch, NOW + timedelta(minutes=20))
+    world.collect(NOW + timedelta(minutes=20))
     m = goals(config)["All"]["metrics"]
     assert (m["broadcast"], m["reposts"], m["likes"]) == (7, 8, 6)
 
     # two more saves of p2 move none of its listed metrics: seen when thread_refresh (1 h) is due
     f.saves[w.p2] = 4
-    collect(config, monkeypatch, NOW + timedelta(minutes=30))
+    world.collect(NOW + timedelta(minutes=30))
     assert goals(config)["All"]["metrics"]["reposts"] == 8
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     assert sorted(analytics_reads(server)) == sorted([*w.routine[:10], w.p1, w.p2, w.p5])
     assert goals(config)["All"]["metrics"]["reposts"] == 8 + 2  # p2: 4 saves less its own
 

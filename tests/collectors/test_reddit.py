@@ -10,15 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.collecting import FakeSleep, collect, context, goals, snapshot_json, staged
-from tests.fakes import cassette
+from tests.collecting import Stage, context, goals, health, played
+from tests.fakes import UTC, cassette
 from tests.fakes.reddit import NOW, REDDIT, SECRETS, USER, FakeReddit, World, ago
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
 from twoway.cli import main
@@ -26,8 +24,6 @@ from twoway.collectors.reddit import RedditCollector, comment_post, submission_p
 from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import Context
-
-UTC = timezone.utc
 
 
 # -- recorded real answers ---------------------------------------------------------------
@@ -125,16 +121,13 @@ async def test_real_mentions_through_the_collector(monkeypatch: pytest.MonkeyPat
 # -- the scenario, on a fake Reddit (tests/fakes/reddit.py) ----------------------------------------
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(REDDIT, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(REDDIT)
 
 
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     server = w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # six submissions two a page: the third page reaches S0, past the 60-day horizon; the account's
     # comments likewise; mentions: [m2, m1], then [c9, m0], m0 older than the horizon
     assert len(server.requests("/user/RiversideLib/submitted")) == 3
@@ -172,19 +165,18 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     assert s["median_response_seconds"] == 2 * 3600  # 30 min, 2 h, 3 h
     assert (s["likes"], s["reposts"]) == (11, 1)
 
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"]) == ("ok", 321)
+    assert health(config) == ("ok", 321)
 
 
-def test_steady_state_and_changes(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_steady_state_and_changes(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # a new comment under the library's answer a1 moves S1's num_comments: only S1 is read
     f.comment("g1", "s1", "a1", "grace", NOW + timedelta(minutes=8), "Thanks!")
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert sorted(r.path for r in server.requests("/comments/")) == ["/comments/s1", "/comments/s1/_/c3"]
     assert len(server.requests("/api/morechildren")) == 1
     m = goals(config)["All"]["metrics"]
@@ -193,9 +185,9 @@ def test_steady_state_and_changes(world: tuple[World, Path], monkeypatch: pytest
     # the newest mention is now inside S2: read once, then a quiet cycle reads no thread again
     f.comment("h1", "s2", "c9", "hank", NOW + timedelta(minutes=11), f"u/{USER} same question")
     f.mentions.append("h1")
-    collect(config, monkeypatch, NOW + timedelta(minutes=12))
+    world.collect(NOW + timedelta(minutes=12))
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=14))
+    world.collect(NOW + timedelta(minutes=14))
     assert server.requests("/comments/") == [] and len(server.requests("/message/mentions")) == 1
     m = goals(config)["All"]["metrics"]
     assert (m["replies"], m["mentions"], m["unanswered"]) == (10, 2, 8)  # hank's is a reply in S2, counted once
@@ -204,20 +196,18 @@ def test_steady_state_and_changes(world: tuple[World, Path], monkeypatch: pytest
     # only once thread_refresh (1 h) is due
     del f.submissions["s4"]
     f.remove("c8")
-    collect(config, monkeypatch, NOW + timedelta(minutes=20))
+    world.collect(NOW + timedelta(minutes=20))
     m = goals(config)["All"]["metrics"]
     assert (m["broadcast"], m["replies"]) == (2, 10)
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     m = goals(config)["All"]["metrics"]
     assert (m["broadcast"], m["replies"], m["voices"]) == (2, 9, 8)  # grace and hank joined; alice still speaks in S1
 
 
-def test_without_the_privatemessages_scope_mentions_are_unavailable(
-    world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    w, config = world
+def test_without_the_privatemessages_scope_mentions_are_unavailable(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     w.fake.refresh_tokens[SECRETS["TEST_REDDIT_REFRESH"]] = "read history"
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     assert w.fake.server.requests("/message/mentions") == []
     report = goals(config)["All"]
     assert report["metrics"]["mentions"] is None
@@ -226,8 +216,8 @@ def test_without_the_privatemessages_scope_mentions_are_unavailable(
     assert (report["metrics"]["replies"], report["metrics"]["responses"]) == (8, 3)
 
 
-def test_a_missing_credential_fails_check_config(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    _, config = world
+def test_a_missing_credential_fails_check_config(world: Stage[World], monkeypatch: pytest.MonkeyPatch) -> None:
+    config = world.config
     monkeypatch.delenv("TEST_REDDIT_SECRET")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

@@ -7,14 +7,13 @@ staff answers with known delays, an edited and a deleted entry, ETag/304 answers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.collecting import FakeSleep, Stage, collect_once, snapshot_json, staged
+from tests.collecting import Stage, collect_once, played, snapshot_json
 from tests.fakes import realdata_bytes
 from tests.fakes.rss import NOW, RSS, Blog, Comment, ago
 from twoway.collectors.rss import (
@@ -29,15 +28,11 @@ from twoway.collectors.rss import (
 from twoway.plugin.http import FetchError
 
 
-def _realdata(name: str) -> bytes:
-    return realdata_bytes("rss", name)
-
-
 # -- real feed fixtures (feedparser's test suite, BSD-2-Clause) ---------------------------
 
 
 def test_rss2_item_with_comment_feed() -> None:
-    parsed = parse_feed(_realdata("rss2_with_wfw_commentRss.xml"), "http://feeds.delicious.com/v2/rss/wearehugh")
+    parsed = parse_feed(realdata_bytes("rss", "rss2_with_wfw_commentRss.xml"), "http://feeds.delicious.com/v2/rss/wearehugh")
     [item] = feed_posts(parsed, "feed:x", "http://feeds.delicious.com/v2/rss/wearehugh")
     post = item.post
     assert post.id == "http://delicious.com/url/174603f9d836a1aafac49e28ace1c19e#wearehugh"
@@ -52,7 +47,7 @@ def test_rss2_item_with_comment_feed() -> None:
 
 
 def test_atom_comment_with_thread_in_reply_to() -> None:
-    parsed = parse_feed(_realdata("atom_threading_entry.xml"), "http://salmon-test.blogspot.com/feeds/comments")
+    parsed = parse_feed(realdata_bytes("rss", "atom_threading_entry.xml"), "http://salmon-test.blogspot.com/feeds/comments")
     root = "tag:blogger.com,1999:blog-893591374313312737.post-3861663258538857954"
     [(comment, updated)] = comment_posts(parsed, root, org_names=set())
     assert comment.id == "tag:blogger.com,1999:blog-893591374313312737.post-4788628857625737701"
@@ -70,7 +65,7 @@ def test_atom_comment_with_thread_in_reply_to() -> None:
 
 
 def test_relative_comment_feed_resolves_against_the_feed_url() -> None:
-    parsed = parse_feed(_realdata("rss_item_wfw_commentRSS_relative.xml"), "http://127.0.0.1:8097/blog/feed/")
+    parsed = parse_feed(realdata_bytes("rss", "rss_item_wfw_commentRSS_relative.xml"), "http://127.0.0.1:8097/blog/feed/")
     assert comment_feed(parsed.entries[0], "http://127.0.0.1:8097/blog/feed/") == "http://127.0.0.1:8097/relative/uri"
     assert comment_feed({"wfw_commentrss": "c/1/feed/"}, "http://h.example/blog/feed/") == (
         "http://h.example/blog/feed/c/1/feed/"
@@ -124,10 +119,7 @@ def test_vanished_only_judges_what_the_feed_still_covers() -> None:
 # -- the blog scenario, on a replay server (tests/fakes/rss.py) --------------------------------
 
 
-@pytest.fixture
-def blog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Stage[Blog]]:
-    with staged(RSS, tmp_path, monkeypatch) as stage:
-        yield stage
+blog = played(RSS)
 
 
 def _metrics(config: Path, name: str = "All") -> dict[str, Any]:

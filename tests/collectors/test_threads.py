@@ -9,20 +9,16 @@ it (SPEC §2–§3); nothing is copied from what the code computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 
-import pytest
 
-from tests.collecting import FakeSleep, collect, goals, snapshot_json, staged
+from tests.collecting import Stage, goals, health, played, snapshot_json
+from tests.fakes import UTC
 from tests.fakes.graph import graph_error
 from tests.fakes.threads import NOW, ORG, ORG_NAME, THREADS, FakeThreads, thread_reads
 from twoway.collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import explain
-
-UTC = timezone.utc
 
 
 # -- parsing the documented shapes ---------------------------------------------------------
@@ -68,19 +64,16 @@ def test_an_expired_token_becomes_advice() -> None:
 
 # -- the scenario, on a replay server playing the Threads API (tests/fakes/threads.py) -----------
 
-Played = tuple[FakeThreads, dict[str, str], Path]
+Played = Stage[tuple[FakeThreads, dict[str, str]]]
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Played]:
-    with staged(THREADS, tmp_path, monkeypatch) as stage:
-        yield (*stage.world, stage.config)
+world = played(THREADS)
 
 
-def test_scenario_metrics(world: Played, monkeypatch: pytest.MonkeyPatch) -> None:
-    th, ids, config = world
+def test_scenario_metrics(world: Played) -> None:
+    (th, ids), config = world.world, world.config
     server = th.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     # 9 listed posts younger than 60 days (t1 t2 t3 t4, four routine ones, the repost), three a page, then an
     # empty page: the Threads API gives cursors but no `next`
     listing = [r for r in server.requests() if r.path == f"/v1.0/{ORG}/threads"]
@@ -114,23 +107,20 @@ def test_scenario_metrics(world: Played, monkeypatch: pytest.MonkeyPatch) -> Non
     assert s["median_response_seconds"] == 7200
     assert (s["likes"], s["reposts"], s["quotes"]) == (5, 2, 1)
 
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"]) == ("ok", 321)
+    assert health(config) == ("ok", 321)
 
 
-def test_steady_state_first_replies_refresh_and_deletions(
-    world: Played, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    th, ids, config = world
+def test_steady_state_first_replies_refresh_and_deletions(world: Played) -> None:
+    (th, ids), config = world.world, world.config
     server = th.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # the first reply to a routine post flips its has_replies: that thread alone is read, counters and all
     th.post("dave", NOW + timedelta(minutes=7), "What about Sunday?", ids["n0"])
     # a reply to the library's answer o2 flips o2's has_replies (in /replies): t2 is read
     th.post("carol", NOW + timedelta(minutes=8), "Thanks!", ids["o2"])
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=10))
+    world.collect(NOW + timedelta(minutes=10))
     assert sorted(thread_reads(server)) == sorted([ids["n0"], ids["t2"]])
     assert sorted(thread_reads(server, "insights")) == sorted([ids["n0"], ids["t2"]])
     assert goals(config)["All"]["metrics"]["replies"] == 8 + 2
@@ -138,27 +128,25 @@ def test_steady_state_first_replies_refresh_and_deletions(
     # alice answers dave deep in t1, which had replies: no flag moves, found when thread_refresh (1 h) is due
     th.post("alice", NOW + timedelta(minutes=12), "Me too", ids["r4"])
     server.reset_log()
-    collect(config, monkeypatch, NOW + timedelta(minutes=20))
+    world.collect(NOW + timedelta(minutes=20))
     assert thread_reads(server) == []
     assert goals(config)["All"]["metrics"]["replies"] == 10
     # by then t1's likes moved (no flag either), r5 and the whole of t3 are deleted
     th.posts[ids["t1"]].likes = 12
     th.posts[ids["r5"]].deleted = True
     th.posts[ids["t3"]].deleted = True
-    collect(config, monkeypatch, NOW + timedelta(hours=2))
+    world.collect(NOW + timedelta(hours=2))
     m = goals(config)["All"]["metrics"]
     # broadcasts 7 - t3; replies 10 + alice's - r5 - r6 (t3 takes it along); likes 12 + 3; reposts 2 + 0
     assert (m["broadcast"], m["replies"], m["likes"], m["reposts"]) == (6, 10 + 1 - 1 - 1, 15, 2)
 
 
-def test_without_insights_or_mentions_permissions_those_parts_are_unavailable(
-    world: Played, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    th, ids, config = world
+def test_without_insights_or_mentions_permissions_those_parts_are_unavailable(world: Played) -> None:
+    (th, ids), config = world.world, world.config
     refusal = graph_error(10, "(#10) Application does not have permission for this action", 403)
     th.refused[f"/v1.0/{ORG}/threads_insights"] = refusal
     th.refused[f"/v1.0/{ORG}/mentions"] = refusal
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
     assert thread_reads(th.server, "insights") == []
     report = goals(config)["All"]
     m = report["metrics"]

@@ -5,32 +5,25 @@ from the scenario by hand (SPEC §2–§3)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.collecting import FakeSleep, Stage, collect_once, snapshot_json, staged, write_config
-from tests.fakes import realdata
+from tests.collecting import Stage, collect_once, played, snapshot_json, write_config
+from tests.fakes import UTC, realdata
 from tests.fakes.wordpress import GOALS, LIBRARY, NOW, WORDPRESS, Site, ago, serve, source, thread_reads
 from tests.replay import replay_server
 from twoway.collectors.wordpress import comment_author, comment_post, post_record
 from twoway.plugin.text import html_to_text
-
-UTC = timezone.utc
-
-
-def _realdata(name: str) -> Any:
-    return realdata("wordpress", name)
 
 
 # -- real recorded payloads ---------------------------------------------------------------
 
 
 def test_posts_list_from_a_real_site() -> None:
-    posts = [post_record(p) for p in _realdata("posts-list.json")]
+    posts = [post_record(p) for p in realdata("wordpress", "posts-list.json")]
     assert [p.id for p in posts] == ["1", "83", "112"]
     assert {p.author_id for p in posts} == {"user:1"}
     first = posts[0]
@@ -48,7 +41,7 @@ def test_posts_list_from_a_real_site() -> None:
 
 
 def test_single_post_with_embedded_terms_and_links() -> None:
-    post = post_record(_realdata("post-60.json"))
+    post = post_record(realdata("wordpress", "post-60.json"))
     assert (post.id, post.author_id) == ("60", "user:4")
     assert post.created_at == datetime(2016, 11, 25, 18, 31, 11, tzinfo=UTC)  # date_gmt, not the local `date`
     assert post.text.startswith("The Beauties of Gullfoss\nGullfoss is a waterfall located in the canyon of the Hvítá")
@@ -63,7 +56,7 @@ def test_single_post_with_embedded_terms_and_links() -> None:
 
 
 def test_comments_of_post_60_staff_answering_a_guest() -> None:
-    by_id = {c.id: c for c in map(comment_post, _realdata("post-60-comments.json"))}
+    by_id = {c.id: c for c in map(comment_post, realdata("wordpress", "post-60-comments.json"))}
     answer, guest, member = by_id["comment-129"], by_id["comment-124"], by_id["comment-5"]
     assert (answer.author_id, answer.parent_id, answer.root_id) == ("user:4", "comment-124", "60")
     assert answer.created_at == datetime(2019, 2, 8, 15, 28, 33, tzinfo=UTC)
@@ -79,14 +72,14 @@ def test_comments_of_post_60_staff_answering_a_guest() -> None:
 
 
 def test_single_comment_matches_the_listed_one() -> None:
-    single = comment_post(_realdata("comment-5.json"))
-    listed = next(c for c in _realdata("post-60-comments.json") if c["id"] == 5)
+    single = comment_post(realdata("wordpress", "comment-5.json"))
+    listed = next(c for c in realdata("wordpress", "post-60-comments.json") if c["id"] == 5)
     assert single == comment_post(listed)
     assert single.created_at == datetime(2017, 1, 13, 16, 10, 43, tzinfo=UTC)
 
 
 def test_guests_without_an_avatar_hash_and_html_details() -> None:
-    embedded = _realdata("posts-list.json")[0]["_embedded"]["replies"][0][0]  # avatars disabled: `avatar/?s=24`
+    embedded = realdata("wordpress", "posts-list.json")[0]["_embedded"]["replies"][0][0]  # avatars disabled: `avatar/?s=24`
     assert comment_author(embedded) == "guest:A WordPress Commenter:"
     text, links = html_to_text(
         '<p>See <a href="/events/">events</a> &amp; #SummerReading<script>x()</script></p>',
@@ -98,10 +91,7 @@ def test_guests_without_an_avatar_hash_and_html_details() -> None:
 # -- the scenario, on a fake WordPress site (tests/fakes/wordpress.py) -------------------------
 
 
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Stage[Site]]:
-    with staged(WORDPRESS, tmp_path, monkeypatch) as stage:
-        yield stage
+site = played(WORDPRESS)
 
 
 def _goal(snapshot: dict[str, Any], name: str) -> dict[str, Any]:

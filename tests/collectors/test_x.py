@@ -8,15 +8,14 @@ search reaches 7 days back, so the scenario keeps old and new replies apart on p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.collecting import FakeSleep, Stage, collect_once, context, goals, poll, snapshot_json, staged
-from tests.fakes import realdata, realdata_dir
+from tests.collecting import FakeSleep, Stage, collect_once, context, goals, health, played, poll, snapshot_json
+from tests.fakes import UTC, realdata, realdata_dir
 from tests.fakes.x import BOB, CAROL, ERIN, LIB, NOW, TOKEN, FakeX, World, X, calls, iso
 from tests.replay import Reply, json_reply, replay_server
 from twoway.collectors.x import parse_counters, parse_tweet
@@ -24,21 +23,14 @@ from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import Context
 
-UTC = timezone.utc
-
 
 # -- real recorded answers ------------------------------------------------------------
-
-
-def recorded(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = realdata("x", name)
-    return data
 
 
 def test_every_recorded_post_and_user_parses() -> None:
     posts = users = 0
     for path in sorted(realdata_dir("x").glob("*.json")):
-        body = recorded(path.name)
+        body = realdata("x", path.name)
         data = body["data"] if isinstance(body["data"], list) else [body["data"]]
         includes = body.get("includes", {})
         for tweet in [*(d for d in data if "text" in d), *includes.get("tweets", [])]:
@@ -60,7 +52,7 @@ def test_every_recorded_post_and_user_parses() -> None:
 
 
 def test_recorded_timeline_counters_and_paging_token() -> None:
-    body = recorded("users_id_tweets_public_metrics.json")
+    body = realdata("x", "users_id_tweets_public_metrics.json")
     first = body["data"][0]
     post = parse_tweet({**first, "author_id": "2244994945"}, "2244994945", "TwitterDev")
     assert (post.id, post.parent_id, post.root_id) == ("1364275610764201984", None, "1364275610764201984")
@@ -73,7 +65,7 @@ def test_recorded_timeline_counters_and_paging_token() -> None:
 
 
 def test_recorded_search_is_a_conversation_with_the_account_answering() -> None:
-    body = recorded("search_recent_replies.json")
+    body = realdata("x", "search_recent_replies.json")
     # @snowman (17200003) asked a question (1273733248749690880, an expanded post); replies at two depths
     snowman = "17200003"
     posts = {p.id: p for p in (parse_tweet(t, snowman, "snowman") for t in body["data"] + body["includes"]["tweets"])}
@@ -94,7 +86,7 @@ def test_recorded_search_is_a_conversation_with_the_account_answering() -> None:
 
 
 def test_recorded_quotes_have_their_conversation_as_root() -> None:
-    body = recorded("quote_tweets_conversation_id.json")
+    body = realdata("x", "quote_tweets_conversation_id.json")
     posts = [parse_tweet(t, "2244994945") for t in body["data"]]
     assert len(posts) == 15 and all(p.root_id for p in posts)
     reply = next(p for p in posts if p.id == "1427332549479526400")
@@ -104,14 +96,14 @@ def test_recorded_quotes_have_their_conversation_as_root() -> None:
 
 
 def test_recorded_mentions_and_lookup() -> None:
-    body = recorded("users_id_mentions.json")
+    body = realdata("x", "users_id_mentions.json")
     # this request asked for no author_id; each names @TwitterDev somewhere in the text
     for tweet in body["data"]:
         assert "@twitterdev" in tweet["text"].lower()
         post = parse_tweet({**tweet, "author_id": "x"}, "2244994945", "TwitterDev")
         assert post.created_at.year == 2021 and post.root_id == post.id
     assert body["meta"]["newest_id"] == "1364398068313903104"
-    lookup = recorded("tweets_lookup_with_includes.json")
+    lookup = realdata("x", "tweets_lookup_with_includes.json")
     first, second = (parse_tweet(t, "2244994945", "TwitterDev") for t in lookup["data"])
     assert (first.author_id, second.author_id) == ("2244994945", "783214")
     assert second.text == "Good news and bad news: \n\n2020 is half over"
@@ -140,8 +132,8 @@ def direct_context(url: str, user_id: str, **options: object) -> Context:
 
 def test_recorded_timeline_through_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_X_TOKEN", "recorded-token")
-    timeline = recorded("users_id_tweets_public_metrics.json")
-    user = recorded("user_by_id_public_metrics.json")
+    timeline = realdata("x", "users_id_tweets_public_metrics.json")
+    user = realdata("x", "user_by_id_public_metrics.json")
     with replay_server() as server:
         empty = json_reply({"meta": {"result_count": 0}})
         server.route("GET", "/2/users/2244994945/tweets", lambda r: empty if r.arg("pagination_token") else json_reply(timeline))
@@ -170,10 +162,7 @@ def test_recorded_timeline_through_the_collector(monkeypatch: pytest.MonkeyPatch
 # -- the scenario, on a replay server playing X (tests/fakes/x.py) -------------------------------
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[Stage[World]]:
-    with staged(X, tmp_path, monkeypatch) as stage:
-        yield stage
+world = played(X)
 
 
 def metrics(config: Path) -> dict[str, dict[str, Any]]:
@@ -236,8 +225,7 @@ def test_scenario_metrics(world: Stage[World]) -> None:
     # B2 was edited from Tuesday to Monday: the latest text is matched; R5, M2, R6, R8 and two answers under it
     assert (c["broadcast"], c["replies"], c["responses"]) == (1, 4, 2)
 
-    (source,) = snapshot_json(config)["sources"]
-    assert (source["status"], source["followers"], source["error"]) == ("ok", 1234, None)
+    assert health(config) == ("ok", 1234) and snapshot_json(config)["sources"][0]["error"] is None
 
 
 def test_steady_state_counters_and_thread_refresh(world: Stage[World]) -> None:

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.collecting import FakeSleep, collect, collect_once, context, goals, poll, snapshot_json, staged, write_config
-from tests.fakes import realdata
+from tests.collecting import FakeSleep, Stage, collect_once, context, cursor, goals, health, played, poll, write_config
+from tests.fakes import UTC, realdata
 from tests.fakes.youtube import (
     ANN,
     BOB,
@@ -50,20 +49,14 @@ from twoway.model import Batch
 from twoway.plugin.http import FetchError, Http
 from twoway.plugin.protocol import DailyQuota
 
-UTC = timezone.utc
-
-
-def _realdata(name: str) -> Any:
-    return realdata("youtube", name)
-
 
 # -- real recorded answers ------------------------------------------------------------------
 
 
 def test_channel_uploads_playlist_and_subscribers() -> None:
-    channel = _realdata("channel_with_contentDetails.json")
+    channel = realdata("youtube", "channel_with_contentDetails.json")
     assert channel_facts(channel) == ("UU_x5XG1OV2P6uZZ5FSM9Ttw", 1927873)  # subscriberCount is a string
-    (listed,) = _realdata("channels_list_statistics.json")["items"]
+    (listed,) = realdata("youtube", "channels_list_statistics.json")["items"]
     assert channel_facts(listed) == (None, 1927873)  # asked without contentDetails: no uploads playlist
     hidden = copy.deepcopy(channel)
     hidden["statistics"]["hiddenSubscriberCount"] = True
@@ -71,7 +64,7 @@ def test_channel_uploads_playlist_and_subscribers() -> None:
 
 
 def test_playlist_items_give_video_ids_and_times() -> None:
-    items = _realdata("playlistItems_page1.json")["items"] + _realdata("playlistItems_page2.json")["items"]
+    items = realdata("youtube", "playlistItems_page1.json")["items"] + realdata("youtube", "playlistItems_page2.json")["items"]
     listed = [listed_video(i) for i in items]
     assert len(listed) == 13 == len({vid for vid, _ in listed})
     # recorded without contentDetails: the id from snippet.resourceId, the time from snippet.publishedAt
@@ -83,7 +76,7 @@ def test_playlist_items_give_video_ids_and_times() -> None:
 
 
 def test_video_text_links_and_counters() -> None:
-    video = _realdata("video_with_statistics.json")
+    video = realdata("youtube", "video_with_statistics.json")
     post = video_post(video, "UC_x5XG1OV2P6uZZ5FSM9Ttw")
     assert (post.id, post.author_id, post.root_id) == ("D-lhorsDlUQ", "UC_x5XG1OV2P6uZZ5FSM9Ttw", "D-lhorsDlUQ")
     assert post.created_at == datetime(2019, 3, 21, 20, 37, 49, tzinfo=UTC)
@@ -97,7 +90,7 @@ def test_video_text_links_and_counters() -> None:
 
 
 def test_comment_threads_of_a_video() -> None:
-    page = _realdata("commentThreads_by_video_page1.json")
+    page = realdata("youtube", "commentThreads_by_video_page1.json")
     posts = [p for thread in page["items"] for p in thread_posts(thread, [], "F1UP7wRCPH8")]
     assert [p.id for p in posts] == [t["id"] for t in page["items"]]  # asked without replies: top-level only
     assert all(p.parent_id == p.root_id == "F1UP7wRCPH8" for p in posts)
@@ -113,7 +106,7 @@ def test_comment_threads_of_a_video() -> None:
 
 
 def test_a_thread_with_inlined_replies() -> None:
-    thread = _realdata("commentThread_with_replies.json")
+    thread = realdata("youtube", "commentThread_with_replies.json")
     top, reply = thread_posts(thread, thread["replies"]["comments"], "D-lhorsDlUQ")
     assert (top.id, top.parent_id) == ("UgydxWWoeA7F1OdqypJ4AaABAg", "D-lhorsDlUQ")
     assert top.author_id == "UCe9i1nJCcevTa6KJa55KYog"
@@ -123,8 +116,8 @@ def test_a_thread_with_inlined_replies() -> None:
 
 
 def test_replies_read_by_parent_join_their_thread() -> None:
-    threads = {t["id"]: t for t in _realdata("commentThreads_allThreadsRelatedToChannelId.json")["items"]}
-    replies = _realdata("comments_by_parent_page1.json")["items"]  # newest first, and without a videoId
+    threads = {t["id"]: t for t in realdata("youtube", "commentThreads_allThreadsRelatedToChannelId.json")["items"]}
+    replies = realdata("youtube", "comments_by_parent_page1.json")["items"]  # newest first, and without a videoId
     thread = threads["Ugw5zYU6n9pmIgAZWvN4AaABAg"]
     top, second, third = thread_posts(thread, replies, thread["snippet"]["videoId"])
     assert (top.root_id, top.text) == ("JE8xdDp5B8Q", "This is so beautiful !")
@@ -158,8 +151,8 @@ def poll_channel(
 
 def test_real_playlist_pages_are_followed_by_page_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_YT_KEY", KEY)
-    channel = {**_realdata("channel_with_contentDetails.json"), "id": LIB}
-    pages = {None: _realdata("playlistItems_page1.json"), "CAoQAA": _realdata("playlistItems_page2.json")}
+    channel = {**realdata("youtube", "channel_with_contentDetails.json"), "id": LIB}
+    pages = {None: realdata("youtube", "playlistItems_page1.json"), "CAoQAA": realdata("youtube", "playlistItems_page2.json")}
     with replay_server() as server:
         server.route("GET", "/youtube/v3/channels", lambda r: json_reply({"items": [channel]}))
         server.route("GET", "/youtube/v3/playlistItems", lambda r: json_reply(pages[r.arg("pageToken")]))
@@ -180,16 +173,13 @@ def test_real_playlist_pages_are_followed_by_page_token(monkeypatch: pytest.Monk
 # -- the scenario, on a replay server playing the YouTube Data API (tests/fakes/youtube.py) --------
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep) -> Iterator[tuple[World, Path]]:
-    with staged(YOUTUBE, tmp_path, monkeypatch) as stage:
-        yield stage.world, stage.config
+world = played(YOUTUBE)
 
 
-def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    w, config = world
+def test_scenario_metrics(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     server = w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # the calls: the channel and jane's @handle; 16 uploads at 5 a page, the 4th page reaching past the
     # horizon (V_OLD); one videos call for the 15 younger; threads only of videos with comments (V1 has
@@ -235,22 +225,19 @@ def test_scenario_metrics(world: tuple[World, Path], monkeypatch: pytest.MonkeyP
     # V1 (hashtag and keyword) and V2 (keyword): every conversation above is under one of them
     assert (s["broadcast"], s["replies"], s["responses"], s["answered"], s["likes"]) == (2, 7, 4, 4, 12 + 5)
     assert report["Summer reading"]["baseline"]["broadcast"] == 1  # V_BASE
-    (yt,) = snapshot_json(config)["sources"]
-    assert (yt["status"], yt["followers"]) == ("ok", 1234)
+    assert health(config) == ("ok", 1234)
 
 
-def test_steady_state_counters_refresh_and_deletions(
-    world: tuple[World, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    w, config = world
+def test_steady_state_counters_refresh_and_deletions(world: Stage[World]) -> None:
+    w, config = world.world, world.config
     f, server = w.fake, w.fake.server
-    collect(config, monkeypatch, NOW)
+    world.collect(NOW)
 
     # the library answers fin: V2's commentCount moves and only V2 is read; V1's likes move with no read
     f.comment("l4", V2, LIB, NOW + 8 * MINUTE, "@fin Thank you!", top=w.fin)
     f.videos[V1]["likes"] = 15
     server.reset_log()
-    collect(config, monkeypatch, NOW + 10 * MINUTE)
+    world.collect(NOW + 10 * MINUTE)
     assert thread_reads(server) == [V2] and server.requests("/youtube/v3/comments") == []
     m = goals(config)["Everything"]["metrics"]
     assert (m["replies"], m["responses"], m["answered"], m["unanswered"]) == (7, 5, 5, 2)
@@ -264,10 +251,10 @@ def test_steady_state_counters_refresh_and_deletions(
     del f.comments[w.thanks]
     f.comment("g1", V2, GUS, NOW + 15 * MINUTE, "Is there a manga club?")
     server.reset_log()
-    collect(config, monkeypatch, NOW + 20 * MINUTE)
+    world.collect(NOW + 20 * MINUTE)
     assert thread_reads(server) == []
     assert goals(config)["Everything"]["metrics"]["voices"] == 6
-    collect(config, monkeypatch, NOW + 2 * HOUR)
+    world.collect(NOW + 2 * HOUR)
     assert thread_reads(server) == sorted([V1, V1, V2, V2, V3, V_BASE])  # V2 has 3 threads now: 2 pages
     m = goals(config)["Everything"]["metrics"]
     # eve's thanks gone, gus new: 7 replies still, 7 voices; dee and gus wait
@@ -276,7 +263,7 @@ def test_steady_state_counters_refresh_and_deletions(
     # V5 is deleted: gone from the uploads, and from every metric
     del f.videos[V5]
     server.reset_log()
-    collect(config, monkeypatch, NOW + 2 * HOUR + 10 * MINUTE)
+    world.collect(NOW + 2 * HOUR + 10 * MINUTE)
     assert thread_reads(server) == []
     m = goals(config)["Everything"]["metrics"]
     assert (m["broadcast"], m["likes"]) == (9, 31 - 3)
@@ -315,7 +302,7 @@ def test_an_expired_token_is_one_line_and_wins_over_the_key(
 )
 def test_refusals_say_what_to_do(monkeypatch: pytest.MonkeyPatch, answer: Any, advice: str) -> None:
     monkeypatch.setenv("TEST_YT_TOKEN", TOKEN)
-    reply = json_reply(_realdata(answer), 403) if isinstance(answer, str) else answer
+    reply = json_reply(realdata("youtube", answer), 403) if isinstance(answer, str) else answer
     with replay_server() as server:
         server.route("GET", "/youtube/v3/channels", lambda r: reply)
         with pytest.raises(FetchError) as caught:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs
@@ -22,10 +22,14 @@ import yaml
 
 from tests.replay import ReplayServer
 
+UTC = timezone.utc
+
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 """Recorded answers of the real platforms, one folder a platform (shared/realdata/SOURCES.md)."""
 
 W = TypeVar("W")
+F = TypeVar("F")
+I = TypeVar("I")
 
 
 # -- recorded real answers ----------------------------------------------------------------
@@ -120,6 +124,11 @@ def also(*staff: str) -> str:
 
 
 # -- a platform and its scenario ------------------------------------------------------------
+
+
+def filled(fake: F, fill: Callable[[F], I]) -> tuple[F, I]:
+    """A fake platform and what filling its world returned (the ids of the posts tests change or count)."""
+    return fake, fill(fake)
 
 
 class Ago:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import Ago, Platform, also, env, goal_toml, goals_toml, source_toml
+from tests.fakes import UTC, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 ORG, JANE = "did:plc:library", "did:plc:jane"
 HANDLES = {
@@ -181,29 +180,17 @@ class World:
         credentials = json.loads(request.body)
         if credentials != {"identifier": "library.bsky.social", "password": PASSWORD}:
             return json_reply({"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, 401)
-        self.sessions += 1
-        return json_reply(
-            {
-                "did": ORG,
-                "handle": "library.bsky.social",
-                "accessJwt": f"access-{self.sessions}",
-                "refreshJwt": f"refresh-{self.sessions}",
-                "active": True,
-            }
-        )
+        return self._new_session(active=True)
 
     def _refresh_session(self, request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer refresh-{self.sessions}":
             return json_reply({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        return self._new_session()
+
+    def _new_session(self, **more: Any) -> Reply:
         self.sessions += 1
-        return json_reply(
-            {
-                "did": ORG,
-                "handle": "library.bsky.social",
-                "accessJwt": f"access-{self.sessions}",
-                "refreshJwt": f"refresh-{self.sessions}",
-            }
-        )
+        tokens = {"accessJwt": f"access-{self.sessions}", "refreshJwt": f"refresh-{self.sessions}"}
+        return json_reply({"did": ORG, "handle": "library.bsky.social", **tokens, **more})
 
     def _notifications(self, request: Request) -> Reply:
         if self.expire_next:

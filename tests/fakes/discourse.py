@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import ALL, SUMMER_WORDS, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
+from tests.fakes import ALL, SUMMER_WORDS, UTC, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 KEY = "disc-admin-key-0123456789"
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 ago = Ago(NOW)

@@ -4,14 +4,13 @@ stream comments with `parent`, usage headers, OAuth errors."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import ALL, SUMMER_TAG, Ago, Platform, also, env, goals_toml, source_toml
-from tests.fakes.graph import graph_error, graph_gate, graph_page, graph_time
+from tests.fakes import ALL, SUMMER_TAG, UTC, Ago, Platform, also, env, goals_toml, source_toml
+from tests.fakes.graph import GraphFake, graph_error, graph_gate, graph_page, graph_time
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 TOKEN = "EAAB-page-token-s3cret"
 PAGE = "1000"
@@ -23,11 +22,17 @@ ago = Ago(NOW)
 
 
 @dataclass
-class FbPost:
+class FbItem:
+    """What a post and a comment have alike."""
+
     id: str
     author: str | None
     created: datetime
     message: str
+
+
+@dataclass
+class FbPost(FbItem):
     reactions: int = 0
     shares: int = 0
     parent_id: str | None = None
@@ -35,31 +40,21 @@ class FbPost:
     deleted: bool = False
 
 
-@dataclass
-class FbComment:
-    id: str
+@dataclass(kw_only=True)
+class FbComment(FbItem):
     post: str
-    author: str | None
-    created: datetime
-    message: str
     parent: str | None = None
     hidden: bool = False
     deleted: bool = False
 
 
 @dataclass
-class FakeFacebook:
+class FakeFacebook(GraphFake):
     """The Page's posts, posts tagging it and their comments, in Graph's shapes."""
 
-    server: ReplayServer
+    usage: dict[str, str] = field(default_factory=lambda: {"X-App-Usage": '{"call_count":3,"total_cputime":1,"total_time":2}'})
     posts: dict[str, FbPost] = field(default_factory=dict)
     comments: dict[str, FbComment] = field(default_factory=dict)
-    usage: dict[str, str] = field(default_factory=lambda: {"X-App-Usage": '{"call_count":3,"total_cputime":1,"total_time":2}'})
-    refused: dict[str, Reply] = field(default_factory=dict)
-    seq: int = 0
-
-    def __post_init__(self) -> None:
-        self.server.route("GET", "/v21.0/*", self.handle)
 
     def post(self, author: str | None, created: datetime, message: str, **extra: Any) -> str:
         self.seq += 1
@@ -72,7 +67,7 @@ class FakeFacebook:
                 **extra: Any) -> str:
         self.seq += 1
         cid = f"{post.split('_')[1]}_{900 + self.seq}"
-        self.comments[cid] = FbComment(cid, post, author, created, message, parent, **extra)
+        self.comments[cid] = FbComment(cid, author, created, message, post=post, parent=parent, **extra)
         return cid
 
     def total(self, pid: str) -> int:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
@@ -51,3 +52,21 @@ def graph_gate(request: Request, token: str, refused: dict[str, Reply], expired:
 def comment_reads(server: ReplayServer) -> list[str]:
     """The posts (Facebook) or media (Instagram) whose comments were read: each a thread."""
     return [r.path.split("/")[2] for r in server.requests("/v21.0/") if r.path.endswith("/comments")]
+
+
+@dataclass
+class GraphFake:
+    """What the Graph fakes share: the server they answer on (every path under `base`), the
+    usage headers they send, the paths they refuse, the ids they hand out."""
+
+    server: ReplayServer
+    usage: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, Reply] = field(default_factory=dict)
+    seq: int = 0
+    base: ClassVar[str] = "/v21.0/"
+
+    def __post_init__(self) -> None:
+        self.server.route("GET", self.base + "*", self.handle)
+
+    def handle(self, request: Request) -> Reply:
+        raise NotImplementedError

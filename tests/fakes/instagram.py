@@ -4,14 +4,13 @@ counters, comments with nested `replies`, cursor paging, OAuth errors."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import ALL, SUMMER_TAG, Ago, Platform, also, env, goals_toml, source_toml
-from tests.fakes.graph import graph_error, graph_gate, graph_page, graph_time
-from tests.replay import ReplayServer, Reply, Request, json_reply
+from tests.fakes import ALL, SUMMER_TAG, UTC, Ago, Platform, also, env, filled, goals_toml, source_toml
+from tests.fakes.graph import GraphFake, graph_error, graph_gate, graph_page, graph_time
+from tests.replay import Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 TOKEN = "IGQ-page-token-s3cret"
 USER, USERNAME = "17841400000000001", "riversidelibrary"
@@ -49,16 +48,11 @@ class IgComment:
 
 
 @dataclass
-class FakeInstagram:
-    server: ReplayServer
+class FakeInstagram(GraphFake):
+    """The account's media and their comments, in the Instagram Graph API's shapes."""
+
     media: dict[str, IgMedia] = field(default_factory=dict)
     comments: dict[str, IgComment] = field(default_factory=dict)
-    usage: dict[str, str] = field(default_factory=dict)
-    refused: dict[str, Reply] = field(default_factory=dict)
-    seq: int = 0
-
-    def __post_init__(self) -> None:
-        self.server.route("GET", "/v21.0/*", self.handle)
 
     def post(self, created: datetime, caption: str, likes: int | None = 0) -> str:
         self.seq += 1
@@ -158,11 +152,6 @@ def build(ig: FakeInstagram) -> dict[str, str]:
 
 
 
-def served(server: ReplayServer) -> tuple[FakeInstagram, dict[str, str]]:
-    ig = FakeInstagram(server)
-    return ig, build(ig)
-
-
 def source(url: str, sid: str = "library-instagram", token: str = "TEST_IG_TOKEN", user: str = USER) -> str:
     return source_toml(sid, "instagram", user_id=user, api=url, token=env(token))
 
@@ -170,6 +159,7 @@ def source(url: str, sid: str = "library-instagram", token: str = "TEST_IG_TOKEN
 GOALS = goals_toml(ALL, SUMMER_TAG)
 
 INSTAGRAM = Platform(
-    "instagram", "library-instagram", NOW, {"TEST_IG_TOKEN": TOKEN}, served, source, GOALS,
+    "instagram", "library-instagram", NOW, {"TEST_IG_TOKEN": TOKEN}, lambda server: filled(FakeInstagram(server), build),
+    source, GOALS,
     also(f"instagram:@{STAFF[1]}"),
 )

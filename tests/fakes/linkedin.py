@@ -7,14 +7,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes import ALL, SUMMER_TAG, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
+from tests.fakes import ALL, SUMMER_TAG, UTC, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 ORG = "urn:li:organization:2414183"
 TOKEN = "AQV-linkedin-s3cret-token"
 VERSION = "202610"

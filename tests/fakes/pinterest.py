@@ -7,13 +7,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from tests.fakes import ALL, SUMMER_TAG, Ago, Platform, env, goals_toml, source_toml
+from tests.fakes import ALL, SUMMER_TAG, UTC, Ago, Platform, env, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 TOKEN = "pina_s3cret-pinterest-token"
 ACCOUNT = "5550001"
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes import ALL, SUMMER_WORDS, Ago, Platform, also, env, goals_toml, source_toml
+from tests.fakes import ALL, SUMMER_WORDS, UTC, Ago, Platform, also, env, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 SECRETS = {"TEST_REDDIT_ID": "app-id-1234", "TEST_REDDIT_SECRET": "app-secret-5678", "TEST_REDDIT_REFRESH": "refresh-good-9012"}
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 USER = "RiversideLib"

@@ -5,14 +5,13 @@ every depth, media and user insights, Graph errors."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
-from tests.fakes import ALL, SUMMER_TAG, Ago, Platform, also, env, goals_toml, source_toml
-from tests.fakes.graph import graph_error, graph_gate, graph_time
+from tests.fakes import ALL, SUMMER_TAG, UTC, Ago, Platform, also, env, filled, goals_toml, source_toml
+from tests.fakes.graph import GraphFake, graph_error, graph_gate, graph_time
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 TOKEN = "THAA-threads-token-s3cret"
 ORG, ORG_NAME = "2001", "riversidelibrary"
@@ -39,16 +38,11 @@ class Th:
 
 
 @dataclass
-class FakeThreads:
+class FakeThreads(GraphFake):
     """Posts of the profile and of others, in the Threads API's shapes, computed from one world."""
 
-    server: ReplayServer
     posts: dict[str, Th] = field(default_factory=dict)
-    refused: dict[str, Reply] = field(default_factory=dict)
-    seq: int = 0
-
-    def __post_init__(self) -> None:
-        self.server.route("GET", "/v1.0/*", self.handle)
+    base: ClassVar[str] = "/v1.0/"
 
     def post(self, author: str | None, created: datetime, text: str, parent: str | None = None, **extra: Any) -> str:
         self.seq += 1
@@ -168,11 +162,6 @@ def build(th: FakeThreads) -> dict[str, str]:
 
 
 
-def served(server: ReplayServer) -> tuple[FakeThreads, dict[str, str]]:
-    th = FakeThreads(server)
-    return th, build(th)
-
-
 def source(url: str, sid: str = "library-threads", token: str = "TEST_THREADS_TOKEN", user: str = ORG) -> str:
     return source_toml(sid, "threads", user_id=user, api=url, token=env(token))
 
@@ -185,5 +174,6 @@ def thread_reads(server: ReplayServer, edge: str = "conversation") -> list[str]:
 GOALS = goals_toml(ALL, SUMMER_TAG)
 
 THREADS = Platform(
-    "threads", "library-threads", NOW, {"TEST_THREADS_TOKEN": TOKEN}, served, source, GOALS, also("threads:@jane.staff")
+    "threads", "library-threads", NOW, {"TEST_THREADS_TOKEN": TOKEN}, lambda server: filled(FakeThreads(server), build),
+    source, GOALS, also("threads:@jane.staff"),
 )

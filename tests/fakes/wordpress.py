@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import Ago, Platform, also, goal_toml, goals_toml, source_toml
+from tests.fakes import UTC, Ago, Platform, also, goal_toml, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 SITE_OFFSET = timedelta(hours=2)
 """The site's local time is UTC+2: `date` and `after=` are local, `date_gmt` is UTC."""

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import ALL, SUMMER_TAG, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
+from tests.fakes import ALL, SUMMER_TAG, UTC, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 TOKEN = "x-bearer-AAAA-s3cret"
 EPOCH_MS = 1288834974657

@@ -4,13 +4,12 @@ replies, `commentsDisabled`, Google's error shapes."""
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.fakes import Ago, Platform, also, env, goal_toml, goals_toml, realdata, source_toml
+from tests.fakes import UTC, Ago, Platform, also, env, goal_toml, goals_toml, realdata, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
-UTC = timezone.utc
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)  # 05:00 in Los Angeles (PDT, UTC-7)
 KEY = "AIza-test-key-0123456789"
 TOKEN = "ya29.test-access-token"
