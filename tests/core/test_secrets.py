@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.collecting import collect_once, fake_sleep  # noqa: F401
-from tests.collectors.test_mastodon import world  # noqa: F401  (the fixture)
-from tests.fakes.mastodon import TOKEN, World
+from tests.collecting import Stage, collect_once, fake_sleep, played  # noqa: F401
+from tests.fakes.mastodon import MASTODON, TOKEN, World
 from tests.replay import json_reply, replay_server
 from twoway.cli import main
+
+world = played(MASTODON)
+"""The Mastodon scenario served on a replay server, its token (TOKEN) in the environment, its config written."""
 
 
 def _outputs(config: Path) -> list[str]:
@@ -30,8 +32,8 @@ def _outputs(config: Path) -> list[str]:
     return texts
 
 
-def test_a_token_is_found_nowhere_after_collecting(world: tuple[World, Path]) -> None:  # noqa: F811
-    _, config = world
+def test_a_token_is_found_nowhere_after_collecting(world: Stage[World]) -> None:
+    config = world.config
     with replay_server() as echo:
         echo.route("GET", "/*", lambda r: json_reply({"error": f"revoked: {r.headers.get('authorization')}"}, 401))
         text = config.read_text(encoding="utf-8")
@@ -77,11 +79,11 @@ def test_credentials_never_go_over_plain_http_to_another_machine(tmp_path: Path,
     assert "sources[0]" in err.getvalue()
 
 
-async def test_a_token_is_found_on_none_of_the_app_screens(world: tuple[World, Path]) -> None:  # noqa: F811
+async def test_a_token_is_found_on_none_of_the_app_screens(world: Stage[World]) -> None:
     from twoway.config import load_config
     from twoway.wiring import build_app
 
-    _, config = world
+    config = world.config
     app = build_app(load_config(config), demo=False)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
