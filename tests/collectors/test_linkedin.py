@@ -113,7 +113,7 @@ def test_a_documented_comment_and_whom_it_answers() -> None:
     assert _answered(reply, [ann, later], _named(COMMENT)) == "ann"  # an answer never precedes its message
 
 
-# -- (b) the scenario, on a replay server playing the Community Management API (tests/fakes/linkedin.py)
+# -- (b) the scenario, on the Community Management API played by tests/fakes/linkedin.py ----------
 
 
 world = played(LINKEDIN)
