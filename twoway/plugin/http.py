@@ -71,7 +71,7 @@ class Response:
         except ValueError:
             start = self.body[:60].decode("utf-8", "replace")
             what = "an HTML page" if start.lstrip().lower().startswith(("<!doctype", "<html")) else "no JSON"
-            raise FetchError(f"{self.url}: answered {what} where JSON was expected") from None
+            raise FetchError(f"{_where(self.url)}: answered {what} where JSON was expected") from None
 
     @property
     def text(self) -> str:
