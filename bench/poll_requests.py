@@ -58,8 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import twoway.plugin.http  # noqa: E402
-from twoway.collectors import discourse, linkedin, youtube  # noqa: E402
-from twoway.collectors.bluesky import BlueskyCollector  # noqa: E402
+from tests.collecting import collect_once, write_config  # noqa: E402
 from tests.fakes import bluesky as bsky  # noqa: E402
 from tests.fakes import discourse as dsc  # noqa: E402
 from tests.fakes import facebook as fbt  # noqa: E402
@@ -73,8 +72,9 @@ from tests.fakes import threads as tht  # noqa: E402
 from tests.fakes import wordpress as wp  # noqa: E402
 from tests.fakes import x as xt  # noqa: E402
 from tests.fakes import youtube as yt  # noqa: E402
-from tests.collecting import collect_once, write_config  # noqa: E402
 from tests.replay import ReplayServer, Request, replay_server  # noqa: E402
+from twoway.collectors import discourse, linkedin, youtube  # noqa: E402
+from twoway.collectors.bluesky import BlueskyCollector  # noqa: E402
 from twoway.config import load_config  # noqa: E402
 
 UTC = timezone.utc

@@ -89,11 +89,11 @@ def profile(dest: Path) -> None:
     import sqlite3
 
     os.environ["TWOWAY_NOW"] = NOW_ISO
-    from twoway.tui.snapshot import render
     from twoway import clock
     from twoway.config import load_config
     from twoway.metrics import build_report
     from twoway.store import Store, StorePolicy
+    from twoway.tui.snapshot import render
 
     config = load_config(dest / "config.toml")
     policy = StorePolicy(also=config.organization.also, keywords=config.keywords,

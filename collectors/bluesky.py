@@ -37,12 +37,12 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
+from twoway.model import Account, Batch, Counters, Part, Post
 from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import Context, CursorState
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import Context, CursorState
 from twoway.plugin.text import hashtags_in
-from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["BlueskyCollector"]
 

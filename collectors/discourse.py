@@ -51,12 +51,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from twoway.model import Account, Batch, Counters, Part, Post
 from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import CursorState, explain
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import CursorState, explain
 from twoway.plugin.text import html_to_text
-from twoway.model import Account, Batch, Counters, Part, Post
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

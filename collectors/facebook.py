@@ -36,9 +36,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import CursorState
-from twoway.plugin.fields import whole
 from twoway.collectors.graph import (
     UNKNOWN_AUTHOR,
     Graph,
@@ -50,8 +47,11 @@ from twoway.collectors.graph import (
     text_parts,
     vanished,
 )
-from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.cycle import Cycle
+from twoway.plugin.fields import whole
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import CursorState
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

@@ -26,9 +26,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from twoway.plugin.protocol import CursorState, explain
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import CursorState, explain
 from twoway.plugin.text import hashtags_in, links_in
 
 if TYPE_CHECKING:

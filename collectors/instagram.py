@@ -33,10 +33,10 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from twoway.plugin.protocol import CursorState
-from twoway.plugin.fields import whole
 from twoway.collectors.graph import UNKNOWN_AUTHOR, Graph, Rereads, advice, base_url, graph_time, text_parts, vanished
 from twoway.model import Account, Batch, Counters, Part, Post
+from twoway.plugin.fields import whole
+from twoway.plugin.protocol import CursorState
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

@@ -42,10 +42,10 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from twoway.plugin.protocol import Context, CursorState, explain
-from twoway.plugin.http import FetchError
-from twoway.plugin.text import hashtags_in, links_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import Context, CursorState, explain
+from twoway.plugin.text import hashtags_in, links_in
 
 __all__ = ["LinkedInCollector", "little_text", "organization_urn", "parse_comment", "parse_post"]
 
@@ -194,7 +194,9 @@ def _reactions(metadata: dict[str, Any]) -> int | None:
     summaries = metadata.get("reactionSummaries")
     if not isinstance(summaries, dict):
         return None
-    counts: list[int] = [s["count"] for s in summaries.values() if isinstance(s, dict) and isinstance(s.get("count"), int)]
+    counts: list[int] = [
+        s["count"] for s in summaries.values() if isinstance(s, dict) and isinstance(s.get("count"), int)
+    ]
     return sum(counts)
 
 

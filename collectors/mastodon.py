@@ -45,11 +45,11 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import CursorState
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
-from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.protocol import CursorState
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

@@ -32,11 +32,11 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from twoway.plugin.protocol import Context, CursorState, explain
+from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import Context, CursorState, explain
 from twoway.plugin.text import hashtags_in
-from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 
 __all__ = ["PinterestCollector", "parse_pin", "saves"]
 

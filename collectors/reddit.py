@@ -51,13 +51,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import CursorState, explain
-from twoway.plugin.fields import whole
-from twoway.plugin.http import FetchError
-from twoway.plugin.text import html_to_text
 from twoway import __version__
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.cycle import Cycle
+from twoway.plugin.fields import whole
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import CursorState, explain
+from twoway.plugin.text import html_to_text
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

@@ -48,13 +48,13 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from twoway.plugin.protocol import CursorState
-from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import CursorState
 
 if TYPE_CHECKING:
-    from twoway.plugin.protocol import Context
     from twoway.plugin.http import Response
+    from twoway.plugin.protocol import Context
 
 __all__ = [
     "FeedCollector",

@@ -34,8 +34,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import CursorState
 from twoway.collectors.graph import (
     UNKNOWN_AUTHOR,
     Graph,
@@ -47,8 +45,10 @@ from twoway.collectors.graph import (
     text_parts,
     vanished,
 )
-from twoway.plugin.http import FetchError
 from twoway.model import Account, Batch, Counters, Part, Post
+from twoway.plugin.cycle import Cycle
+from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import CursorState
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

@@ -41,11 +41,11 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
-from twoway.plugin.protocol import Context, CursorState
+from twoway.model import Account, Batch, Counters, Part, Post
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import Context, CursorState
 from twoway.plugin.text import hashtags_in, html_to_text
-from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["WordPressCollector", "comment_author", "comment_post", "post_record"]
 

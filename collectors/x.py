@@ -55,11 +55,11 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import CursorState, DailyQuota, explain
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
-from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.protocol import CursorState, DailyQuota, explain
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context

@@ -50,12 +50,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from twoway.model import Account, Batch, Counters, Part, Post
 from twoway.plugin.cycle import Cycle
-from twoway.plugin.protocol import Context, CursorState, DailyQuota, explain
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
+from twoway.plugin.protocol import Context, CursorState, DailyQuota, explain
 from twoway.plugin.text import hashtags_in, html_to_text, links_in
-from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = ["YouTubeCollector", "channel_facts", "listed_video", "thread_posts", "video_counters", "video_post"]
 

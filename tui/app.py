@@ -182,7 +182,7 @@ class TwowayApp(App[int]):
         todo = [s for s in sources if s.id not in self._polling]
         if not todo:
             return
-        if self._client is None or self._collector_for is None:  # at the first poll: the first paint never waits for httpx
+        if self._client is None or self._collector_for is None:  # made at the first poll, after the first paint
             import httpx
 
             self._client = httpx.AsyncClient()
@@ -231,7 +231,6 @@ class TwowayApp(App[int]):
     def _arm_idle(self, due: Sequence[Source]) -> None:
         """Sources not due yet get their first poll when their data turns as old as their interval."""
         from twoway import clock
-
         from twoway.scheduler import polled_sources
 
         now = clock.now()

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["build_app", "collector_factory", "demo_config", "demo_config_path", "open_demo_store"]
 
 
-def collector_factory(config: Config, demo: bool, client: httpx.AsyncClient, made: dict[str, Collector]) -> CollectorFor:
+def collector_factory(
+    config: Config, demo: bool, client: httpx.AsyncClient, made: dict[str, Collector]
+) -> CollectorFor:
     """Each source's collector around the shared client, made once and kept in `made` for the process."""
     from twoway.plugin import Context, Http
 

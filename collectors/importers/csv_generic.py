@@ -23,9 +23,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from twoway.model import Batch, Post
 from twoway.plugin import table
 from twoway.plugin.table import Column, Counted, Row
-from twoway.model import Batch, Post
 
 __all__ = ["CsvImporter"]
 

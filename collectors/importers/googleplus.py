@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from twoway.plugin.importer import ImportFailed
-from twoway.plugin.files import ExportFiles, JsonDoc
 from twoway.collectors.mastodon import plain_text
-from twoway.plugin.text import hashtags_in
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.files import ExportFiles, JsonDoc
+from twoway.plugin.importer import ImportFailed
+from twoway.plugin.text import hashtags_in
 
 __all__ = ["GooglePlusImporter"]
 

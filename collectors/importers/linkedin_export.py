@@ -19,9 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
+from twoway.model import Batch, Post
 from twoway.plugin import table
 from twoway.plugin.table import Column, Counted, Row
-from twoway.model import Batch, Post
 
 __all__ = ["LinkedInExportImporter"]
 

@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from twoway.plugin.importer import ImportFailed
-from twoway.plugin.files import ExportFiles, JsonDoc
 from twoway.collectors.mastodon import parse_status
 from twoway.model import Account, Batch, Counters, Part, Post, Reaction
+from twoway.plugin.files import ExportFiles, JsonDoc
+from twoway.plugin.importer import ImportFailed
 
 __all__ = ["MastodonArchiveImporter"]
 

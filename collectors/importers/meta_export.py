@@ -20,10 +20,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from twoway.model import Batch, Post
 from twoway.plugin import table
 from twoway.plugin.importer import ORG_AUTHOR
 from twoway.plugin.table import Column, Counted, Row
-from twoway.model import Batch, Post
 
 __all__ = ["MetaExportImporter"]
 

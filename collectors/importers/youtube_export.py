@@ -19,10 +19,10 @@ import zipfile
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from twoway.model import Batch, Post
 from twoway.plugin import table
 from twoway.plugin.importer import ImportFailed
 from twoway.plugin.table import Column, Counted, Row
-from twoway.model import Batch, Post
 
 __all__ = ["YouTubeExportImporter"]
 

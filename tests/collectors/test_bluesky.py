@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.collecting import Stage, collect_once, context, goals, played, snapshot_json
+from tests.collecting import Stage, collect_once, goals, played, snapshot_json
 from tests.fakes import UTC, realdata_bytes
 from tests.fakes.bluesky import BLUESKY, BLUESKY_PUBLIC, DAVE, ERIN, NOW, World
 from tests.replay import json_reply, replay_server

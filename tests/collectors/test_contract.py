@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from tests.collecting import FakeSleep, Stage, collect_once, cursor, poll, run_cli, snapshot_json, staged, write_config
-from tests.fakes import Platform, source_toml
+from tests.fakes import Platform, rss, source_toml, x
 from tests.fakes import bluesky as bsky
 from tests.fakes import discourse as dsc
 from tests.fakes import facebook as fb
@@ -38,10 +38,8 @@ from tests.fakes import linkedin as li
 from tests.fakes import mastodon as masto
 from tests.fakes import pinterest as pin
 from tests.fakes import reddit as rd
-from tests.fakes import rss
 from tests.fakes import threads as th
 from tests.fakes import wordpress as wp
-from tests.fakes import x
 from tests.fakes import youtube as yt
 from tests.fakes.graph import comment_reads, graph_error
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server

@@ -23,7 +23,6 @@ from twoway.cli import main
 from twoway.collectors.discourse import DiscourseCollector, _Cycle, _likes, parse_post
 from twoway.plugin.protocol import CursorState
 
-
 # -- recorded real answers ---------------------------------------------------------------
 
 

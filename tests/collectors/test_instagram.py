@@ -23,7 +23,6 @@ from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import explain
 
-
 # -- real recorded answers ----------------------------------------------------------------
 
 

@@ -21,7 +21,6 @@ from tests.replay import Reply, Request, json_reply, replay_server
 from twoway.collectors.linkedin import _answered, _named, little_text, organization_urn, parse_comment, parse_post
 from twoway.config import Credential
 
-
 # -- (a) the documented shapes ----------------------------------------------------------------
 
 POST = {  # the Posts API's "find posts by author" element, as documented

@@ -22,7 +22,6 @@ from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import Context, CursorState
 
-
 # -- real recorded answers ------------------------------------------------------------
 
 

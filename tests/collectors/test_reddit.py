@@ -25,7 +25,6 @@ from twoway.config import Credential
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import Context
 
-
 # -- recorded real answers ---------------------------------------------------------------
 
 

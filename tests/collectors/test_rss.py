@@ -27,7 +27,6 @@ from twoway.collectors.rss import (
 )
 from twoway.plugin.http import FetchError
 
-
 # -- real feed fixtures (feedparser's test suite, BSD-2-Clause) ---------------------------
 
 

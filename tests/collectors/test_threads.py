@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-
 from tests.collecting import Stage, goals, health, played, snapshot_json
 from tests.fakes import UTC
 from tests.fakes.graph import graph_error
@@ -19,7 +18,6 @@ from tests.fakes.threads import NOW, ORG, ORG_NAME, THREADS, FakeThreads, thread
 from twoway.collectors.threads import ADVICE, _Authors, _metric_values, parse_counters, parse_post
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import explain
-
 
 # -- parsing the documented shapes ---------------------------------------------------------
 
@@ -142,7 +140,7 @@ def test_steady_state_first_replies_refresh_and_deletions(world: Played) -> None
 
 
 def test_without_insights_or_mentions_permissions_those_parts_are_unavailable(world: Played) -> None:
-    (th, ids), config = world.world, world.config
+    (th, _), config = world.world, world.config
     refusal = graph_error(10, "(#10) Application does not have permission for this action", 403)
     th.refused[f"/v1.0/{ORG}/threads_insights"] = refusal
     th.refused[f"/v1.0/{ORG}/mentions"] = refusal

@@ -18,7 +18,6 @@ from tests.replay import replay_server
 from twoway.collectors.wordpress import comment_author, comment_post, post_record
 from twoway.plugin.text import html_to_text
 
-
 # -- real recorded payloads ---------------------------------------------------------------
 
 

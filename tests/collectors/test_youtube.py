@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.collecting import FakeSleep, Stage, collect_once, context, cursor, goals, health, played, poll, write_config
+from tests.collecting import FakeSleep, Stage, collect_once, context, goals, health, played, poll, write_config
 from tests.fakes import UTC, realdata
 from tests.fakes.youtube import (
     ANN,
@@ -48,7 +48,6 @@ from twoway.config import Credential
 from twoway.model import Batch
 from twoway.plugin.http import FetchError, Http
 from twoway.plugin.protocol import DailyQuota
-
 
 # -- real recorded answers ------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 
 W = TypeVar("W")
 F = TypeVar("F")
-I = TypeVar("I")
+Filled = TypeVar("Filled")
 
 
 # -- recorded real answers ----------------------------------------------------------------
@@ -126,7 +126,7 @@ def also(*staff: str) -> str:
 # -- a platform and its scenario ------------------------------------------------------------
 
 
-def filled(fake: F, fill: Callable[[F], I]) -> tuple[F, I]:
+def filled(fake: F, fill: Callable[[F], Filled]) -> tuple[F, Filled]:
     """A fake platform and what filling its world returned (the ids of the posts tests change or count)."""
     return fake, fill(fake)
 

@@ -21,8 +21,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
-from twoway.tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
 from twoway.text import excerpt
+from twoway.tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
 
 if TYPE_CHECKING:
     from twoway.report import GoalReport, Report

@@ -20,15 +20,15 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from twoway.tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
 from twoway.platforms import IMPORTERS
+from twoway.tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from twoway.tui.app import SourcePlan
     from twoway.config import Source
     from twoway.report import Report
+    from twoway.tui.app import SourcePlan
 
 __all__ = ["SourcesScreen", "format_budget", "format_next_poll", "polling_table"]
 

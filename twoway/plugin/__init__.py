@@ -25,7 +25,7 @@ from twoway.plugin.cycle import Cycle
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.files import ExportFiles, JsonDoc
 from twoway.plugin.http import USER_AGENT, Budget, FetchError, Http, Response
-from twoway.plugin.importer import ORG_AUTHOR, ImportFailed, Importer
+from twoway.plugin.importer import ORG_AUTHOR, Importer, ImportFailed
 from twoway.plugin.protocol import Collector, Context, CursorState, DailyQuota, ThreadWatch, explain
 from twoway.plugin.text import hashtags_in, html_to_text, links_in
 

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from twoway.plugin.http import Http
     from twoway.config import Source
     from twoway.model import Batch
+    from twoway.plugin.http import Http
 
 __all__ = ["Collector", "Context", "CursorState", "DailyQuota", "ThreadWatch", "explain"]
 

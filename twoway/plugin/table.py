@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import unquote
 
+from twoway.model import Account, Batch, Counters, Part, Post
 from twoway.plugin.importer import ORG_AUTHOR, ImportFailed
 from twoway.plugin.text import hashtags_in, links_in
-from twoway.model import Account, Batch, Counters, Part, Post
 
 __all__ = [
     "Column",
@@ -261,7 +261,8 @@ def _xlsx_sheets(name: str, data: bytes) -> list[_Sheet]:
                 # openpyxl's other cell types (times, rich text, formulas) are read as text by `_text`
                 sheets = []
                 for ws in book.worksheets:
-                    sheets.append(_Sheet(ws.title, [cast("list[Cell]", list(r)) for r in ws.iter_rows(values_only=True)]))
+                    rows = [cast("list[Cell]", list(r)) for r in ws.iter_rows(values_only=True)]
+                    sheets.append(_Sheet(ws.title, rows))
                 return sheets
             finally:
                 book.close()
