@@ -6,8 +6,10 @@ Calls (XRPC, GET unless said):
   `[organization] also` names Bluesky staff, `app.bsky.actor.getProfiles` for theirs.
 - `app.bsky.feed.getAuthorFeed?filter=posts_with_replies`, cursor-paged back to the
   horizon every cycle: the organization's broadcasts *and* its replies, with
-  `replyCount`, `repostCount`, `quoteCount`, `likeCount`. Its reposts of other people's
-  posts (`reason` = `#reasonRepost`) are skipped: they are neither broadcasts nor responses.
+  `replyCount`, `repostCount`, `quoteCount`, `likeCount`. Its reposts (`reason` =
+  `#reasonRepost`, `by` the account) are neither broadcasts nor responses: each is emitted
+  as the account's own `Reaction` on the reposted post, so the store leaves a repost of
+  its own post out of `reposts`, as Mastodon's boosts are.
 - `app.bsky.feed.getPostThread?depth=1000` of an organization thread only when
   `ThreadWatch` says so: the reply counts of the organization's posts in it moved, a
   notification points into it, or `thread_refresh` has passed.
@@ -18,7 +20,10 @@ Calls (XRPC, GET unless said):
 
 Bluesky has no views or impressions. Counters come from the AppView's cache and can lag.
 Who liked or reposted is public (`getLikes`, `getRepostedBy`) but not asked for, to keep
-the steady-state budget; the organization's own likes therefore count in `likes`.
+the steady-state budget (a request per post): the organization's own likes therefore
+count in `likes`, and so do reposts by staff accounts (`[organization] also`), whose
+reposts are in their own feeds, not in the source's. The source account's own reposts
+are known for free, from the author feed it reads anyway.
 Posts cannot be edited in the official app; a record rewritten by another client is
 stored as its latest text. A post's time is Bluesky's own sort time: the earlier of the
 record's `createdAt` (client-supplied) and the AppView's `indexedAt`.
@@ -37,7 +42,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
-from twoway.model import Account, Batch, Counters, Part, Post
+from twoway.model import Account, Batch, Counters, Part, Post, Reaction
 from twoway.plugin.cycle import Cycle
 from twoway.plugin.fields import utc
 from twoway.plugin.http import FetchError
@@ -50,7 +55,7 @@ PAGE = 100
 THREAD_DEPTH = 1000
 """getPostThread has no paging; the lexicon's maximum depth reads the whole tree."""
 REPOST = "app.bsky.feed.defs#reasonRepost"
-"""A `#tag` written in the text: older clients and bots made no tag facets for them."""
+"""An author-feed item's `reason` when the item is the account's repost, not its post."""
 PUBLIC_PARTS: frozenset[Part] = frozenset({"replies", "responses", "reposts", "quotes", "likes"})
 
 
@@ -69,6 +74,8 @@ class _Seen(Cycle):
         super().__init__(context, state, now)
         self.org = org
         self.counters: dict[str, Counters] = {}
+        self.reactions: list[Reaction] = []
+        """The account's reposts, each on the post it reposted."""
 
     def add(self, view: dict[str, Any], source_did: str) -> Post:
         post = parse_post(view, source_did)
@@ -102,7 +109,10 @@ class BlueskyCollector:
 
         own: dict[str, int] = {}
         signatures: dict[str, list[str]] = {}
-        async for view in self._feed(did, since):
+        async for view, reposter in self._feed(did, since):
+            if reposter is not None:
+                seen.reactions.append(Reaction(str(view["uri"]), "reposts", reposter))
+                continue
             post = seen.add(view, did)
             own[post.id] = int(post.created_at.timestamp())
             root = post.root_id or post.id
@@ -133,6 +143,7 @@ class BlueskyCollector:
 
         return seen.batch(
             counters=seen.counters.values(),
+            reactions=seen.reactions,
             accounts=accounts,
             followers=profile.get("followersCount") if isinstance(profile.get("followersCount"), int) else None,
             measures=PUBLIC_PARTS | {"mentions"} if password else PUBLIC_PARTS,
@@ -158,8 +169,9 @@ class BlueskyCollector:
                         break
         return accounts
 
-    async def _feed(self, did: str, since: datetime) -> AsyncIterator[dict[str, Any]]:
-        """The organization's own posts and replies younger than `since`, newest first."""
+    async def _feed(self, did: str, since: datetime) -> AsyncIterator[tuple[dict[str, Any], str | None]]:
+        """The organization's own posts and replies younger than `since`, newest first, as
+        `(postView, None)`; its reposts made since then as `(the reposted postView, reposter DID)`."""
         cursor, cursors = None, set[str]()
         while True:
             params = {"actor": did, "filter": "posts_with_replies", "limit": PAGE, "cursor": cursor}
@@ -171,10 +183,12 @@ class BlueskyCollector:
                 if reason.get("$type") == REPOST:
                     if _time(reason.get("indexedAt")) < since:
                         return
+                    if view.get("uri"):
+                        yield view, str((reason.get("by") or {}).get("did") or did)
                     continue
                 if _sort_time(view) < since:
                     return
-                yield view
+                yield view, None
             cursor = data.get("cursor")
             if not cursor or not feed:
                 return

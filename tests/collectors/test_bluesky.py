@@ -14,12 +14,13 @@ import httpx
 import pytest
 import yaml
 
-from tests.collecting import Stage, collect_once, goals, played, snapshot_json
+from tests.collecting import Stage, collect_once, context, goals, played, poll, snapshot_json
 from tests.fakes import UTC, realdata_bytes
-from tests.fakes.bluesky import BLUESKY, BLUESKY_PUBLIC, DAVE, ERIN, NOW, World
+from tests.fakes.bluesky import BLUESKY, BLUESKY_PUBLIC, DAVE, ERIN, NOW, ORG, World, library_world
 from tests.replay import json_reply, replay_server
 from twoway.collectors.bluesky import BlueskyCollector, parse_counters, parse_post
 from twoway.config import Credential, Source
+from twoway.model import Reaction
 from twoway.plugin.http import Http
 from twoway.plugin.protocol import Context
 
@@ -137,8 +138,9 @@ def test_session_and_error_shapes() -> None:
 
 @pytest.mark.usefixtures("fake_sleep")
 async def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One poll served the recorded bodies: paging stops at the horizon, reposts are skipped,
-    notifications come through the session, and the password never leaves the login call."""
+    """One poll served the recorded bodies: paging stops at the horizon, reposts are the account's
+    own reactions (not posts), notifications come through the session, and the password never
+    leaves the login call."""
     feed = body("getAuthorFeed_bsky_social.yml")
     views = {i["post"]["uri"]: i["post"] for i in feed["feed"]}
     profile = body("getProfiles_bsky_social.yml")["profiles"][0]
@@ -182,6 +184,9 @@ async def test_poll_over_recorded_answers(monkeypatch: pytest.MonkeyPatch) -> No
     own = [v for v in views.values() if v["author"]["did"] == CHRIS and at(v["indexedAt"]) >= since]
     assert {v["uri"] for v in own} <= ids and len(own) == 8  # 3lof7sovfok2h .. 3lngkyiea3c2s
     assert not any(p.author_id == "did:plc:vzbfeedmxehmx5nmzrwymuoc" for p in batch.posts)  # mickael's, reposted
+    # the one repost inside the horizon (2025-04-25); the next (2025-03-23) ends the paging
+    reposted = "at://did:plc:n65dhyosfrm6t7jhzum76exq/app.bsky.feed.post/3lnneysi3ps2c"
+    assert batch.reactions == (Reaction(reposted, "reposts", CHRIS),) and reposted not in ids
     assert len(server.requests("/xrpc/app.bsky.feed.getAuthorFeed")) == 1  # the page reached the horizon
     # three of those posts start threads of their own; the replies' roots are other people's
     assert len(server.requests("/xrpc/app.bsky.feed.getPostThread")) == 3
@@ -239,8 +244,10 @@ def test_scenario_metrics(library: Played) -> None:
     # s1 → r1, j1 (staff) → r2a, s2 → m2, s4 → r4, s5 → m1
     assert (m["responses"], m["answered"], m["unanswered"]) == (5, 5, 1)
     assert m["two_way"] == 11
-    # latest counters of b1 and b3
-    assert (m["reposts"], m["quotes"], m["likes"]) == (3 + 1, 1 + 0, 12 + 4)
+    # latest counters of b1 and b3, less the library's own repost of b1 (its feed names it as the reposter):
+    # b1's repostCount 3 is two community members and the library, so 2 + 1 (3 + 1 before issue 12's fix)
+    assert (m["reposts"], m["quotes"], m["likes"]) == (2 + 1, 1 + 0, 12 + 4)
+    assert m["amplification_rate"] == (3 + 1) / 2  # (reposts + quotes) / broadcasts; 2.5 before the fix
     # waits: r1 2 h, r2a 1 h, m2 30 min, r4 20 min, m1 1 h → median 1 h
     assert m["median_response_seconds"] == 3600
     assert m["conversation_rate"] == 5 / 2 and m["response_rate"] == pytest.approx(5 / 6)
@@ -250,9 +257,31 @@ def test_scenario_metrics(library: Played) -> None:
 
     everything = next(g for g in snapshot["goals"] if g["name"] == "Everything")["metrics"]
     assert (everything["broadcast"], everything["replies"], everything["mentions"]) == (2, 5, 2)
+    assert everything["reposts"] == 2 + 1  # b1 and b3, as above (b4, deleted, had none)
     assert (everything["answered"], everything["unanswered"]) == (5, 2)  # r2 and m3 wait
     source = snapshot["sources"][0]
     assert (source["status"], source["followers"]) == ("ok", 321)
+
+
+def test_the_accounts_reposts_are_its_own_reactions_at_no_extra_request() -> None:
+    """Issue 12: the author feed the collector pages anyway names the account as the reposter of
+    b1 (its own broadcast) and of erin's e1. Both become the account's `Reaction`s, which the store
+    leaves out of `reposts` (b1's repostCount stays Bluesky's 3 in the counters); neither is a post."""
+    world, ids = library_world()
+    with replay_server() as server:
+        world.serve(server)
+        made = context("bluesky", {"handle": "library.bsky.social", "service": server.url, "pds": server.url})
+        batch = poll(made, NOW)
+        asked = sorted({r.path for r in server.requests()})
+        pages = len(server.requests("/xrpc/app.bsky.feed.getAuthorFeed"))
+    assert sorted(batch.reactions) == sorted([Reaction(ids["b1"], "reposts", ORG), Reaction(ids["e1"], "reposts", ORG)])
+    assert ids["e1"] not in {p.id for p in batch.posts}
+    assert next(c for c in batch.counters if c.post_id == ids["b1"]).reposts == 3
+    # 11 posts and 2 reposts, 4 items a page: the pages the feed takes anyway, and nothing that asks who reposted
+    assert pages == 4
+    assert asked == sorted({
+        "/xrpc/app.bsky.actor.getProfile", "/xrpc/app.bsky.feed.getAuthorFeed", "/xrpc/app.bsky.feed.getPostThread"
+    })
 
 
 # -- steady state -------------------------------------------------------------------------------

@@ -37,7 +37,9 @@ class World:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     reposts: list[tuple[str, datetime]] = field(default_factory=list)
     notifications: list[dict[str, Any]] = field(default_factory=list)
-    page: int = 3
+    page: int = 4
+    """Feed items a page: the library's 11 posts and 2 reposts take four pages, the last holding
+    only b0, beyond the horizon (the quiet cycle of tests/collectors/test_contract.py counts them)."""
     sessions: int = 0
     expire_next: bool = False
 
@@ -225,9 +227,11 @@ def library_world() -> tuple[World, dict[str, str]]:
         tags=("SummerReading",),
         link="https://library.example.org/summer",
         likes=10,
-        reposts=3,
+        reposts=3,  # two community members and the library itself (its repost below)
         quotes=1,
     )
+    # the library reposts its own b1: Bluesky counts it in b1's repostCount, twoway must not (SPEC §3)
+    w.reposts.append((ids["b1"], later(b1, hours=2)))
     ids["c1"] = w.post(ORG, "c1", later(b1, minutes=1), "Prizes for every reader", ids["b1"], likes=2)
     ids["r1"] = w.post(ALICE, "r1", later(b1, hours=1), "Can kids join?", ids["b1"], notify="reply")
     ids["s1"] = w.post(ORG, "s1", later(b1, hours=3), "Yes, all ages!", ids["r1"])
