@@ -37,10 +37,14 @@ Deleted: a submission or comment of the account younger than the horizon that le
 listing, a submission removed by moderators, a comment shown as `[deleted]`/`[removed]`,
 and a comment gone from a thread's complete re-read.
 
+Hashtags: Reddit has none of its own, but a `#word` written in a title, a self post's
+text or a comment is one (SPEC §3, `twoway.plugin.text.hashtags_in`). They are read from
+the Markdown (`selftext`, `body`) as well as from the rendered text: Reddit renders
+`#word` at the start of a line as a heading, dropping the `#`.
+
 Cannot measure: quotes (Reddit has none), views (only moderators see traffic), who
-upvoted (only the account's own vote), hashtags (Reddit has none: goals match Reddit
-posts by keywords and links), and mentions Reddit does not notify (by blocked users,
-some comments naming many users).
+upvoted (only the account's own vote), and mentions Reddit does not notify (by blocked
+users, some comments naming many users).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from twoway.plugin.cycle import Cycle
 from twoway.plugin.fields import whole
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import CursorState, explain
-from twoway.plugin.text import html_to_text
+from twoway.plugin.text import hashtags_in, html_to_text
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context
@@ -388,13 +392,15 @@ def submission_post(item: dict[str, Any]) -> Post:
     if not item.get("is_self") and urlsplit(target).scheme in ("http", "https"):
         links = (target, *(link for link in links if link != target))
     sid = _fullname(item, "t3")
+    text = "\n".join(part for part in (str(item.get("title") or "").strip(), body) if part)
     return Post(
         id=sid,
         author_id=_author(item),
         created_at=_utc(item["created_utc"]),
         url=f"{WEB}{item['permalink']}" if item.get("permalink") else "",
         root_id=sid,
-        text="\n".join(part for part in (str(item.get("title") or "").strip(), body) if part),
+        text=text,
+        hashtags=_hashtags(text, item.get("selftext")),
         links=links,
     )
 
@@ -411,6 +417,7 @@ def comment_post(item: dict[str, Any], root: str | None = None) -> Post:
         parent_id=str(item.get("parent_id") or "") or None,
         root_id=root or str(item.get("link_id") or "") or None,
         text=text,
+        hashtags=_hashtags(text, item.get("body")),
         links=links,
     )
 
@@ -420,6 +427,12 @@ def _text(html: Any, markdown: Any) -> tuple[str, tuple[str, ...]]:
     if isinstance(html, str) and html:
         return html_to_text(html)
     return str(markdown or "").strip(), ()
+
+
+def _hashtags(text: str, markdown: Any) -> tuple[str, ...]:
+    """The `#words` of the plain text and of the Markdown it came from, where a `#word` that
+    begins a line survives (Reddit renders it as a heading, without the `#`)."""
+    return hashtags_in(f"{text}\n{markdown}" if isinstance(markdown, str) else text)
 
 
 def _comment_listing(answer: Any, root: str) -> list[Any]:

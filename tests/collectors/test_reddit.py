@@ -203,6 +203,33 @@ def test_steady_state_and_changes(world: Stage[World]) -> None:
     assert (m["broadcast"], m["replies"], m["voices"]) == (2, 9, 8)  # grace and hank joined; alice still speaks in S1
 
 
+def test_a_hashtag_typed_in_a_title_text_or_comment_matches_a_hashtag_goal(world: Stage[World]) -> None:
+    """Issue 12: Reddit has no hashtags of its own, but a `#word` written in a submission or a
+    comment is a hashtag (SPEC §3), so the goal filtered on `hashtags = ["ReadAlong"]` finds them."""
+    w, config = world.world, world.config
+    f = w.fake
+    # R1 has it in its text, at the start of a line: Reddit renders that as a heading, without the `#`
+    f.submit("r1", ago(2), "Our book club", text="#ReadAlong starts Monday")
+    f.submissions["r1"]["selftext_html"] = '<!-- SC_OFF --><div class="md"><h1>ReadAlong starts Monday</h1></div><!-- SC_ON -->'
+    f.comment("c20", "r1", None, "grace", ago(2, hours=-1), "Count me in")
+    f.comment("a20", "r1", "c20", USER, ago(2, hours=-3), "See you there!")
+    # R2 has it in its title, in other letters; R3 names it without the `#`, which is no hashtag
+    f.submit("r2", ago(1), "Chapter two tonight #readalong")
+    f.submit("r3", ago(1, hours=1), "Our ReadAlong list")
+    # hank's mention elsewhere carries it; it is not answered
+    f.comment("m5", "o5", None, "hank", ago(1, hours=-1), f"u/{USER} is the #ReadAlong open to teens?")
+    f.mentions.append("m5")
+    world.collect(NOW)
+
+    m = goals(config)["Read along"]["metrics"]
+    # R1 and R2; none of the scenario's submissions (no `#ReadAlong` in them), not R3. Before issue 12: 0
+    assert m["broadcast"] == 2
+    # grace's c20 under R1, answered after 2 h by a20; hank's m5 (before issue 12 the goal had no mention either)
+    assert (m["replies"], m["mentions"], m["responses"], m["answered"], m["unanswered"]) == (1, 1, 1, 1, 1)
+    assert m["median_response_seconds"] == 2 * 3600
+    assert goals(config)["All"]["metrics"]["broadcast"] == 3 + 3  # S1 S2 S4 and R1 R2 R3
+
+
 def test_without_the_privatemessages_scope_mentions_are_unavailable(world: Stage[World]) -> None:
     w, config = world.world, world.config
     w.fake.refresh_tokens[SECRETS["TEST_REDDIT_REFRESH"]] = "read history"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes import ALL, SUMMER_WORDS, UTC, Ago, Platform, also, env, goals_toml, source_toml
+from tests.fakes import ALL, SUMMER_WORDS, UTC, Ago, Platform, also, env, goal_toml, goals_toml, source_toml
 from tests.replay import ReplayServer, Reply, Request, json_reply
 
 SECRETS = {"TEST_REDDIT_ID": "app-id-1234", "TEST_REDDIT_SECRET": "app-secret-5678", "TEST_REDDIT_REFRESH": "refresh-good-9012"}
@@ -243,7 +243,8 @@ def source(url: str, sid: str = "reddit", refresh: str = "TEST_REDDIT_REFRESH") 
     )
 
 
-GOALS = goals_toml(ALL, SUMMER_WORDS)
+GOALS = goals_toml(ALL, SUMMER_WORDS, goal_toml("Read along", hashtags=["ReadAlong"]))
+"""Read along: a hashtag filter, which `#ReadAlong` written in a title, a text or a comment meets (SPEC §3)."""
 
 REDDIT = Platform(
     "reddit", "reddit", NOW, SECRETS, lambda server: World(FakeReddit(server)), source, GOALS, also("reddit:u/Jane_Staff")
