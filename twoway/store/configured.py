@@ -24,4 +24,5 @@ def store_policy(config: Config) -> StorePolicy:
         keywords=config.keywords,
         keep_community_text=config.dashboard.store_community_text,
         hours=config.organization.hours,
+        timeout=config.dashboard.timeout,
     )

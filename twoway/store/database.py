@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
@@ -63,6 +64,45 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield items[i : i + size]
 
 
+_BUSY_MS = 30_000
+"""Once open, how long a statement waits for another process's write transaction."""
+_NO_STORE = "no store yet: run `twoway collect --once` first"
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchall()[0][0])
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    return str(error).startswith(("database is locked", "database is busy"))
+
+
+def _journal_mode_wal(conn: sqlite3.Connection, deadline: float) -> None:
+    """Switch to WAL (a no-op once it is). Switching needs the file to itself: while other
+    processes open the new store too, SQLite may answer "database is locked" at once
+    (it does not wait when waiting could deadlock), so try again until `deadline`."""
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as e:
+            if not _busy(e) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _open_error(path: Path, policy: StorePolicy, error: sqlite3.Error, doing: str) -> StoreError:
+    """One line: another process kept the store locked past the timeout, or what SQLite said."""
+    if _busy(error):
+        return StoreError(
+            f"{path}: another twoway is creating or upgrading the store and did not finish"
+            f" within {policy.timeout:g} s ([dashboard] timeout): try again"
+        )
+    return StoreError(f"{path}: {doing}: {error}")
+
+
 class StorePolicy(NamedTuple):
     """What the configuration says about storing: who is staff, which keywords, which text."""
 
@@ -71,6 +111,8 @@ class StorePolicy(NamedTuple):
     keep_community_text: bool = False
     hours: OpeningHours | None = None
     """Response waits count opening hours only when set."""
+    timeout: float = 10.0
+    """`[dashboard] timeout`: how long opening waits for another process migrating the store."""
 
     @property
     def signature(self) -> str:
@@ -125,22 +167,36 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, policy: StorePolicy = StorePolicy()) -> Store:
-        """Open for writing, creating and migrating as needed."""
+        """Open for writing, creating and migrating as needed.
+
+        Many processes may open a new store at once (`collect` from cron, a `snapshot`):
+        whoever needs to migrate does it under the store's exclusive lock and first reads
+        the schema version again, so one migrates and the others find it done. Waiting for
+        another's migration takes at most `policy.timeout`, then a `StoreError` says so.
+        """
         path = path.expanduser()
+        deadline = time.monotonic() + policy.timeout
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():  # the store holds community data: readable by its owner only
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = sqlite3.connect(path, timeout=policy.timeout, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"{path}: cannot open the store: {e}") from None
-        store = cls(conn, policy, readonly=False)
-        store._migrate(path)
+        try:
+            _journal_mode_wal(conn, deadline)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, policy, readonly=False)
+            store._migrate(path, deadline)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")  # opened: writers queue as they always did
+        except sqlite3.Error as e:
+            conn.close()
+            raise _open_error(path, policy, e, "cannot open the store") from None
+        except BaseException:
+            conn.close()
+            raise
         store._salt = store._meta("salt") or ""
-        store._rederive_if_policy_changed()
         return store
 
     @classmethod
@@ -148,14 +204,23 @@ class Store:
         """Open for reading only: a snapshot that does not poll never writes."""
         path = path.expanduser()
         if not path.exists():
-            raise StoreError(f"{path}: no store yet: run `twoway collect --once` first")
+            raise StoreError(f"{path}: {_NO_STORE}")
         try:
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=policy.timeout, check_same_thread=False
             )
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.Error as e:
             raise StoreError(f"{path}: cannot read the store: {e}") from None
+        try:
+            version = _user_version(conn)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+        except sqlite3.Error as e:
+            conn.close()
+            raise _open_error(path, policy, e, "cannot read the store") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+        if version == 0:  # created a moment ago, its tables not committed yet (or never)
+            raise StoreError(f"{path}: {_NO_STORE}")
         if version > SCHEMA_VERSION:
             raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
         if version < SCHEMA_VERSION:
@@ -165,12 +230,24 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def _migrate(self, path: Path) -> None:
-        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+    def _migrate(self, path: Path, deadline: float) -> None:
+        """Bring the schema and the derived data up to date, under the exclusive lock.
+
+        Only a store that needs it takes the lock; the version is read again once it is
+        held, since another process may have migrated it while this one waited.
+        """
+        version = _user_version(self.conn)
         if version > SCHEMA_VERSION:
             raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
-        for target in range(version, SCHEMA_VERSION):
-            with self.transaction():
+        if version == SCHEMA_VERSION and self._meta("derived_with") == self.policy.signature:
+            return
+        remaining = max(deadline - time.monotonic(), 0.001)
+        self.conn.execute(f"PRAGMA busy_timeout = {int(remaining * 1000) or 1}")
+        with self.transaction("EXCLUSIVE"):
+            version = _user_version(self.conn)
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
+            for target in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
@@ -181,15 +258,19 @@ class Store:
                         "INSERT INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_hex(16),)
                     )
                 self.conn.execute(f"PRAGMA user_version = {target + 1}")
+            self._salt = self._meta("salt") or ""
+            if self._meta("derived_with") != self.policy.signature:
+                self._derive_all()
+                self._set_meta("derived_with", self.policy.signature)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, lock: Literal["IMMEDIATE", "EXCLUSIVE"] = "IMMEDIATE") -> Iterator[None]:
         """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing.
 
         The lock lets polls write from worker threads through this one connection.
         """
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(f"BEGIN {lock}")
             self._dirty = set()
             try:
                 yield
@@ -229,13 +310,6 @@ class Store:
             f"SELECT author_hash FROM accounts WHERE origin = 'source'{also_clause}", self.policy.also
         )
         return {r[0] for r in rows}
-
-    def _rederive_if_policy_changed(self) -> None:
-        if self._meta("derived_with") == self.policy.signature:
-            return
-        with self.transaction():
-            self._derive_all()
-            self._set_meta("derived_with", self.policy.signature)
 
     # -- writing -------------------------------------------------------------------
 
