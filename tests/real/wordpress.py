@@ -1,0 +1,170 @@
+"""A real WordPress for the tests: Debian's `wordpress` on Apache with mod_php, and MariaDB,
+started once per test run on 127.0.0.1 (free ports, a temp dir for data, config and logs)
+and seeded through WordPress's own PHP API (`wordpress/seed.php`).
+
+`.ci/real-wordpress.sh` installs the packages. Without them every test skips, saying why
+(`TWOWAY_REAL_WORDPRESS_SKIP`, the line the script printed when the mirror was unreachable).
+
+The packaged services (`*:80`, `*:3306`) are never used. WordPress's Debian config is read
+from `/etc/wordpress/config-<name>.php`, `<name>` from Apache's `SetEnv WORDPRESS_CONFIG`:
+the fixture writes one under a name of its own and removes it at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+HERE = Path(__file__).parent / "wordpress"
+WORDPRESS = Path("/usr/share/wordpress")
+NEEDED = ("mariadbd", "mariadb-install-db", "mariadb", "apache2", "php")
+SKIP_REASON = "TWOWAY_REAL_WORDPRESS_SKIP"
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Site:
+    """The running site: its address, and the ids WordPress gave the seeded comments."""
+
+    url: str
+    config_name: str
+    comment_ids: dict[str, int]
+
+    def php(self, *args: str, stdin: str = "") -> str:
+        """`seed.php` against this site (`trash ID`, `untrash ID`)."""
+        return _run(["php", str(HERE / "seed.php"), self.config_name, *args], stdin)
+
+
+def _run(argv: list[str], stdin: str = "") -> str:
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(argv[:3])}: exit {done.returncode}\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _address(hex_address: str) -> str:
+    """An address from /proc/net/tcp{,6}: 32-bit words in host (little-endian) order."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words)
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """Every TCP socket the process listens on, as (address, port)."""
+    fds = Path(f"/proc/{pid}/fd")
+    inodes = {target[8:-1] for fd in fds.iterdir() if (target := os.readlink(fd)).startswith("socket:[")}
+    found: set[tuple[str, int]] = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: LISTEN
+                address, port = local.split(":")
+                found.add((_address(address), int(port, 16)))
+    return found
+
+
+def _wait(ready: Callable[[], bool], what: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise RuntimeError(f"{what} did not start (exit {process.poll()}):\n{tail}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def _server(argv: list[str], what: str, log: Path, ready: Callable[[], bool]) -> Iterator[int]:
+    """A server process in the foreground, stopped (SIGTERM) on leaving; yields its pid.
+    In a session of its own: Apache's prefork stops its children by signalling its whole
+    process group, which would otherwise be pytest's."""
+    with log.open("ab") as errors:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, start_new_session=True)
+    try:
+        _wait(ready, what, process, log)
+        yield process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code < 500
+    except httpx.TransportError:
+        return False
+
+
+def _mariadb(stack: ExitStack, tmp: Path, password: str) -> tuple[int, int]:
+    """MariaDB with its own datadir on 127.0.0.1 and a `wordpress` database: (pid, port)."""
+    data, sock, port = tmp / "mariadb", tmp / "mariadb.sock", free_port()
+    _run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root", "--skip-test-db",
+          "--auth-root-authentication-method=normal"])
+    client = ["mariadb", "--no-defaults", f"--socket={sock}", "--user=root"]
+    argv = ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
+            "--bind-address=127.0.0.1", "--skip-name-resolve", "--user=root", f"--pid-file={tmp / 'mariadb.pid'}"]
+    pid = stack.enter_context(_server(argv, "mariadbd", tmp / "mariadb.log",
+                                      lambda: subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode == 0))
+    _run([*client, "-e", f"CREATE DATABASE wordpress; CREATE USER wordpress@'127.0.0.1' IDENTIFIED BY '{password}';"
+          " GRANT ALL ON wordpress.* TO wordpress@'127.0.0.1';"])
+    return pid, port
+
+
+def _apache(stack: ExitStack, tmp: Path, port: int, config_name: str) -> int:
+    """Apache with its own config file serving /usr/share/wordpress on 127.0.0.1: its pid."""
+    (php_module,) = Path("/usr/lib/apache2/modules").glob("libphp*.so")
+    conf = (HERE / "apache2.conf").read_text().format(tmp=tmp, port=port, php=php_module, config=config_name)
+    (tmp / "apache2.conf").write_text(conf)
+    argv = ["apache2", "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"]
+    return stack.enter_context(_server(argv, "apache2", tmp / "apache2.log", lambda: _answers(f"http://127.0.0.1:{port}/readme.html")))
+
+
+def _wordpress_config(stack: ExitStack, name: str, db_port: int, password: str, url: str) -> None:
+    path = Path(f"/etc/wordpress/config-{name}.php")
+    path.write_text((HERE / "config.php").read_text().format(db=f"127.0.0.1:{db_port}", password=password, url=url))
+    stack.callback(path.unlink, missing_ok=True)
+
+
+@contextmanager
+def wordpress_site(seed: object) -> Iterator[Site]:
+    """The servers started, the site installed and `seed` inserted; all of it gone after."""
+    missing = [name for name in NEEDED if shutil.which(name) is None] or ([] if WORDPRESS.is_dir() else ["wordpress"])
+    if missing:
+        pytest.skip(os.environ.get(SKIP_REASON) or f"{', '.join(missing)} not installed: run .ci/real-wordpress.sh")
+    with ExitStack() as stack:
+        tmp = Path(tempfile.mkdtemp(prefix="twoway-wordpress-"))
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+        password, name, port = secrets.token_hex(12), f"twoway-test-{secrets.token_hex(4)}", free_port()
+        url = f"http://127.0.0.1:{port}"
+        mariadb, db_port = _mariadb(stack, tmp, password)
+        _wordpress_config(stack, name, db_port, password, url)
+        apache = _apache(stack, tmp, port, name)
+        assert listening(mariadb) == {("127.0.0.1", db_port)}
+        assert listening(apache) == {("127.0.0.1", port)}
+        ids = json.loads(_run(["php", str(HERE / "seed.php"), name, "install"], json.dumps(seed)))
+        yield Site(url, name, ids)
