@@ -38,16 +38,24 @@ list or whose read answers 403/404/410, a post withdrawn by its author or delete
 (`user_deleted`, `deleted_at`), a post gone from its topic's stream, and an answer of
 the organization gone from its replies.
 
+Hashtags (SPEC §3): a first post carries its topic's tags; every post also has the
+`#words` written in it (`twoway.plugin.text.hashtags_in`), read from its `raw` Markdown
+where the answer carries it (`/posts/{id}.json` does) and else from the cooked HTML. There
+Discourse turns a `#word` naming a known tag or category into a link with no `#` left in
+its text (`<a class="hashtag-cooked" data-type="tag" data-slug="readalong">`), so that
+link's `data-slug` is one too; a `#word` naming neither stays as text.
+
 Cannot measure: reposts and quotes (Discourse has neither), views per post, followers,
-who liked (not asked: a request per post), mentions without an API key (`measures`
-then leaves them out), and hashtags other than the topic's tags. Edits of replies beyond
-a topic's first 20 posts are not re-read (only new posts are fetched).
+who liked (not asked: a request per post) and mentions without an API key (`measures`
+then leaves them out). Edits of replies beyond a topic's first 20 posts are not re-read
+(only new posts are fetched).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -56,12 +64,12 @@ from twoway.plugin.cycle import Cycle
 from twoway.plugin.fields import utc, whole
 from twoway.plugin.http import FetchError
 from twoway.plugin.protocol import CursorState, explain
-from twoway.plugin.text import html_to_text
+from twoway.plugin.text import hashtags_in, html_to_text
 
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context
 
-__all__ = ["DiscourseCollector", "parse_post"]
+__all__ = ["DiscourseCollector", "linked_hashtags", "parse_post"]
 
 MAX_PAGES = 50
 """Pages of one listing a cycle (30 topics or actions a page)."""
@@ -281,7 +289,8 @@ class _Cycle(Cycle):
                 if tid in roots or action.get("deleted"):
                     continue  # its topic's read has it, with its whole text
                 number, parent = action.get("post_number"), action.get("reply_to_post_number")
-                text, links = html_to_text(str(action.get("excerpt") or ""))
+                excerpt = str(action.get("excerpt") or "")
+                text, links = html_to_text(excerpt)
                 post = Post(
                     id=f"{tid}/{number}",
                     author_id=str(action.get("username") or username).lower(),
@@ -290,6 +299,7 @@ class _Cycle(Cycle):
                     parent_id=f"{tid}/{parent or 1}",
                     root_id=f"{tid}/1",
                     text=text,
+                    hashtags=hashtags_in(text, linked_hashtags(excerpt)),
                     links=links,
                 )
                 self.posts[post.id] = post
@@ -321,12 +331,15 @@ def parse_post(post: dict[str, Any], base: str, topic: dict[str, Any] | None = N
     """A post as a `Post`: the first post of a topic leads with the title and carries the topic's tags."""
     tid = str(post.get("topic_id") or (topic or {}).get("id"))
     number = int(post["post_number"])
-    text, links = html_to_text(str(post.get("cooked") or ""))
-    hashtags: tuple[str, ...] = ()
+    cooked = str(post.get("cooked") or "")
+    text, links = html_to_text(cooked)
+    tags: list[str] = []
     if number == 1 and topic is not None:
         title = str(topic.get("title") or "").strip()
         text = "\n".join(part for part in (title, text) if part)
-        hashtags = tuple(t if isinstance(t, str) else str(t.get("name", "")) for t in topic.get("tags") or [])
+        tags = [t if isinstance(t, str) else str(t.get("name", "")) for t in topic.get("tags") or []]
+    raw = post.get("raw")
+    written = f"{text}\n{raw}" if isinstance(raw, str) else text  # an old forum's raw may be no string
     slug = post.get("topic_slug") or (topic or {}).get("slug") or "-"
     reply_to = post.get("reply_to_post_number")
     return Post(
@@ -337,9 +350,36 @@ def parse_post(post: dict[str, Any], base: str, topic: dict[str, Any] | None = N
         parent_id=None if number == 1 else f"{tid}/{reply_to or 1}",
         root_id=f"{tid}/1",
         text=text,
-        hashtags=tuple(h for h in hashtags if h),
+        hashtags=hashtags_in(written, (t for t in (*tags, *linked_hashtags(cooked)) if t)),
         links=links,
     )
+
+
+class _HashtagLinks(HTMLParser):
+    """The `data-slug` of each hashtag link in cooked HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.slugs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            return
+        found = dict(attrs)
+        if "hashtag-cooked" in (found.get("class") or "").split() and found.get("data-slug"):
+            self.slugs.append(str(found["data-slug"]))
+
+
+def linked_hashtags(cooked: str) -> tuple[str, ...]:
+    """The tags and categories a post names as `#words`, which Discourse cooks into links with no
+    `#` left in their text: `<a class="hashtag-cooked" href="/tag/readalong" data-type="tag"
+    data-slug="readalong">` (a `#word` that names neither stays as text, for `hashtags_in`)."""
+    if "hashtag-cooked" not in cooked:
+        return ()
+    parser = _HashtagLinks()
+    parser.feed(cooked)
+    parser.close()
+    return tuple(parser.slugs)
 
 
 def _likes(post: dict[str, Any]) -> int | None:

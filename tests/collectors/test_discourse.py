@@ -17,10 +17,10 @@ import pytest
 
 from tests.collecting import FakeSleep, Stage, collect_once, context, goals, health, played, write_config
 from tests.fakes import UTC, realdata
-from tests.fakes.discourse import DISCOURSE, KEY, NOW, World, paths, source
+from tests.fakes.discourse import DISCOURSE, KEY, NOW, World, ago, hashtag_link, paths, source
 from tests.replay import ReplayServer, json_reply, replay_server
 from twoway.cli import main
-from twoway.collectors.discourse import DiscourseCollector, _Cycle, _likes, parse_post
+from twoway.collectors.discourse import DiscourseCollector, _Cycle, _likes, linked_hashtags, parse_post
 from twoway.plugin.protocol import CursorState
 
 # -- recorded real answers ---------------------------------------------------------------
@@ -53,6 +53,25 @@ def test_real_posts_read_by_id_and_across_the_site() -> None:
     assert latest[0].url == "https://forum.example/t/this-is-an-uncategorized-title/11/2"
     assert latest[2].text.startswith("The first paragraph of this pinned topic will be visible")
     assert all(p.created_at.tzinfo is UTC and "<" not in p.text for p in latest)
+
+
+def test_hashtags_are_the_topics_tags_and_the_words_written_raw_or_cooked() -> None:
+    """SPEC §3: a post's hashtags are its topic's tags and every `#word` written in it. Discourse cooks a
+    `#word` naming a known tag or category into a link with no `#` left, so its `data-slug` is read;
+    an unknown one stays as text; `raw`, where sent, is read too."""
+    topic = {"id": 7, "title": "Summer #ReadAlong", "slug": "summer-readalong", "tags": ["summer-reading"]}
+    first = {"post_number": 1, "username": "riverside", "created_at": "2026-06-01T10:00:00.000Z",
+             "cooked": f"<p>Week one: {hashtag_link('chapter-one')} and <a href=\"https://x.example/a#frag\">notes</a></p>"}
+    post = parse_post(first, "https://forum.example", topic)
+    assert post.hashtags == ("summer-reading", "chapter-one", "ReadAlong")  # the tag, the link, the title's #word
+    assert post.text == "Summer #ReadAlong\nWeek one: chapter-one and notes"  # the link's text has no `#`
+    reply = {"post_number": 2, "topic_id": 7, "username": "alice", "created_at": "2026-06-01T11:00:00.000Z",
+             "cooked": "<p>I'm in! #ReadAlong &amp; #42</p>"}
+    assert parse_post(reply, "https://forum.example").hashtags == ("ReadAlong",)  # not the number, not from a tag
+    by_id = {**reply, "cooked": "<p>See you</p>", "raw": "See you\n\n#teens"}
+    assert parse_post(by_id, "https://forum.example").hashtags == ("teens",)
+    assert parse_post({**by_id, "raw": [{"type": "paragraph"}]}, "https://forum.example").hashtags == ()
+    assert linked_hashtags('<a class="hashtag-cooked" href="/c/events/5" data-type="category" data-slug="events">') == ("events",)
 
 
 def _cycle(server: ReplayServer, now: datetime, usernames: list[str]) -> _Cycle:
@@ -181,6 +200,32 @@ def test_steady_state_and_changes(world: Stage[World]) -> None:
     world.collect(NOW + timedelta(minutes=25))
     m = goals(config)["All"]["metrics"]
     assert (m["broadcast"], m["replies"], m["voices"]) == (2, 8, 7)  # hank joined; alice still speaks in T1
+
+
+def test_a_hashtag_typed_in_a_topic_matches_a_hashtag_goal(world: Stage[World]) -> None:
+    """Issue 12: Discourse has no hashtags but the topics' tags, yet staff type `#ReadAlong` there as
+    everywhere (SPEC §3), so the goal filtered on `hashtags = ["ReadAlong"]` finds those posts."""
+    w, config = world.world, world.config
+    f = w.fake
+    # T7 by riverside, no tags: `#readalong` names the forum's tag, so Discourse cooked it into a link
+    f.topic(75, "riverside", ago(2), "Book club", f"<p>Join our {hashtag_link('readalong')} on Monday</p>")
+    f.post(75, "grace", ago(2, hours=-1), "<p>Count me in</p>")
+    f.post(75, "riverside", ago(2, hours=-3), "<p>See you there!</p>", reply_to=2)
+    # hank mentions riverside in his own topic, read by id (with its raw); nobody answers
+    f.topic(76, "hank", ago(1), "Teens?", f'<p><a class="mention" href="/u/riverside">@riverside</a> is the '
+            f"{hashtag_link('readalong')} open to teens?</p>", mentions=("riverside",),
+            raw="@riverside is the #ReadAlong open to teens?")
+    # T8 by maria says ReadAlong without the `#`: no hashtag
+    f.topic(77, "maria", ago(1, hours=2), "Our ReadAlong list")
+    world.collect(NOW)
+
+    m = goals(config)["Read along"]["metrics"]
+    # T7 alone of the organization's topics (the scenario's have no `#ReadAlong`, T8 no `#`). Before issue 12: 0
+    assert m["broadcast"] == 1
+    # grace's post, answered after 2 h; hank's mention (0 before issue 12 too)
+    assert (m["replies"], m["mentions"], m["responses"], m["answered"], m["unanswered"]) == (1, 1, 1, 1, 1)
+    assert m["median_response_seconds"] == 2 * 3600
+    assert goals(config)["All"]["metrics"]["broadcast"] == 3 + 2  # T1 T2 T6 and T7 T8
 
 
 def test_without_an_api_key_mentions_are_unavailable(world: Stage[World], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,13 +39,15 @@ class FakeDiscourse:
 
     # -- the world
     def topic(self, tid: int, author: str, when: datetime, title: str, text: str = "", *, likes: int = 0,
-              tags: tuple[str, ...] = (), mentions: tuple[str, ...] = ()) -> None:
+              tags: tuple[str, ...] = (), mentions: tuple[str, ...] = (), raw: str | None = None) -> None:
         self.topics[tid] = {"id": tid, "title": title, "slug": title.lower().replace(" ", "-"), "tags": list(tags),
                             "deleted": False}
-        self.post(tid, author, when, text or f"<p>{title}</p>", likes=likes, mentions=mentions)
+        self.post(tid, author, when, text or f"<p>{title}</p>", likes=likes, mentions=mentions, raw=raw)
 
     def post(self, tid: int, author: str, when: datetime, cooked: str, reply_to: int | None = None, *,
-             likes: int = 0, kind: int = 1, mentions: tuple[str, ...] = (), withdrawn: bool = False) -> int:
+             likes: int = 0, kind: int = 1, mentions: tuple[str, ...] = (), withdrawn: bool = False,
+             raw: str | None = None) -> int:
+        """A post; `raw`, its Markdown, is sent where Discourse sends it: by `/posts/{id}.json` only."""
         pid = next(self.ids)
         number = 1 + sum(1 for p in self.posts.values() if p["topic_id"] == tid)
         self.posts[pid] = {
@@ -54,6 +56,7 @@ class FakeDiscourse:
             "cooked": "<p>(post withdrawn by author, will be automatically deleted in 24 hours unless flagged)</p>"
             if withdrawn else cooked, "actions_summary": [{"id": 2, "count": likes}] if likes else [],
             "user_deleted": withdrawn, "deleted_at": None, "hidden": False, "_mentions": mentions, "_removed": False,
+            "_raw": raw,
         }
         return number
 
@@ -157,7 +160,8 @@ class FakeDiscourse:
         if refused:
             return refused
         pid = int(request.path.split("/")[-1].removesuffix(".json"))
-        return json_reply(self._public(self.posts[pid]))
+        post = self.posts[pid]
+        return json_reply({**self._public(post), **({"raw": post["_raw"]} if post["_raw"] is not None else {})})
 
 
 class World:
@@ -231,7 +235,19 @@ def paths(server: ReplayServer, prefix: str = "") -> list[str]:
     return sorted(described(r) for r in server.requests(prefix))
 
 
-GOALS = goals_toml(ALL, SUMMER_WORDS, goal_toml("Tagged", hashtags=["summer-reading"]))
+GOALS = goals_toml(
+    ALL, SUMMER_WORDS, goal_toml("Tagged", hashtags=["summer-reading"]), goal_toml("Read along", hashtags=["ReadAlong"])
+)
+"""Read along: a hashtag filter, which `#ReadAlong` written in a post meets (SPEC §3)."""
+
+
+def hashtag_link(slug: str) -> str:
+    """How Discourse cooks a `#word` naming a known tag: a link with no `#` left in its text."""
+    return (
+        f'<a class="hashtag-cooked" href="/tag/{slug}" data-type="tag" data-slug="{slug}" data-id="12">'
+        '<span class="hashtag-icon-placeholder"><svg class="fa d-icon d-icon-square-full svg-icon svg-node">'
+        f'<use href="#square-full"></use></svg></span><span>{slug}</span></a>'
+    )
 
 DISCOURSE = Platform(
     "discourse", "forum", NOW, {"TEST_DISCOURSE_KEY": KEY}, lambda server: World(FakeDiscourse(server)), source, GOALS,
