@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(wordpress apache2 libapache2-mod-php php-mysql mariadb-server)
 UNREACHABLE=75
 
-if ! log=$(apt-get update -qq --error-on=any 2>&1); then
+if ! log=$(apt-get update -qq --error-on=any -o Acquire::Retries=0 -o Acquire::http::Timeout=20 2>&1); then
     if grep -qiE 'could not resolve|temporary failure|unable to connect|connection (failed|timed out|refused)|network is unreachable|failed to fetch' <<<"$log"; then
         echo "real-wordpress: the Debian mirror cannot be reached: $(grep -m1 -iE 'err|fail' <<<"$log" | tr -s ' ')"
         exit "$UNREACHABLE"
@@ -25,10 +25,6 @@ trap restore EXIT
 printf '#!/bin/sh\n# written by .ci/real-wordpress.sh for the install only\nexit 101\n' >"$policy"
 chmod 755 "$policy"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${PACKAGES[@]}" >/dev/null
-# the packaged services stay off: only the tests' own servers ever run
-for unit in apache2 mariadb; do
-    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then systemctl disable -q "$unit" 2>/dev/null || true; fi
-done
 test -r /usr/share/wordpress/wp-load.php
 command -v mariadbd mariadb-install-db apache2 php >/dev/null
 echo "real-wordpress: ${PACKAGES[*]} installed"

@@ -12,7 +12,6 @@ the fixture writes one under a name of its own and removes it at the end.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -38,14 +37,13 @@ START_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Site:
-    """The running site: its address, and the ids WordPress gave the seeded comments."""
+    """The running site, installed and empty."""
 
     url: str
     config_name: str
-    comment_ids: dict[str, int]
 
     def php(self, *args: str, stdin: str = "") -> str:
-        """`seed.php` against this site (`trash ID`, `untrash ID`)."""
+        """`seed.php` against this site: `seed` (the content as JSON on stdin), `trash ID`, `untrash ID`."""
         return _run(["php", str(HERE / "seed.php"), self.config_name, *args], stdin)
 
 
@@ -151,8 +149,8 @@ def _wordpress_config(stack: ExitStack, name: str, db_port: int, password: str, 
 
 
 @contextmanager
-def wordpress_site(seed: object) -> Iterator[Site]:
-    """The servers started, the site installed and `seed` inserted; all of it gone after."""
+def wordpress_site() -> Iterator[Site]:
+    """The servers started and the site installed; all of it gone after."""
     missing = [name for name in NEEDED if shutil.which(name) is None] or ([] if WORDPRESS.is_dir() else ["wordpress"])
     if missing:
         pytest.skip(os.environ.get(SKIP_REASON) or f"{', '.join(missing)} not installed: run .ci/real-wordpress.sh")
@@ -166,5 +164,6 @@ def wordpress_site(seed: object) -> Iterator[Site]:
         apache = _apache(stack, tmp, port, name)
         assert listening(mariadb) == {("127.0.0.1", db_port)}
         assert listening(apache) == {("127.0.0.1", port)}
-        ids = json.loads(_run(["php", str(HERE / "seed.php"), name, "install"], json.dumps(seed)))
-        yield Site(url, name, ids)
+        site = Site(url, name)
+        site.php("install")
+        yield site

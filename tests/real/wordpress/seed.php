@@ -1,6 +1,7 @@
 <?php
 // Seeds the test site through WordPress's own API (tests/real/wordpress.py runs it).
-//   php seed.php CONFIG install < site.json   wp_install, then the users, posts and comments;
+//   php seed.php CONFIG install               wp_install: an empty site, pretty permalinks
+//   php seed.php CONFIG seed < site.json      the users, posts and comments;
 //                                             prints {"comment key": comment id, ...}
 //   php seed.php CONFIG trash|untrash ID      moves one comment to the trash and back
 // CONFIG names /etc/wordpress/config-CONFIG.php, the way Apache's SetEnv WORDPRESS_CONFIG does.
@@ -28,18 +29,23 @@ function seed_checked(mixed $result, string $what): mixed
 }
 
 if ($seed_action === 'trash' || $seed_action === 'untrash') {
-    $seed_action === 'trash' ? seed_checked(wp_trash_comment((int) $argv[3]), 'trash') : seed_checked(wp_untrash_comment((int) $argv[3]), 'untrash');
+    $id = (int) $argv[3];
+    seed_checked($seed_action === 'trash' ? wp_trash_comment($id) : wp_untrash_comment($id), "$seed_action $id");
     exit(0);
 }
 
-require_once ABSPATH . 'wp-admin/includes/upgrade.php';
-$site = json_decode(stream_get_contents(STDIN), true, flags: JSON_THROW_ON_ERROR);
-seed_checked(wp_install($site['title'], 'admin', 'admin@example.org', true, '', wp_generate_password()), 'wp_install');
-$wp_rewrite->set_permalink_structure('/%year%/%monthnum%/%postname%/');  // the REST API at /wp-json/
-$wp_rewrite->flush_rules(false);
-foreach (get_posts(['post_type' => 'any', 'post_status' => 'any', 'numberposts' => -1]) as $sample) {
-    wp_delete_post($sample->ID, true);  // "Hello world!", its comment, the sample page: the site holds only the seed
+if ($seed_action === 'install') {
+    require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+    seed_checked(wp_install('Riverside Library', 'admin', 'admin@example.org', true, '', wp_generate_password()), 'wp_install');
+    $wp_rewrite->set_permalink_structure('/%year%/%monthnum%/%postname%/');  // the REST API at /wp-json/
+    $wp_rewrite->flush_rules(false);
+    foreach (get_posts(['post_type' => 'any', 'post_status' => 'any', 'numberposts' => -1]) as $sample) {
+        wp_delete_post($sample->ID, true);  // "Hello world!", its comment, the sample page: the site holds only the seed
+    }
+    exit(0);
 }
+
+$site = json_decode(stream_get_contents(STDIN), true, flags: JSON_THROW_ON_ERROR);
 
 $users = [];
 foreach ($site['people'] as $key => $person) {
