@@ -13,6 +13,7 @@ the fixture writes one under a name of its own and removes it at the end.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import shutil
@@ -33,6 +34,10 @@ HERE = Path(__file__).parent / "wordpress"
 SETUP = Path(__file__).parents[2] / ".ci" / "real-wordpress.sh"
 UNREACHABLE = 75
 START_TIMEOUT = 60.0
+PR_SET_PDEATHSIG = 1
+CONFIGS = Path("/etc/wordpress")
+PREFIX = "twoway-test-"
+"""Of the config file's name and the temp dir, followed by pytest's pid."""
 
 
 @dataclass(frozen=True)
@@ -92,13 +97,18 @@ def _wait(ready: Callable[[], bool], what: str, process: subprocess.Popen[bytes]
         time.sleep(0.1)
 
 
+def _detached() -> None:
+    """In a session of its own (Apache's prefork stops its children by signalling its whole
+    process group, which would otherwise be pytest's), and sent SIGTERM if pytest dies."""
+    os.setsid()
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @contextmanager
 def _server(argv: list[str], what: str, log: Path, ready: Callable[[], bool]) -> Iterator[int]:
-    """A server process in the foreground, stopped (SIGTERM) on leaving; yields its pid.
-    In a session of its own: Apache's prefork stops its children by signalling its whole
-    process group, which would otherwise be pytest's."""
+    """A server process in the foreground, stopped (SIGTERM) on leaving; yields its pid."""
     with log.open("ab") as errors:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, start_new_session=True)
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, preexec_fn=_detached)
     try:
         _wait(ready, what, process, log)
         yield process.pid
@@ -143,9 +153,21 @@ def _apache(stack: ExitStack, tmp: Path, port: int, config_name: str) -> int:
 
 
 def _wordpress_config(stack: ExitStack, name: str, db_port: int, password: str, url: str) -> None:
-    path = Path(f"/etc/wordpress/config-{name}.php")
+    path = CONFIGS / f"config-{name}.php"
     path.write_text((HERE / "config.php").read_text().format(db=f"127.0.0.1:{db_port}", password=password, url=url))
     stack.callback(path.unlink, missing_ok=True)
+
+
+def _sweep() -> None:
+    """The config file and temp dir of a run killed before its teardown (its pid is gone)."""
+    for path in (*CONFIGS.glob(f"config-{PREFIX}*.php"), *Path(tempfile.gettempdir()).glob(f"{PREFIX}*")):
+        pid = path.name.removeprefix("config-").removeprefix(PREFIX).split("-")[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink()
 
 
 def _install() -> None:
@@ -160,10 +182,12 @@ def _install() -> None:
 def wordpress_site() -> Iterator[Site]:
     """The servers started and the site installed; all of it gone after."""
     _install()
+    _sweep()
     with ExitStack() as stack:
-        tmp = Path(tempfile.mkdtemp(prefix="twoway-wordpress-"))
+        name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         stack.callback(shutil.rmtree, tmp, ignore_errors=True)
-        password, name, port = secrets.token_hex(12), f"twoway-test-{secrets.token_hex(4)}", free_port()
+        password, port = secrets.token_hex(12), free_port()
         url = f"http://127.0.0.1:{port}"
         mariadb, db_port = _mariadb(stack, tmp, password)
         _wordpress_config(stack, name, db_port, password, url)
