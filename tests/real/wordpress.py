@@ -2,8 +2,8 @@
 started once per test run on 127.0.0.1 (free ports, a temp dir for data, config and logs)
 and seeded through WordPress's own PHP API (`wordpress/seed.php`).
 
-The fixture first runs `.ci/real-wordpress.sh`, which installs the packages (a no-op when
-they are there); when the Debian mirror cannot be reached it says so in one line, and
+The fixture first runs `.ci/real-wordpress.sh`, which installs the packages (quick when they
+are there); when the Debian mirror cannot be reached it says so in one line, and
 the tests skip with that line. Any other failure of it fails them.
 
 The packaged services (`*:80`, `*:3306`) are never used. WordPress's Debian config is read
