@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The packages tests/real/test_wordpress.py runs: Debian's WordPress on Apache with mod_php,
-# and MariaDB. Installed by name every time (idempotent); no service is started or enabled
-# for the run (policy-rc.d): the tests start their own on 127.0.0.1.
+# and MariaDB. Installed by name every time (idempotent); policy-rc.d keeps the packages from
+# starting their services during the install: the tests start their own on 127.0.0.1.
 # Exit 75 with one line when the Debian mirror cannot be reached at all (the tests then
 # skip with that line); any other failure fails loudly.
 set -euo pipefail
@@ -9,7 +9,7 @@ PACKAGES=(wordpress apache2 libapache2-mod-php php-mysql mariadb-server)
 UNREACHABLE=75
 
 if ! log=$(apt-get update -qq --error-on=any -o Acquire::Retries=0 -o Acquire::http::Timeout=20 2>&1); then
-    if grep -qiE 'could not resolve|temporary failure|unable to connect|connection (failed|timed out|refused)|network is unreachable|failed to fetch' <<<"$log"; then
+    if grep -qiE 'could not resolve|temporary failure resolving|could not connect|unable to connect|connection (failed|timed out|refused)|network is unreachable' <<<"$log"; then
         echo "real-wordpress: the Debian mirror cannot be reached: $(grep -m1 -iE 'err|fail' <<<"$log" | tr -s ' ')"
         exit "$UNREACHABLE"
     fi
