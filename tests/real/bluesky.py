@@ -8,15 +8,17 @@ registries cannot be reached it says so in one line, and the tests skip with tha
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,6 +34,7 @@ UNREACHABLE = 75
 """The setup script's exit code when the registries cannot be reached."""
 POST = "app.bsky.feed.post"
 WINDOW = timedelta(days=30)
+PR_SET_PDEATHSIG = 1
 
 
 # -- the servers -----------------------------------------------------------------------
@@ -129,32 +132,57 @@ def install() -> dict[str, str]:
     return paths
 
 
+def detached(user: str | None = None) -> Callable[[], None]:
+    """A `preexec_fn`: the child gets a session of its own (its process group is ended at
+    the end), runs as `user` if given, and is sent SIGTERM if pytest dies."""
+
+    def run() -> None:
+        os.setsid()
+        if user:
+            entry = pwd.getpwnam(user)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # after setuid, which clears it
+
+    return run
+
+
+def accepts(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def start(work: Path, paths: dict[str, str], stack: list[subprocess.Popen[bytes]]) -> Network:
     """PostgreSQL, Redis and the Node network, each on 127.0.0.1; every process started is added to `stack`."""
     data = work / "pg"
-    if os.geteuid() == 0:
-        shutil.chown(work, "postgres")
+    pg_user = "postgres" if os.geteuid() == 0 else None
+    if pg_user:
+        shutil.chown(work, pg_user)
     subprocess.run(
         as_postgres(pg_tool("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"),
         check=True,
         capture_output=True,
     )
     pg_port, redis_port = free_port(), free_port()
-    subprocess.run(
-        as_postgres(
-            pg_tool("pg_ctl"), "-D", str(data), "-l", str(work / "pg.log"), "-w", "start",
-            "-o", f"-h 127.0.0.1 -p {pg_port} -k {work} -F -c max_connections=200",
-        ),
-        check=True,
-        capture_output=True,
-    )
+    with (work / "pg.log").open("wb") as pg_log:
+        postgres = subprocess.Popen(
+            [pg_tool("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(pg_port), "-k", str(work), "-F",
+             "-c", "max_connections=200"],
+            stdout=pg_log,
+            stderr=pg_log,
+            preexec_fn=detached(pg_user),
+        )
+    stack.append(postgres)
     redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        preexec_fn=detached(),
     )
     stack.append(redis)
+    wait_for("PostgreSQL did not start", lambda: accepts(pg_port), 30, work / "pg.log")
+    wait_for("Redis did not start", lambda: accepts(redis_port), 30)
     node_tmp = work / "node"
     node_tmp.mkdir()
     log = work / "network.log"
@@ -173,7 +201,7 @@ def start(work: Path, paths: dict[str, str], stack: list[subprocess.Popen[bytes]
             stderr=err,
             env=env,
             cwd=HERE,
-            start_new_session=True,
+            preexec_fn=detached(),
         )
     stack.append(node)
     assert node.stdout is not None
@@ -192,14 +220,12 @@ def start(work: Path, paths: dict[str, str], stack: list[subprocess.Popen[bytes]
     def local(url: str) -> str:
         return str(url).replace("//localhost:", "//127.0.0.1:")
 
-    postmaster = int((data / "postmaster.pid").read_text().split()[0])
-    network = Network(local(urls["pds"]), local(urls["appview"]), local(urls["plc"]), [redis.pid, postmaster])
-    network.pids += group_pids(node.pid)
-    return network
+    pids = [pid for process in stack for pid in group_pids(process.pid)]
+    return Network(local(urls["pds"]), local(urls["appview"]), local(urls["plc"]), pids)
 
 
-def stop(work: Path, stack: list[subprocess.Popen[bytes]]) -> None:
-    """Ends every process started, by process group, and PostgreSQL through pg_ctl."""
+def stop(stack: list[subprocess.Popen[bytes]]) -> None:
+    """Ends every process started, by process group, the last started first."""
     for process in reversed(stack):
         if process.stdout:
             process.stdout.close()
@@ -210,11 +236,6 @@ def stop(work: Path, stack: list[subprocess.Popen[bytes]]) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-    if (work / "pg" / "postmaster.pid").exists():
-        subprocess.run(
-            as_postgres(pg_tool("pg_ctl"), "-D", str(work / "pg"), "-m", "immediate", "stop"),
-            capture_output=True,
-        )
 
 
 @pytest.fixture(scope="session")
@@ -226,12 +247,13 @@ def bluesky_network() -> Iterator[Network]:
     try:
         network = start(work, paths, stack)
         open_ports = listening(network.pids)
-        assert open_ports, "the network listens nowhere?"
+        for url in (network.pds, network.appview, network.plc):
+            assert int(url.rsplit(":", 1)[1]) in open_ports, (url, open_ports)
         elsewhere = {port: address for port, address in open_ports.items() if address not in LOOPBACK}
         assert not elsewhere, f"sockets of the network listen beyond 127.0.0.1: {elsewhere}"
         yield network
     finally:
-        stop(work, stack)
+        stop(stack)
         shutil.rmtree(work, ignore_errors=True)
 
 
