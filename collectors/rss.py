@@ -23,9 +23,12 @@ What a feed can tell:
 
 Calls: `GET <url>` and every `<atom:link rel="next">` page (RFC 5005) until the
 entries are older than the horizon; `GET <comment feed>` (and its next pages) only when
-`ThreadWatch` says so, its signature being the entry's comment count. Every request is
-conditional (`If-None-Match`/`If-Modified-Since`); the validators live in the cursor so
-a cron `collect --once` gets its 304s too. feedparser parses the bodies and never
+`ThreadWatch` says so, its signature being the entry's comment count. The feed's own
+pages are conditional (`If-None-Match`/`If-Modified-Since`); the validators live in the
+cursor so a cron `collect --once` gets its 304s too. A comment feed is read whole: a
+thread is read only when due anyway, and WordPress gives every comment feed the
+validators of the site's newest comment, so a trashed or late-approved older comment
+would hide behind a 304. feedparser parses the bodies and never
 fetches anything itself.
 
 Deletion is judged carefully, since a feed only shows its latest N entries: a known
@@ -366,7 +369,7 @@ class FeedCollector:
             seen = comments.get(pid, {})
             if watch.due(pid, signature, now, self.context.thread_refresh):
                 try:
-                    thread = await self._read(entry["c"], old_pages, pages, stop_before=None)
+                    thread = await self._read(entry["c"], old_pages, pages, stop_before=None, conditional=False)
                 except FetchError as e:
                     if e.status not in (404, 410):
                         raise
@@ -413,13 +416,19 @@ class FeedCollector:
         return tuple(accounts)
 
     async def _read(
-        self, url: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], *, stop_before: float | None
+        self,
+        url: str,
+        old: dict[str, dict[str, Any]],
+        new: dict[str, dict[str, Any]],
+        *,
+        stop_before: float | None,
+        conditional: bool = True,
     ) -> _Pages:
-        """A feed and its next pages, each conditional; stops after a page reaching back past `stop_before`."""
+        """A feed and its next pages; stops after a page reaching back past `stop_before`."""
         out = _Pages()
         while url and url not in new and len(out.urls) < MAX_PAGES:
             record = old.get(url, {})
-            response = await self._get(url, record)
+            response = await self._get(url, record if conditional else {}, conditional=conditional)
             if response.status == 304:
                 out.unchanged_ids += record.get("ids", [])
             else:
@@ -442,11 +451,11 @@ class FeedCollector:
             url = urljoin(url, record["next"]) if record.get("next") else ""
         return out
 
-    async def _get(self, url: str, record: dict[str, Any]) -> Response:
-        """A conditional GET whose validators outlive the process: the cursor keeps them."""
+    async def _get(self, url: str, record: dict[str, Any], *, conditional: bool) -> Response:
+        """A GET whose validators outlive the process (the cursor keeps them), when `conditional`."""
         headers = {"Accept": ACCEPT}
         if record.get("etag"):
             headers["If-None-Match"] = record["etag"]
         if record.get("modified"):
             headers["If-Modified-Since"] = record["modified"]
-        return await self.context.http.get(url, headers=headers, conditional=True)
+        return await self.context.http.get(url, headers=headers, conditional=conditional)
