@@ -271,6 +271,7 @@ class Made:
     created: datetime
     parent: Made | None = None
     mentions: bool = False
+    text: str = ""
     deleted: bool = False
 
     @property
@@ -350,7 +351,7 @@ class Seeder:
         if quote:
             record["embed"] = {"$type": "app.bsky.embed.record", "record": quote.ref}
         data = self.record(handle, POST, record)
-        made = Made(data["uri"], data["cid"], handle, at, parent, mentions=mention is not None)
+        made = Made(data["uri"], data["cid"], handle, at, parent, mentions=mention is not None, text=text)
         if quote:
             self.quotes.append((made, quote))
         else:
