@@ -41,3 +41,26 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+# -- the real servers' share of the run (tests/real/), said at the end so CI's log shows it --
+
+_real_server_runs: dict[str, list[float]] = {}
+"""Outcome → durations (setup, call and teardown) of the `real_server` tests."""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "real_server" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome in ("skipped", "failed")):
+        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        _real_server_runs.setdefault(outcome, []).append(report.duration)
+    _real_server_runs.setdefault("_seconds", []).append(report.duration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    seconds = sum(_real_server_runs.pop("_seconds", []))
+    if not _real_server_runs:
+        return
+    counts = ", ".join(f"{len(runs)} {outcome}" for outcome, runs in sorted(_real_server_runs.items()))
+    terminalreporter.write_line(f"real servers (tests/real, -m real_server): {counts} in {seconds:.1f} s, setup included")
