@@ -238,11 +238,24 @@ def stop(stack: list[subprocess.Popen[bytes]]) -> None:
                 process.wait()
 
 
+PREFIX = "twoway-bluesky-"
+"""Of the temp dir, followed by pytest's pid."""
+
+
+def sweep() -> None:
+    """Removes the temp dirs of runs that were killed (their servers died with them: PR_SET_PDEATHSIG)."""
+    for left in Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        pid = left.name.removeprefix(PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(left, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def bluesky_network() -> Iterator[Network]:
     """The network, for the whole test run; removed with its data at the end."""
     paths = install()
-    work = Path(tempfile.mkdtemp(prefix="twoway-bluesky-"))
+    sweep()
+    work = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     stack: list[subprocess.Popen[bytes]] = []
     try:
         network = start(work, paths, stack)
