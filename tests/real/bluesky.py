@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.real import NOT_ROOT
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "bluesky"
 SETUP = ROOT / ".ci" / "real-bluesky.sh"
@@ -122,6 +124,8 @@ def group_pids(leader: int) -> list[int]:
 
 def install() -> dict[str, str]:
     """Runs .ci/real-bluesky.sh: the node binary and node_modules folder it installed."""
+    if os.geteuid() != 0:
+        pytest.skip(NOT_ROOT)
     done = subprocess.run([str(SETUP)], capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode == UNREACHABLE:

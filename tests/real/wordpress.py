@@ -30,6 +30,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.real import NOT_ROOT
+
 HERE = Path(__file__).parent / "wordpress"
 SETUP = Path(__file__).parents[2] / ".ci" / "real-wordpress.sh"
 UNREACHABLE = 75
@@ -171,6 +173,8 @@ def _sweep() -> None:
 
 
 def _install() -> None:
+    if os.geteuid() != 0:
+        pytest.skip(NOT_ROOT)
     done = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=1800, check=False)
     if done.returncode == UNREACHABLE:
         pytest.skip(done.stdout.strip().splitlines()[-1])
