@@ -70,7 +70,33 @@ def _parser() -> argparse.ArgumentParser:
 
     forget = commands.add_parser("forget", parents=[common], help="remove everything a source stored")
     forget.add_argument("source", metavar="ID")
+
+    init = commands.add_parser("init", parents=[common], help="write a configuration from the accounts' addresses")
+    init.__class__ = _IntermixedParser  # options before, between or after the addresses (SPEC §12)
+    init.add_argument("addresses", nargs="*", metavar="ADDRESS", help="@account@server, a Bluesky handle, a URL")
+    init.add_argument("--name", metavar="NAME", help="the organization's name (default: the first account's)")
+    init.add_argument("--add", action="store_true", help="append the new sources to the existing file")
+    init.add_argument("--force", action="store_true", help="replace an existing file (kept as .bak)")
+    init.add_argument("--yes", action="store_true", help="take the suggested goals without asking")
+    init.add_argument("--bluesky-service", metavar="URL", help="the Bluesky AppView to resolve handles on")
     return parser
+
+
+class _IntermixedParser(_Parser):
+    """A subcommand whose options may come between its positional arguments."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check-config": _check_config,
             "forget": _forget,
             "import": _import,
+            "init": _init,
         }[args.command]
         return handler(args)
     except TwowayError as e:
@@ -363,3 +390,22 @@ def _import(args: argparse.Namespace) -> int:
         store.close()
     print(f"imported {len(batch.posts)} posts from {args.path} into {source.id}")
     return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    """`twoway init ADDRESS ...`: probe each address, write a commented configuration (SPEC §12)."""
+    from twoway.init_flow import Options, RichAsker, run
+
+    if _is_demo(args):
+        raise UsageError("twoway init: not with --demo (the demo organization has its own configuration)")
+    options = Options(
+        addresses=list(args.addresses),
+        name=args.name,
+        config=getattr(args, "config", None),
+        add=args.add,
+        force=args.force,
+        yes=args.yes,
+        bluesky_service=args.bluesky_service,
+    )
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    return run(options, asker=RichAsker() if terminal else None, out=sys.stdout, err=sys.stderr)
