@@ -19,7 +19,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from twoway.hosts import is_loopback
 from twoway.plugin.http import FetchError, Http, Response
-from twoway.plugin.text import hashtags_in
+from twoway.plugin.text import hashtags_in, html_to_text
 from twoway.text import neutralize
 
 __all__ = [
@@ -156,7 +156,11 @@ _TITLES = {
 
 
 def _reason(error: FetchError) -> str:
-    """A FetchError's message without the URL it starts with: the line names the address already."""
+    """A FetchError's message without the URL it starts with: the line names the address already;
+    an XRPC error's own sentence (`message`) rather than its code."""
+    said = error.data.get("message") if isinstance(error.data, dict) else None
+    if error.status and isinstance(said, str) and said.strip():
+        return f"HTTP {error.status}: {display(said)}"
     text = str(error)
     head, sep, rest = text.partition(": ")
     return rest if sep and head.startswith(("http://", "https://")) else text
@@ -212,7 +216,9 @@ async def _mastodon(http: Http, origin: str, account: str, address: str) -> Prob
         statuses = []
     for status in statuses if isinstance(statuses, list) else []:
         if isinstance(status, dict):
-            tags += _once(str(t.get("name")) for t in status.get("tags") or [] if isinstance(t, dict))
+            text, _ = html_to_text(str(status.get("content") or ""))
+            named = [str(t.get("name")) for t in status.get("tags") or [] if isinstance(t, dict)]
+            tags += _once([*hashtags_in(text), *named])  # the text keeps the author's capitals, the API may not
     count = f", {posts:,} posts" if isinstance(posts, int) else ""
     return Found("mastodon", keys, f'Mastodon @{account}@{host}, "{name}"{count}', name, tuple(tags), notes=notes)
 
@@ -348,6 +354,8 @@ async def _site(http: Http, url: str, address: str) -> Probe:
     if await _is_mastodon_server(http, base):
         return Failed(address, f"{address}: a Mastodon server; name the account: @NAME@{urlsplit(base).netloc}")
     what = "an HTML page without feed links" if page.text.lstrip()[:1] == "<" else "no feed"
+    if feeds:
+        what = f"its feed links answer no feed: {', '.join(feeds[:3])}"
     return Failed(address, f"{address}: no Mastodon, WordPress or feed found (HTTP {page.status}, {what})")
 
 
@@ -424,7 +432,12 @@ def _once(tags: Iterable[str]) -> list[str]:
 @dataclass
 class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
-    spelling: dict[str, str] = field(default_factory=dict)
+    spellings: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def spelling(self, key: str) -> str:
+        """The most used way of writing it, capitals first: #SummerReading reads better than #summerreading."""
+        seen = self.spellings[key]
+        return max(seen, key=lambda s: (s != s.lower(), seen[s]))
 
 
 def top_hashtags(found: Iterable[Found], n: int = 3) -> list[str]:
@@ -434,7 +447,7 @@ def top_hashtags(found: Iterable[Found], n: int = 3) -> list[str]:
         for tag in account.tags:
             key = tag.casefold()
             tally.counts[key] += 1
-            tally.spelling.setdefault(key, tag)
-    order = {key: i for i, key in enumerate(tally.spelling)}
+            tally.spellings.setdefault(key, Counter())[tag] += 1
+    order = {key: i for i, key in enumerate(tally.spellings)}
     ranked = sorted(tally.counts, key=lambda k: (-tally.counts[k], order[k]))
-    return [tally.spelling[k] for k in ranked[:n]]
+    return [tally.spelling(k) for k in ranked[:n]]
