@@ -111,7 +111,7 @@ class _Run:
         self.taken.add(source.id)
         self.planned.append(source)
         self.found.append(result)
-        self.say(f"✓ {result.line} → source {source.id!r}")
+        self.say(f"✓ {result.line}")
         for note in (*result.notes, *_credential_notes(result, source)):
             self.say(f"  {note}")
 
@@ -142,7 +142,9 @@ def run(
             state.probe(options.addresses)
         else:
             assert asker is not None
-            state.say(f"twoway init: a configuration for {display_path(path)}. Ctrl-C stops, writing nothing.")
+            state.say(f"twoway init: writes {display_path(path)} from your accounts' addresses:")
+            state.say("@account@server, a Bluesky handle, a site's URL, or a platform's name.")
+            state.say("Ctrl-C stops at any time, writing nothing.")
             if name is None and not options.add:
                 name = asker.name().strip() or None
             while address := asker.address().strip():
@@ -317,7 +319,7 @@ def _write(state: _Run, path: Path, name: str | None, goals: list[Goal]) -> int:
         data = append_text(old, state.planned)
         _parses(data, path)
         write_atomic(path, data, mode=path.stat().st_mode & 0o777)
-        state.say(f"added {_count(len(state.planned), 'source')} to {path}")
+        state.say(f"added to {path}: {_ids(state.planned)}")
     else:
         title = name or next((f.name for f in state.found if f.name), "") or "My organization"
         text = config_text(title, system_timezone(), state.planned, goals)
@@ -327,7 +329,8 @@ def _write(state: _Run, path: Path, name: str | None, goals: list[Goal]) -> int:
             shutil.copy2(path, path.with_name(path.name + ".bak"))
             state.say(f"kept the old file as {path.name}.bak")
         write_atomic(path, data)
-        state.say(f"written: {path} ({_count(len(state.planned), 'source')}, {_count(len(goals), 'goal')})")
+        state.say(f"written: {path}")
+        state.say(f"  sources {_ids(state.planned)}; {_count(len(goals), 'goal')}")
     _next_steps(state.say, state.err, path)
     return EXIT_WRITTEN
 
@@ -340,6 +343,10 @@ def _parses(data: bytes, path: Path) -> None:
         tomli.loads(data.decode("utf-8").removeprefix("\ufeff"))
     except tomli.TOMLDecodeError as e:
         raise UsageError(f"twoway init: {path}: the sources cannot be added to this file ({e})") from None
+
+
+def _ids(planned: Sequence[Planned]) -> str:
+    return ", ".join(repr(p.id) for p in planned)
 
 
 def _count(n: int, what: str) -> str:
@@ -385,7 +392,7 @@ class RichAsker:
         from rich.prompt import Prompt
 
         return Prompt.ask(
-            "Organization name [dim](Enter: the first account's display name)[/]", default="", show_default=False,
+            "Organization name [dim](Enter: the first account's)[/]", default="", show_default=False,
             console=self.console,
         )
 
@@ -393,7 +400,7 @@ class RichAsker:
         from rich.prompt import Prompt
 
         return Prompt.ask(
-            "Address [dim](@account@server, a Bluesky handle, a site's URL, a platform; Enter: done)[/]",
+            "Address [dim](Enter when done)[/]",
             default="", show_default=False, console=self.console,
         )
 

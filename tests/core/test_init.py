@@ -158,10 +158,10 @@ def test_one_line_per_address_and_the_file_they_make(sites: Fakes, tmp_path: Pat
     assert code == 0, err
     lines = out.splitlines()
     host = sites.mastodon.url.removeprefix("http://")
-    assert lines[0] == f"✓ Mastodon @library@{host}, \"Riverside Library\", 2,312 posts → source 'mastodon'"
-    assert lines[1] == "✓ Bluesky @library.bsky.social, \"Riverside on Bluesky\", 2,312 posts → source 'bluesky'"
-    assert lines[2] == f"✓ WordPress {sites.wordpress.url}, \"Riverside Blog\", 115 posts → source 'wordpress'"
-    assert lines[3] == f"✓ Feed {sites.blog.url}/feed/, \"Riverside Library Blog\", 3 entries → source 'rss'"
+    assert lines[0] == f"✓ Mastodon @library@{host}, \"Riverside Library\", 2,312 posts"
+    assert lines[1] == "✓ Bluesky @library.bsky.social, \"Riverside on Bluesky\", 2,312 posts"
+    assert lines[2] == f"✓ WordPress {sites.wordpress.url}, \"Riverside Blog\", 115 posts"
+    assert lines[3] == f"✓ Feed {sites.blog.url}/feed/, \"Riverside Library Blog\", 3 entries"
     data = written(config)
     assert data["organization"]["name"] == "Riverside Library"  # the first account's display name
     assert [(s["id"], s["platform"]) for s in data["sources"]] == [
@@ -491,7 +491,7 @@ def test_asked_name_then_addresses_one_by_one(sites: Fakes, tmp_path: Path) -> N
     code, out, err = run_direct(config, [], asker=asker)
     assert code == 0, err
     assert asker.asked == ["name", "address", "address", "address", "address", "goals"]
-    assert [line[:1] for line in out.splitlines()[1:4]] == ["✓", "✗", "✓"]
+    assert [line[:1] for line in out.splitlines()[3:6]] == ["✓", "✗", "✓"]
     data = written(config)
     assert data["organization"]["name"] == "Riverside"
     assert [g["name"] for g in data["goals"]] == ["Everything"]
