@@ -130,6 +130,8 @@ def run(
     _check_service(options.bluesky_service)
     path = target_path(options.config)
     existing = _existing(path, options)
+    if options.add and not path.exists():  # nothing to add to: a whole new file, goals included
+        options = Options(**{**vars(options), "add": False})
     if not options.addresses and asker is None:
         raise UsageError(
             "twoway init: name the accounts' addresses (@account@server, a Bluesky handle, a site's URL"

@@ -376,7 +376,8 @@ def test_add_to_the_example_config_leaves_every_other_byte(sites: Fakes, tmp_pat
 
 def test_add_gives_a_new_id_when_the_platform_is_taken(sites: Fakes, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    assert init(config, "--yes", sites.wordpress.url)[0] == 0
+    assert init(config, "--yes", "--add", sites.wordpress.url)[0] == 0  # nothing to add to yet: a whole file
+    assert [g["name"] for g in written(config)["goals"]] == ["Everything"]
     assert init(config, "--add", sites.wordpress.url)[0] == 0
     assert [s["id"] for s in written(config)["sources"]] == ["wordpress", "wordpress-2"]
 
