@@ -22,7 +22,7 @@ from twoway.model import PARTS, Account, Batch, Counters, Part, Post
 if TYPE_CHECKING:
     from twoway.plugin.protocol import Context
 
-__all__ = ["DEMO_CONFIG", "DemoCollector", "demo_history"]
+__all__ = ["DEMO_CONFIG", "DemoCollector", "demo_history", "history_start"]
 
 DEMO_CONFIG = """\
 # The built-in demo organization (twoway --demo). Invented data, not collected.
@@ -242,6 +242,11 @@ class _Generator:
                 )
             )
         return batches
+
+
+def history_start(now: datetime, days: int = HISTORY_DAYS) -> datetime:
+    """Where the demo's history begins: every demo source covers from here (SPEC §3)."""
+    return now - timedelta(days=days)
 
 
 def demo_history(now: datetime, days: int = HISTORY_DAYS) -> list[Batch]:

@@ -39,14 +39,15 @@ def check_report_json(doc: object) -> None:
     for goal in doc["goals"]:
         assert set(goal) == {
             "name", "status", "window", "start", "end", "metrics", "baseline", "deltas",
-            "unavailable", "targets", "by_source", "waiting_total", "waiting", "imported",
-        }  # "imported" was added in schema 1 (keys may be added, never renamed)
+            "unavailable", "targets", "by_source", "waiting_total", "waiting", "imported", "coverage",
+        }  # "imported" and "coverage" were added in schema 1 (keys may be added, never renamed)
         assert isinstance(goal["name"], str)
         assert goal["status"] in ("met", "missed", "no-data", "no-targets")
         assert isinstance(goal["window"], str)
         assert _iso(goal["start"]) < _iso(goal["end"])
         for key in ("metrics", "baseline", "deltas"):
             _check_metrics(goal[key])
+        _check_coverage(goal, source_ids)
         assert isinstance(goal["unavailable"], dict)
         for metric, ids in goal["unavailable"].items():
             assert metric in METRICS
@@ -84,6 +85,22 @@ def check_report_json(doc: object) -> None:
         assert source["followers"] is None or (
             isinstance(source["followers"], int) and not isinstance(source["followers"], bool)
         )
+
+
+def _check_coverage(goal: dict[str, object], source_ids: set[str]) -> None:
+    """Per window, from when the goal's sources have data and which do not reach its start (SPEC §3)."""
+    coverage = goal["coverage"]
+    assert isinstance(coverage, dict) and set(coverage) == {"metrics", "baseline"}, coverage
+    for window, block in coverage.items():
+        assert isinstance(block, dict) and set(block) == {"covered_from", "sources"}, block
+        if block["covered_from"] is not None:
+            _iso(block["covered_from"])
+        assert isinstance(block["sources"], list) and all(s in source_ids for s in block["sources"])
+        if block["sources"] and window == "metrics":
+            assert set(coverage["metrics"]["sources"]) <= set(coverage["baseline"]["sources"])
+    deltas = goal["deltas"]
+    if coverage["baseline"]["sources"]:
+        assert isinstance(deltas, dict) and all(v is None for v in deltas.values()), "no change from nothing"
 
 
 def _check_import(note: object, source_ids: set[str]) -> None:

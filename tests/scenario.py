@@ -55,7 +55,10 @@ class Scenario:
     @property
     def policy(self) -> StorePolicy:
         return StorePolicy(
-            also=self.config.organization.also, keywords=self.config.keywords, hours=self.config.organization.hours
+            also=self.config.organization.also,
+            keywords=self.config.keywords,
+            hours=self.config.organization.hours,
+            horizon=self.config.horizon,
         )
 
     def batch(

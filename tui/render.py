@@ -48,6 +48,7 @@ __all__ = [
     "UNICODE",
     "Glyphs",
     "clean",
+    "coverage_note",
     "demo_banner",
     "describe_import",
     "format_delta",
@@ -59,6 +60,7 @@ __all__ = [
     "header",
     "human_duration",
     "imported_note",
+    "local",
     "relative_time",
     "sources_table",
     "utc",
@@ -171,6 +173,37 @@ def clean(text: str, glyphs: Glyphs = UNICODE) -> str:
 def utc(moment: datetime) -> datetime:
     """The moment in UTC, the zone every view labels its times with."""
     return moment.astimezone(timezone.utc)
+
+
+def local(moment: datetime, zone: str) -> datetime:
+    """The moment in the organization's timezone (an IANA name), UTC if the name is unknown."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return utc(moment)
+
+
+def coverage_note(goal: GoalReport, glyphs: Glyphs = UNICODE) -> str | None:
+    """Why a window's numbers or the changes are missing: its sources' data begins after it does.
+
+    `no data before 2026-09-07 (library-blog): no change against the 30d before`, the date
+    in the organization's timezone; `None` when both windows are covered.
+    """
+    current, baseline = goal.coverage.get("metrics"), goal.coverage.get("baseline")
+    shown = current if current is not None and not current.covered else baseline
+    if shown is None or shown.covered:
+        return None
+    who = ", ".join(clean(s, glyphs) for s in shown.sources)
+    if shown.covered_from is None:
+        head = f"no data yet from {who}"
+    else:
+        head = f"no data before {local(shown.covered_from, goal.timezone):%Y-%m-%d} ({who})"
+    window = clean(goal.window, glyphs)
+    if shown is current:
+        return f"{head}: not counted in this {window} nor compared with the {window} before"
+    return f"{head}: no change against the {window} before"
 
 
 def human_duration(seconds: float) -> str:
@@ -425,8 +458,10 @@ def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> Ren
     )
     one_way = Text.assemble(("one-way  ", "bold"))
     one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
+    uncovered = coverage_note(goal, glyphs)
     parts: list[RenderableType] = [
         status_line,
+        *([Text(uncovered, style="yellow")] if uncovered else []),
         Text(),
         bars(goal, inner, glyphs),
         _breakdown(goal, len("broadcast") + 1, glyphs),

@@ -191,6 +191,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
     from twoway.tui.render import (
         LABELS,
         WAITING_LISTED,
+        coverage_note,
         describe_import,
         format_delta,
         format_target,
@@ -218,6 +219,9 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
             " compared with the window before.",
             "",
         ]
+        uncovered = coverage_note(goal, glyphs)
+        if uncovered:
+            lines += [md_escape(uncovered[:1].upper() + uncovered[1:]) + ".", ""]
         lines += ["| metric | now | before | change |", "| --- | ---: | ---: | ---: |"]
         for metric in _MD_METRICS:
             now = format_value(metric, goal.metrics.get(metric), glyphs)

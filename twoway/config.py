@@ -164,6 +164,11 @@ class Config(NamedTuple):
         """Every goal's keywords: what the store matches in community text it does not keep."""
         return tuple(dict.fromkeys(k for g in self.goals for k in g.keywords))
 
+    @property
+    def horizon(self) -> int:
+        """Seconds a source's first poll backfills: twice the longest window (SPEC §6)."""
+        return 2 * max([g.window or self.dashboard.window for g in self.goals] or [self.dashboard.window])
+
 
 
 # ---------------------------------------------------------------- durations
@@ -212,18 +217,21 @@ def _candidates() -> list[Path]:
 
 
 def find_config(explicit: str | None) -> Path:
-    """`--config PATH`, else the first of `$TWOWAY_CONFIG`, `./config.toml`, the user
+    """`--config PATH`, else `$TWOWAY_CONFIG`, else the first of `./config.toml`, the user
     config dir and `/etc/twoway/config.toml` that exists.
 
     Raises:
-        ConfigError: the explicit path does not exist, or none of the places does.
+        ConfigError: the path given with `--config` or `$TWOWAY_CONFIG` is not a file, or
+            none of the places holds one.
     """
-    if explicit is not None:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            what = "is not a file" if path.exists() else "does not exist"
-            raise ConfigError([f"{path}: {what} (given with --config)"])
-        return path
+    named = [(explicit, "given with --config"), (os.environ.get("TWOWAY_CONFIG") or None, "named by TWOWAY_CONFIG")]
+    for given, how in named:  # a file named by the user is the one meant: never a fallback
+        if given is not None:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                what = "is not a file" if path.exists() else "does not exist"
+                raise ConfigError([f"{path}: {what} ({how})"])
+            return path
     candidates = _candidates()
     for path in candidates:
         if path.is_file():

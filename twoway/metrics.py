@@ -28,6 +28,7 @@ from twoway.platforms import IMPORTERS
 from twoway.report import (
     METRICS,
     BroadcastRow,
+    Coverage,
     GoalReport,
     GoalStatus,
     ImportNote,
@@ -156,7 +157,7 @@ def _combine(tallies: Iterable[_Tally]) -> Metrics:
     durations = [t.waits for t in answering]
     voicing = [t for t in tallies if measures_metric("voices", t.measures)]
     return {
-        "broadcast": sum(t.broadcast for t in tallies),
+        "broadcast": sum(t.broadcast for t in tallies) if tallies else None,
         "replies": replies,
         "mentions": mentions,
         "community_messages": community,
@@ -403,6 +404,7 @@ class _Reader:
         self.sources = config.sources
         self.states = store.source_states()
         self.imports = store.imports()
+        self.coverage = store.coverage()
         self.order = [s.id for s in config.sources]
         self._pools: dict[tuple[str, str], _Pool] = {}
 
@@ -616,9 +618,11 @@ def goal_report(
     end = int(now.timestamp())
     start, base_start = end - length, end - 2 * length
     scope = _GoalScope(goal, reader, measures, since=base_start, waiting_since=start)
+    coverage = {"metrics": _coverage(goal, reader, start), "baseline": _coverage(goal, reader, base_start)}
     current = {sid: scope.tally(sid, start, end) for sid in goal.sources}
-    metrics = _combine(current.values())
-    baseline = _combine(scope.tally(sid, base_start, start) for sid in goal.sources)
+    metrics = _combine(t for sid, t in current.items() if sid not in coverage["metrics"].sources)
+    covering = [sid for sid in goal.sources if sid not in coverage["baseline"].sources]
+    baseline = _combine(scope.tally(sid, base_start, start) for sid in covering)
     results = tuple(
         TargetResult(t.metric, t.op, t.value, metrics[t.metric], _check(t, metrics[t.metric])) for t in goal.targets
     )
@@ -638,16 +642,26 @@ def goal_report(
         end=now.astimezone(timezone.utc),
         metrics=metrics,
         baseline=baseline,
-        deltas={m: _delta(metrics[m], baseline[m]) for m in METRICS},
+        deltas={m: None if coverage["baseline"].sources else _delta(metrics[m], baseline[m]) for m in METRICS},
         unavailable={m: ids for m, ids in unavailable.items() if ids},
         targets=results,
-        by_source={sid: _combine([t]) for sid, t in current.items()},
+        by_source={sid: _combine([t] if sid not in coverage["metrics"].sources else []) for sid, t in current.items()},
         waiting_total=waiting_total,
         waiting=waiting,
         daily=scope.daily(start, end, config.organization.timezone) if daily else (),
         broadcasts=scope.broadcast_rows(start, end) if daily else (),
         imported=imported,
+        coverage=coverage,
+        timezone=config.organization.timezone,
     )
+
+
+def _coverage(goal: Goal, reader: _Reader, start: int) -> Coverage:
+    """Which of the goal's sources have no data from `start` on: a window they do not cover (SPEC §3)."""
+    since = [reader.coverage.get(sid) for sid in goal.sources]
+    uncovered = tuple(sid for sid, at in zip(goal.sources, since) if at is None or at.timestamp() > start)
+    known = [at for at in since if at is not None]
+    return Coverage(max(known) if known and len(known) == len(since) else None, uncovered)
 
 
 def _note(source_id: str, record: ImportRecord) -> ImportNote:

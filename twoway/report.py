@@ -11,6 +11,7 @@ from typing import Literal, NamedTuple, Union
 
 __all__ = [
     "BroadcastRow",
+    "Coverage",
     "PARTS",
     "Part",
     "COUNTS",
@@ -102,6 +103,22 @@ class BroadcastRow(NamedTuple):
     likes: int
 
 
+class Coverage(NamedTuple):
+    """Whether a goal's sources have data from a window's start on (SPEC §3)."""
+
+    covered_from: datetime | None
+    """From when every source of the goal has data; `None` while one has none yet."""
+    sources: tuple[str, ...] = ()
+    """The goal's sources whose data begins after the window's start: their parts are null."""
+
+    @property
+    def covered(self) -> bool:
+        return not self.sources
+
+    def to_json(self) -> dict[str, object]:
+        return {"covered_from": iso(self.covered_from), "sources": list(self.sources)}
+
+
 class ImportNote(NamedTuple):
     """A file imported into a source: numbers that came from an export, not from polling."""
 
@@ -145,6 +162,10 @@ class GoalReport(NamedTuple):
     """The window's broadcasts, newest first, at most 200: with `daily`, for the goal screen."""
     imported: tuple[ImportNote, ...] = ()
     """The imports whose posts reach this window or its baseline: these numbers are an export's."""
+    coverage: dict[str, Coverage] = {}
+    """`metrics` (the window) and `baseline` → whether the sources' data reaches back to its start."""
+    timezone: str = "UTC"
+    """The organization's IANA timezone: the one views show dates in."""
 
     def unmeasured(self) -> dict[str, list[str]]:
         """Source id → the parts it cannot measure (a platform limit, not a zero)."""
@@ -180,6 +201,7 @@ class GoalReport(NamedTuple):
                 for w in self.waiting
             ],
             "imported": [i.to_json() for i in self.imported],
+            "coverage": {w: self.coverage.get(w, Coverage(None)).to_json() for w in ("metrics", "baseline")},
         }
 
 

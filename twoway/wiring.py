@@ -99,12 +99,12 @@ def open_demo_store(config: Config) -> Store:
 
 def _fill_demo_store(store: Store, now: datetime) -> None:
     """Write the demo history once; a store that already has it is left alone."""
-    from twoway.collectors.demo import demo_history
+    from twoway.collectors.demo import demo_history, history_start
 
     if store.source_states():
         return
     for batch in demo_history(now):
-        store.write(batch)
+        store.write(batch, covers_from=history_start(now))
     store.analyze()
 
 

@@ -431,15 +431,28 @@ def test_find_config_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_find_config_nothing_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("platformdirs.user_config_path", lambda app: tmp_path / "user" / app)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TWOWAY_CONFIG", str(tmp_path / "missing.toml"))
     if Path("/etc/twoway/config.toml").exists():
         pytest.skip("a system-wide config exists here")
     with pytest.raises(ConfigError) as info:
         find_config(None)
     (problem,) = info.value.problems
     assert "\n" not in problem
-    for place in ("missing.toml", "config.toml", str(tmp_path / "user" / "twoway"), "/etc/twoway/config.toml"):
+    for place in ("config.toml", str(tmp_path / "user" / "twoway"), "/etc/twoway/config.toml"):
         assert place in problem
+
+
+def test_a_missing_twoway_config_is_an_error_not_a_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`TWOWAY_CONFIG` names one file, like `--config`: a ./config.toml must not stand in for it."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, VALID, "config.toml")
+    monkeypatch.setenv("TWOWAY_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError) as info:
+        find_config(None)
+    (problem,) = info.value.problems
+    assert "missing.toml" in problem and "does not exist" in problem and "TWOWAY_CONFIG" in problem
+    monkeypatch.setenv("TWOWAY_CONFIG", str(tmp_path))
+    with pytest.raises(ConfigError, match="is not a file"):
+        find_config(None)
 
 
 # ------------------------------------------------------------------ durations

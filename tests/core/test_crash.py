@@ -132,7 +132,10 @@ def test_snapshots_while_collect_writes_see_whole_polls(tmp_path: Path, feed_ser
     polls = len(feed_server.requests("/feed.xml"))
     try:
         for _ in range(25):
-            readers = [_twoway(config, "snapshot", "--no-poll", "--format", "json", capture=True) for _ in range(2)]
+            # on the real clock too: the polls' data begins then (SPEC §3 coverage)
+            readers = [
+                _twoway(config, "snapshot", "--no-poll", "--format", "json", capture=True, now=None) for _ in range(2)
+            ]
             for reader in readers:
                 out, err = reader.communicate(timeout=60)
                 assert reader.returncode == 0, err

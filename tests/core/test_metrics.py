@@ -400,3 +400,75 @@ def test_goal_broadcasts_newest_first_with_their_counts(sc: Scenario) -> None:
         ("Storytime Saturday", 1, 1, 2, 5),
     ]
     assert rows[0].url.endswith("/b2") and rows[0].source == "src"
+
+
+# -- coverage (SPEC §3): a window older than a source's data is not counted as 0 ------------------
+
+
+def _begins_45_days_ago(tmp_path: Path, **config: object) -> Scenario:
+    """A store whose one source's first backfill reached back 45 days (a 22.5-day longest window)."""
+    sc = Scenario(tmp_path, make_config(**config))  # type: ignore[arg-type]
+    sc.store.close()
+    sc.store = Store.open(sc.path, sc.policy._replace(horizon=45 * DAY))
+    sc.write(post("b1", ORG, at(days=40)), post("b2", ORG, at(days=10)), post("r1", "alice", at(days=9),
+             parent_id="b2", root_id="b2"))
+    return sc
+
+
+def test_a_baseline_older_than_the_data_is_null_not_zero(tmp_path: Path) -> None:
+    sc = _begins_45_days_ago(tmp_path)
+    report = sc.report()
+    assert report.metrics["broadcast"] == 1 and report.metrics["replies"] == 1  # the window is covered
+    assert all(report.baseline[m] is None for m in METRICS), report.baseline  # b1 alone would read as 1
+    assert all(report.deltas[m] is None for m in METRICS)  # never a gain from nothing
+    since = at(days=45)
+    assert report.coverage["metrics"].covered and report.coverage["metrics"].covered_from == since
+    assert report.coverage["baseline"].sources == ("src",) and report.coverage["baseline"].covered_from == since
+    assert report.to_json()["coverage"] == {
+        "metrics": {"covered_from": "2026-05-16T12:00:00Z", "sources": []},
+        "baseline": {"covered_from": "2026-05-16T12:00:00Z", "sources": ["src"]},
+    }
+    # a 60-day window starts before the data too: its own numbers are null, not a count of what is there
+    wide = sc.report(window=60 * DAY)
+    assert wide.metrics["broadcast"] is None and wide.by_source["src"]["broadcast"] is None
+    assert wide.coverage["metrics"].sources == ("src",)
+    # a 20-day window and its baseline lie inside the data: counted and compared as always
+    narrow = sc.report(window=20 * DAY)
+    assert (narrow.metrics["broadcast"], narrow.baseline["broadcast"], narrow.deltas["broadcast"]) == (1, 1, 0)
+    assert narrow.coverage["baseline"].covered
+
+
+def test_one_uncovering_source_nulls_the_deltas_and_keeps_the_others_counts(tmp_path: Path) -> None:
+    config = make_config(sources=(("old", "mastodon"), ("new", "bluesky")), goals=[goal(sources=("old", "new"))])
+    sc = Scenario(tmp_path, config)
+    sc.write(post("o1", ORG, at(days=50)), post("o2", ORG, at(days=5)), source="old")
+    sc.store.conn.execute("UPDATE sources SET covers_from = ? WHERE source_id = 'old'", (int(at(days=200).timestamp()),))
+    sc.write(post("n1", ORG, at(days=2)), source="new")  # added later: its first backfill reached back 40 days
+    sc.store.conn.execute("UPDATE sources SET covers_from = ? WHERE source_id = 'new'", (int(at(days=40).timestamp()),))
+    report = sc.report()
+    assert report.metrics["broadcast"] == 2  # both cover the window
+    assert report.baseline["broadcast"] == 1  # o1: only the source that covers the baseline counts
+    assert report.coverage["baseline"].sources == ("new",)
+    assert report.deltas["broadcast"] is None
+    assert report.coverage["baseline"].covered_from == at(days=40)
+
+
+def test_a_source_that_never_polled_covers_nothing(tmp_path: Path) -> None:
+    config = make_config(sources=(("a", "mastodon"), ("b", "mastodon")), goals=[goal(sources=("a", "b"))])
+    sc = Scenario(tmp_path, config)
+    sc.write(post("a1", ORG, at(days=5)), source="a")
+    report = sc.report()
+    assert report.metrics["broadcast"] == 1 and report.by_source["b"]["broadcast"] is None
+    assert report.coverage["metrics"] == report.coverage["baseline"]
+    assert report.coverage["metrics"].sources == ("b",) and report.coverage["metrics"].covered_from is None
+
+
+def test_a_store_from_before_coverage_covers_from_its_earliest_post(tmp_path: Path) -> None:
+    """Without a recorded horizon (as a store migrated from schema 2), a polled source covers from
+    its earliest stored post."""
+    sc = Scenario(tmp_path)
+    sc.write(post("b1", ORG, at(days=50)), post("b2", ORG, at(days=5)))
+    sc.store.conn.execute("UPDATE sources SET covers_from = NULL")
+    report = sc.report()
+    assert report.coverage["baseline"].covered_from == at(days=50) and not report.coverage["baseline"].covered
+    assert report.metrics["broadcast"] == 1 and report.baseline["broadcast"] is None

@@ -13,7 +13,7 @@ import pytest
 
 from twoway.cli import main
 from twoway.model import Account, Batch, Counters, Post
-from twoway.store import Store
+from twoway.store import Store, StorePolicy
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 EXPORTED = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
@@ -94,7 +94,7 @@ def test_a_goal_is_marked_only_when_the_import_reaches_its_windows(
 def test_an_import_into_a_live_source_is_no_poll_of_it(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = Store.open(tmp_path / "t.db")
+    store = Store.open(tmp_path / "t.db", StorePolicy(horizon=60 * 86400))  # a first poll backfills 60 days
     store.write(
         Batch(
             "toots", "mastodon", POLLED,

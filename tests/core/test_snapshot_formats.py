@@ -475,3 +475,48 @@ def test_human_readable_numbers() -> None:
     assert format_value("followers", 12345) == "12,345"
     assert format_target("median_response_seconds", "<=", 14400) == "≤ 4h"
     assert format_target("response_rate", ">=", 0.9, ASCII) == ">= 0.90"
+
+
+# -- coverage (SPEC §3): from when data exists, said in every format --------------------------
+
+
+def _uncovered_report(tmp_path: Any) -> Report:
+    """A real store whose data begins 45 days before the report, 30-day windows, Chicago time."""
+    from tests.scenario import NOW as SCENE_NOW
+    from tests.scenario import ORG, Scenario, at, make_config, post
+    from twoway.metrics import build_report
+    from twoway.store import Store
+
+    config = make_config()
+    config = config._replace(organization=config.organization._replace(timezone="America/Chicago"))
+    sc = Scenario(tmp_path, config)
+    sc.store.close()
+    sc.store = Store.open(sc.path, sc.policy._replace(horizon=45 * 86400))
+    sc.write(post("b1", ORG, at(days=40)), post("b2", ORG, at(days=10)))
+    return build_report(sc.store, sc.config, SCENE_NOW)
+
+
+def test_every_format_says_from_when_data_exists(tmp_path: Any) -> None:
+    report = _uncovered_report(tmp_path)
+    out = io.StringIO()
+    render(report, "json", out)
+    goal = json.loads(out.getvalue())["goals"][0]
+    check_report_json({**json.loads(out.getvalue())})
+    assert goal["baseline"]["broadcast"] is None and goal["deltas"]["broadcast"] is None
+    # 45 days before 2026-06-30 12:00 UTC is 2026-05-16 12:00 UTC: 07:00 in Chicago, the same day
+    assert goal["coverage"]["baseline"] == {"covered_from": "2026-05-16T12:00:00Z", "sources": ["src"]}
+    for fmt in ("text", "markdown"):
+        out = io.StringIO()
+        render(report, fmt, out, width=120)
+        assert "no data before 2026-05-16 (src)" in out.getvalue().lower(), out.getvalue()
+
+
+def test_the_date_is_the_organizations_day(tmp_path: Any) -> None:
+    from twoway.report import Coverage
+    from twoway.tui.render import coverage_note
+
+    late = datetime(2026, 5, 16, 3, 0, tzinfo=timezone.utc)  # still May 15 in Chicago
+    goal = _uncovered_report(tmp_path).goals[0]
+    goal = goal._replace(coverage={**goal.coverage, "baseline": Coverage(late, ("src",))})
+    assert (coverage_note(goal) or "").startswith("no data before 2026-05-15 (src)")
+    assert coverage_note(goal._replace(coverage={})) is None

@@ -26,10 +26,14 @@ def test_reader_sees_committed_data_while_a_writer_is_mid_transaction(sc: Scenar
         sc.store._write(sc.batch([post("b2", ORG, at(days=1))]))
         rows = reader.conn.execute("SELECT post_id FROM posts ORDER BY post_id").fetchall()
         assert rows == [("b1",)]  # the half-written poll is invisible
-    assert reader.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (2,)
+    # a reader is one report's snapshot: what it read stays as it was; the next reader sees the poll
+    assert reader.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (1,)
     with pytest.raises(sqlite3.OperationalError):
         reader.conn.execute("DELETE FROM posts")
     reader.close()
+    again = Store.open_readonly(sc.path)
+    assert again.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (2,)
+    again.close()
 
 
 def test_a_failed_batch_stores_nothing(sc: Scenario) -> None:
@@ -79,7 +83,9 @@ def test_prune_drops_old_community_text_but_keeps_its_keywords(tmp_path: Path) -
     sc.store.close()
     from twoway.store import StorePolicy
 
-    sc.store = Store.open(sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True))
+    sc.store = Store.open(
+        sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True, horizon=config.horizon)
+    )
     sc.write(post("m1", "alice", at(days=200), text="Is the museum pass back?", mentions_source=True))
     sc.store.prune(at(days=100))
     text, keywords = sc.store.conn.execute("SELECT text, keywords FROM posts").fetchone()
@@ -120,7 +126,9 @@ def test_pruning_changes_no_metric_of_any_window(tmp_path: Path) -> None:
     config = config._replace(dashboard=config.dashboard._replace(store_community_text=True))
     sc = Scenario(tmp_path, config)
     sc.store.close()
-    sc.store = Store.open(sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True))
+    sc.store = Store.open(
+        sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True, horizon=config.horizon)
+    )
     sc.write(
         post("b1", ORG, at(days=500), text="Museum pass returns"),
         post("r1", "alice", at(days=499), text="Is the museum pass back?", parent_id="b1", root_id="b1"),

@@ -164,11 +164,19 @@ def snapshot(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]
 
 
 
-def test_import_then_metrics(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_then_metrics(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     posts = write(tmp_path / "posts.csv", QUIRKY)
     assert cli(config, "import", str(posts), "--source", "myspace") == 0
     assert capsys.readouterr().out.strip() == f"imported 4 posts from {posts} into myspace"
+    # the export begins with its earliest post (Nov 20): a window starting before is not covered
     goal = snapshot(config, capsys)["goals"][0]
+    assert goal["metrics"]["broadcast"] is None and goal["deltas"]["broadcast"] is None
+    assert goal["coverage"]["metrics"] == {"covered_from": "2026-11-20T00:00:00Z", "sources": ["myspace"]}
+    monkeypatch.setenv("TWOWAY_NOW", "2026-12-20T00:00:00Z")  # 30 days on, the window starts there
+    goal = snapshot(config, capsys)["goals"][0]
+    assert goal["coverage"]["metrics"]["sources"] == [] and goal["coverage"]["baseline"]["sources"] == ["myspace"]
     metrics = goal["metrics"]
     assert metrics["broadcast"] == 4
     assert metrics["likes"] == 10 + 3 + 5  # the Total row is not a post
@@ -192,7 +200,10 @@ def test_importing_twice_changes_nothing(config: Path, tmp_path: Path, capsys: p
     assert capsys.readouterr().out.strip() == "would store 4 posts (0 new), counters for 4"
 
 
-def test_newer_export_updates_counters(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_newer_export_updates_counters(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWOWAY_NOW", "2026-12-20T00:00:00Z")  # a window the export covers (from Nov 20)
     assert cli(config, "import", str(write(tmp_path / "posts.csv", QUIRKY)), "--source", "myspace") == 0
     newer = QUIRKY.replace("4,2,10,fall", "4,2,30,fall")
     later = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)

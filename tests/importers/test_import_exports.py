@@ -350,7 +350,13 @@ def goal(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 
-def test_every_export_measured(config: Path, tmp_path: Path) -> None:
+def later(monkeypatch: pytest.MonkeyPatch, config: Path, now: str) -> dict[str, Any]:
+    """The snapshot at another moment."""
+    monkeypatch.setenv("TWOWAY_NOW", now)
+    return snapshot_json(config)
+
+
+def test_every_export_measured(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for source, write in EXPORTS.items():
         imported(config, source, write(tmp_path))
     report = snapshot_json(config)
@@ -362,29 +368,38 @@ def test_every_export_measured(config: Path, tmp_path: Path) -> None:
     assert x["metrics"]["applause_rate"] == pytest.approx(12 / 2)
     assert x["metrics"]["amplification_rate"] == pytest.approx(4 / 2)  # no quotes column: quotes count as none
     assert x["metrics"]["quotes"] is None and "x" in x["unavailable"]["quotes"]
-    assert (x["baseline"]["broadcast"], x["baseline"]["reposts"], x["baseline"]["likes"]) == (1, 5, 20)
+    # the export begins with that October post, after the baseline's start: no baseline, no change
+    assert (x["baseline"]["broadcast"], x["baseline"]["reposts"], x["baseline"]["likes"]) == (None, None, None)
+    assert x["coverage"]["baseline"]["sources"] == ["x"] and x["deltas"]["broadcast"] is None
 
     # LinkedIn: the two November posts; the September one is older than the baseline; Metrics is no post
     li = goal(report, "li")
     assert (li["metrics"]["broadcast"], li["metrics"]["likes"], li["metrics"]["reposts"]) == (2, 25 + 1204, 2 + 6)
     assert li["baseline"]["broadcast"] == 0
 
-    # Facebook: reactions 40 + 15, shares 5 (the second post's cell is empty)
-    fb = goal(report, "fb")
+    # Facebook, Instagram, Pinterest: exports that begin inside the window do not cover it (SPEC §3);
+    # 30 days after each one's earliest post, its window starts there and counts all of it
+    for sid, begins in (("fb", "2026-11-19T16:45:00Z"), ("ig", "2026-11-24T12:00:00Z"), ("pins", "2026-11-19T10:00:00Z")):
+        assert goal(report, sid)["metrics"]["broadcast"] is None
+        assert goal(report, sid)["coverage"]["metrics"] == {"covered_from": begins, "sources": [sid]}
+    fb = goal(later(monkeypatch, config, "2026-12-19T16:45:00Z"), "fb")
     assert (fb["metrics"]["broadcast"], fb["metrics"]["likes"], fb["metrics"]["reposts"]) == (2, 55, 5)
     # Instagram: likes 60, shares 4 (saves are bookmarks, not reposts)
-    ig = goal(report, "ig")
+    ig = goal(later(monkeypatch, config, "2026-12-24T12:00:00Z"), "ig")
     assert (ig["metrics"]["broadcast"], ig["metrics"]["likes"], ig["metrics"]["reposts"]) == (1, 60, 4)
 
     # Pinterest: two pins (the title lines and the Total row are none); saves 1,050 + 12; no reactions column
-    pins = goal(report, "pins")
+    pins = goal(later(monkeypatch, config, "2026-12-19T10:00:00Z"), "pins")
     assert (pins["metrics"]["broadcast"], pins["metrics"]["reposts"]) == (2, 1062)
     assert pins["metrics"]["likes"] is None and "pins" in pins["unavailable"]["likes"]
+    monkeypatch.setenv("TWOWAY_NOW", "2026-11-26T12:00:00Z")
 
     # YouTube: the Total row is skipped; one video in the window, one (October 5) in the baseline
     yt = goal(report, "yt")
     assert (yt["metrics"]["broadcast"], yt["metrics"]["likes"], yt["metrics"]["reposts"]) == (1, 70, 6)
-    assert (yt["baseline"]["broadcast"], yt["baseline"]["likes"], yt["baseline"]["reposts"]) == (1, 25, 3)
+    # ... which is where the export begins, after the baseline's start: not covered
+    assert (yt["baseline"]["broadcast"], yt["baseline"]["likes"], yt["baseline"]["reposts"]) == (None, None, None)
+    assert yt["coverage"]["baseline"] == {"covered_from": "2026-10-05T00:00:00Z", "sources": ["yt"]}
 
     # a comment counter is not the comments: no export measures a conversation
     for source in SOURCES:
@@ -393,9 +408,13 @@ def test_every_export_measured(config: Path, tmp_path: Path) -> None:
             assert g["metrics"][metric] is None and g["baseline"][metric] is None, (source, metric)
             assert g["unavailable"][metric] == [source], (source, metric)
 
-    # hashtags are read from the texts: X row 1 (12 likes, 3 retweets) and the Facebook post of November 19
-    # (40 reactions, 5 shares)
-    story = goal(report, "Story time")["metrics"]
+    # hashtags are read from the texts: X row 1 (12 likes, 3 retweets); the Facebook post of November 19
+    # (40 reactions, 5 shares) too, once the Facebook export covers the window
+    story = goal(report, "Story time")
+    assert (story["metrics"]["broadcast"], story["metrics"]["likes"], story["metrics"]["reposts"]) == (1, 12, 3)
+    assert story["coverage"]["metrics"]["sources"] == ["fb", "ig", "pins"]
+    monkeypatch.setenv("TWOWAY_NOW", "2026-12-19T16:45:00Z")
+    story = goal(snapshot_json(config), "Story time")["metrics"]
     assert (story["broadcast"], story["likes"], story["reposts"]) == (2, 12 + 40, 3 + 5)
 
 

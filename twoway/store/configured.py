@@ -25,4 +25,5 @@ def store_policy(config: Config) -> StorePolicy:
         keep_community_text=config.dashboard.store_community_text,
         hours=config.organization.hours,
         timeout=config.dashboard.timeout,
+        horizon=config.horizon,
     )

@@ -113,6 +113,9 @@ class StorePolicy(NamedTuple):
     """Response waits count opening hours only when set."""
     timeout: float = 10.0
     """`[dashboard] timeout`: how long opening waits for another process migrating the store."""
+    horizon: int | None = None
+    """Seconds a source's first backfill reaches back (twice the longest window, as collectors
+    are told): a first successful poll covers from its time minus this (SPEC §3)."""
 
     @property
     def signature(self) -> str:
@@ -225,6 +228,9 @@ class Store:
             raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
         if version < SCHEMA_VERSION:
             raise StoreError(f"{path}: older schema {version}: run `twoway collect --once` to migrate it")
+        # One read transaction for the connection's life (a report's): every query sees the
+        # same committed state, never a source's status from before a poll beside its posts after.
+        conn.execute("BEGIN")
         return cls(conn, policy, readonly=True)
 
     def close(self) -> None:
@@ -313,10 +319,50 @@ class Store:
 
     # -- writing -------------------------------------------------------------------
 
-    def write(self, batch: Batch) -> None:
-        """Store one poll's records and the source's success, all or nothing."""
+    def write(self, batch: Batch, *, covers_from: datetime | None = None) -> None:
+        """Store one poll's records and the source's success, all or nothing.
+
+        A source's first successful poll records from when its data exists: `covers_from`
+        when given (the demo's history), else the poll's time minus the policy's `horizon`.
+        """
         with self.transaction():
             self._write(batch)
+            if batch.imported is None:
+                self._cover(batch, covers_from)
+
+    def _cover(self, batch: Batch, covers_from: datetime | None) -> None:
+        if covers_from is None and self.policy.horizon is not None:
+            covers_from = datetime.fromtimestamp(_ts(batch.polled_at) - self.policy.horizon, timezone.utc)
+        if covers_from is not None:
+            self.conn.execute(
+                "UPDATE sources SET covers_from = COALESCE(covers_from, ?) WHERE source_id = ?",
+                (_ts(covers_from), batch.source_id),
+            )
+
+    def coverage(self) -> dict[str, datetime]:
+        """Source id → from when its data exists (SPEC §3): its first backfill's horizon or its
+        earliest imported post, whichever is older; without a recorded horizon (a source only
+        imports fill, a policy without one) its earliest stored broadcast or mention.
+        A source with no data at all is absent."""
+        found: dict[str, datetime] = {}
+        rows = self.conn.execute(
+            "SELECT s.source_id, s.covers_from, (SELECT MIN(i.first_at) FROM imports i"
+            " WHERE i.source_id = s.source_id) FROM sources s"
+        ).fetchall()
+        for sid, covers, imported in rows:
+            known = [t for t in (covers, imported) if t is not None]
+            if covers is None:
+                known += [
+                    t
+                    for kind in ("broadcast", "mention")
+                    for (t,) in self.conn.execute(
+                        "SELECT MIN(at) FROM units WHERE source_id = ? AND kind = ?", (sid, kind)
+                    )
+                    if t is not None
+                ]
+            if known:
+                found[sid] = datetime.fromtimestamp(min(known), timezone.utc)
+        return found
 
     def _write(self, batch: Batch) -> None:
         sid, platform = batch.source_id, batch.platform

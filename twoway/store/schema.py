@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,5 +152,13 @@ ALTER TABLE counters ADD COLUMN imported TEXT
 """Provenance: every import (file, export date, the span of its posts), and which counter
 observations an export gave rather than a poll."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+ALTER TABLE sources ADD COLUMN covers_from BIGINT;
+UPDATE sources SET covers_from = (SELECT MIN(p.created_at) FROM posts p WHERE p.source_id = sources.source_id)
+WHERE last_success IS NOT NULL
+"""
+"""Coverage (SPEC §3): from when a source's data exists, the horizon its first successful
+backfill asked for; a store from before it covers from each polled source's earliest post."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """Migration N brings the schema from version N to N+1; never edit a released one."""
