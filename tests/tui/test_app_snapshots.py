@@ -61,6 +61,17 @@ def test_goal_screen_80x24(snap_compare: Compare, app: TwowayApp) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled("enter"))
 
 
+@pytest.mark.parametrize("size", [(80, 30), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home_at(snap_compare: Compare, app: TwowayApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=settled())
+
+
+@pytest.mark.parametrize("size", [(80, 30), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_goal_screen_at(snap_compare: Compare, app: TwowayApp, size: tuple[int, int]) -> None:
+    """The first line pinned, every row of the goal's numbers whole, links and posts as wide as there is room."""
+    assert snap_compare(app, terminal_size=size, run_before=settled("enter"))
+
+
 def test_sources_screen(snap_compare: Compare, app: TwowayApp) -> None:
     assert snap_compare(app, terminal_size=(100, 24), run_before=settled("s"))
 

@@ -4,6 +4,12 @@ for a response.
 `o` opens the selected broadcast or waiting message: only an http(s) URL, and only in a browser
 when there is a display; over SSH the URL is shown and copied with OSC 52 instead,
 so a text browser never takes over the terminal (SPEC §8).
+
+The first line (`TitleBar`) is docked: the goal's name, its status and DEMO stay in
+view while the rest scrolls. Every table is laid out for the width it has (see
+`twoway.tui.widgets.fit`): by source, each row keeps its label and the goal's total
+and the source columns that do not fit give way, whole, to a `+N sources` column;
+a post's text and a link take whatever width the other columns leave.
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ from urllib.parse import urlsplit
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from twoway.text import excerpt
 from twoway.tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
+from twoway.tui.widgets.fit import CELL_PADDING, FitTable, column_width, fit_columns, more_sources
+from twoway.tui.widgets.keys_footer import KeysFooter
+from twoway.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from twoway.report import GoalReport, Report
@@ -52,6 +62,11 @@ BY_SOURCE = (
     "median_response_seconds",
     "unanswered",
 )
+LIST_MIN = 5
+"""Fewest rows (header included) the waiting list and the broadcasts get; below, the screen scrolls."""
+TEXT_MIN = 12
+"""Narrowest a post's text or a link gets before a column beside it gives way."""
+WHEN_LONG, WHEN_SHORT = "%Y-%m-%d %H:%M", "%m-%d %H:%M"
 
 
 def is_web_url(url: str) -> bool:
@@ -82,18 +97,19 @@ class GoalScreen(Screen[None]):
         self.goal_name = goal_name
 
     def compose(self) -> ComposeResult:
-        yield Label(Content(clean(self.goal_name)), id="goal-title")
-        yield Label("loading…", id="goal-status")
-        yield Label("by source", classes="section")
-        yield DataTable(id="by-source", cursor_type="none", zebra_stripes=True)
-        yield Label("waiting for a response", id="waiting-title", classes="section")
-        yield DataTable(id="waiting", cursor_type="row")
-        yield Label("broadcasts", id="broadcasts-title", classes="section")
-        yield DataTable(id="broadcasts", cursor_type="row")
-        yield Footer()
+        yield TitleBar(clean(self.goal_name), id="goal-bar")
+        with VerticalScroll(id="goal-body", can_focus=False):
+            yield Label("by source", id="by-source-title", classes="section")
+            yield FitTable(id="by-source", cursor_type="none", zebra_stripes=True)
+            yield Label("waiting for a response", id="waiting-title", classes="section")
+            yield FitTable(id="waiting", cursor_type="row")
+            yield Label("broadcasts", id="broadcasts-title", classes="section")
+            yield FitTable(id="broadcasts", cursor_type="row")
+        yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#waiting", DataTable).focus()
+        # Focus without scrolling: the goal's numbers come first, even on a short terminal.
+        self.set_focus(self.query_one("#waiting", DataTable), scroll_visible=False)
         self.watch(self.app, "report", self._show)
 
     def _goal(self, report: Report | None) -> GoalReport | None:
@@ -103,34 +119,86 @@ class GoalScreen(Screen[None]):
 
     def _show(self, report: Report | None) -> None:
         goal = self._goal(report)
-        if goal is None:
+        if goal is None or report is None:
             return
-        status = goal_status(goal, UNICODE)
-        status.append(
-            f"  {clean(goal.window)} {UNICODE.dot} {utc(goal.start):%Y-%m-%d} {UNICODE.arrow} {utc(goal.end):%Y-%m-%d}",
+        detail = Text(
+            f"{clean(goal.window)} {UNICODE.dot} {utc(goal.start):%Y-%m-%d} {UNICODE.arrow} {utc(goal.end):%Y-%m-%d}",
             style="dim",
         )
-        self.query_one("#goal-status", Label).update(status)
+        self.query_one(TitleBar).show(demo=report.demo, status=goal_status(goal, UNICODE), detail=detail)
         for name in ("met", "missed", "no-data", "no-targets"):
             self.set_class(goal.status == name, f"-{name}")
         self._by_source(goal)
         self._waiting(goal)
         self._broadcasts(goal)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._share_height)
+
+    def _share_height(self) -> None:
+        """The waiting list and the broadcasts split what the goal's numbers leave, and keep `LIST_MIN` rows each.
+
+        Computed, not `1fr`: inside a scrolling body a fraction is of the whole body, so the
+        broadcasts were pushed out of view even when the numbers left room for both.
+        """
+        body = self.query_one("#goal-body", VerticalScroll)
+        lists = [self.query_one("#waiting", FitTable), self.query_one("#broadcasts", FitTable)]
+        fixed = sum(
+            child.outer_size.height + child.styles.margin.top + child.styles.margin.bottom
+            for child in body.children
+            if child not in lists and child.display
+        )
+        room = body.size.height - fixed - sum(t.styles.margin.top + t.styles.margin.bottom for t in lists)
+        first = max(LIST_MIN, room // 2)
+        heights = (first, max(LIST_MIN, room - first))
+        for table, height in zip(lists, heights):
+            if table.styles.height is None or table.styles.height.value != height:
+                table.styles.height = height
+
+    def on_fit_table_resized(self, event: FitTable.Resized) -> None:
+        goal = self._goal(getattr(self.app, "report", None))
+        if goal is None:
+            return
+        layout = {"by-source": self._by_source, "waiting": self._waiting, "broadcasts": self._broadcasts}
+        if event.table.id in layout:
+            layout[event.table.id](goal)
+
+    @staticmethod
+    def _width(table: DataTable[Text]) -> int:
+        """The cells a table's columns may take: its width, less a vertical scrollbar when it has rows to scroll."""
+        return max(0, table.scrollable_content_region.width or table.size.width)
+
     def _by_source(self, goal: GoalReport) -> None:
-        table = self.query_one("#by-source", DataTable)
-        table.clear(columns=True)
+        table = self.query_one("#by-source", FitTable)
         sources = list(goal.by_source)
-        table.add_column("metric", key="metric")
-        for source in sources:
-            table.add_column(Text(clean(source), style="bold"), key=source)
-        table.add_column(Text("goal", style="bold"), key="goal")
-        for metric in BY_SOURCE:
-            cells: list[Text] = [Text(SHORT.get(metric, LABELS[metric]))]
-            for source in sources:
-                cells.append(Text(format_value(metric, goal.by_source[source].get(metric)), justify="right"))
-            cells.append(Text(format_value(metric, goal.metrics.get(metric)), style="bold", justify="right"))
-            table.add_row(*cells, key=metric)
+        labels = [Text(SHORT.get(m, LABELS[m])) for m in BY_SOURCE]
+        totals = [Text(format_value(m, goal.metrics.get(m)), style="bold", justify="right") for m in BY_SOURCE]
+        columns = {
+            source: [Text(format_value(m, goal.by_source[source].get(m)), justify="right") for m in BY_SOURCE]
+            for source in sources
+        }
+        label_w = column_width("metric", labels)
+        total_w = column_width("goal", totals)
+        source_ws = [column_width(clean(s), columns[s]) for s in sources]
+        marker_w = len(more_sources(len(sources)))
+        shown = fit_columns(self._width(table), [label_w, total_w], source_ws, marker_w)
+        hidden = sources[shown:]
+        table.clear(columns=True)
+        table.add_column("metric", key="metric", width=label_w)
+        for source, width in zip(sources[:shown], source_ws):
+            table.add_column(Text(clean(source), style="bold", justify="right"), key=source, width=width)
+        if hidden:
+            table.add_column(Text(more_sources(len(hidden)), style="dim"), key="more", width=marker_w)
+        table.add_column(Text("goal", style="bold", justify="right"), key="goal", width=total_w)
+        for index, metric in enumerate(BY_SOURCE):
+            cells = [labels[index], *(columns[s][index] for s in sources[:shown])]
+            if hidden:
+                cells.append(Text())
+            table.add_row(*cells, totals[index], key=metric)
+        title = "by source"
+        if hidden:
+            title += f" ({more_sources(len(hidden))} not shown: {', '.join(clean(s) for s in hidden)})"
+        self.query_one("#by-source-title", Label).update(Content(title))
 
     def _waiting(self, goal: GoalReport) -> None:
         title = f"waiting for a response: {goal.waiting_total:,}"
@@ -139,38 +207,74 @@ class GoalScreen(Screen[None]):
         if goal.waiting_total > len(goal.waiting):
             title += f" (the {len(goal.waiting)} oldest listed)"
         self.query_one("#waiting-title", Label).update(Content(title))
-        table = self.query_one("#waiting", DataTable)
+        table = self.query_one("#waiting", FitTable)
         row = table.cursor_row
+        ages = [Text(human_duration(item.waiting_seconds), justify="right") for item in goal.waiting]
+        sources = [Text(clean(item.source)) for item in goal.waiting]
+        urls = [clean(item.url) for item in goal.waiting]
+        fixed = [column_width("waiting", ages), column_width("source", sources), len("2026-01-01 00:00")]
+        link_w = self._rest(table, fixed, urls, "link")
         table.clear(columns=True)
-        table.add_columns("waiting", "source", "since (UTC)", "link")
+        for label, width in zip(("waiting", "source", "since (UTC)"), fixed):
+            table.add_column(label, width=width)
+        table.add_column("link", width=link_w)
         for index, item in enumerate(goal.waiting):
             table.add_row(
-                Text(human_duration(item.waiting_seconds), justify="right"),
-                Text(clean(item.source)),
+                ages[index],
+                sources[index],
                 Text(f"{utc(item.at):%Y-%m-%d %H:%M}"),
-                Text(clean(item.url)),
+                Text(excerpt(urls[index], link_w)),
                 key=str(index),
             )
         if goal.waiting:
             table.move_cursor(row=min(row, len(goal.waiting) - 1))
 
+    def _rest(self, table: DataTable[Text], fixed: list[int], texts: list[str], header: str) -> int:
+        """The width left for the one column of free text, beside the `fixed` ones (at least `TEXT_MIN`)."""
+        pad = 2 * CELL_PADDING
+        room = self._width(table) - sum(w + pad for w in fixed) - pad
+        return max(TEXT_MIN, min(room, column_width(header, texts)))
+
     def _broadcasts(self, goal: GoalReport) -> None:
         count = goal.metrics.get("broadcast") or 0
         self.query_one("#broadcasts-title", Label).update(Content(f"broadcasts: {count:,}"))
-        table = self.query_one("#broadcasts", DataTable)
+        table = self.query_one("#broadcasts", FitTable)
         row = table.cursor_row
+        items = goal.broadcasts
+        heads = ("replies", "responses", "reposts", "likes")
+        numbers = [
+            [Text(f"{n:,}", justify="right") for n in (item.replies, item.responses, item.reposts, item.likes)]
+            for item in items
+        ]
+        number_ws = [column_width(h, [r[i] for r in numbers]) for i, h in enumerate(heads)]
+        sources = [Text(clean(item.source)) for item in items]
+        posts = [" ".join(clean(item.excerpt).split()) for item in items]
+        # What gives way, in turn, so the post keeps TEXT_MIN: the year, then the source.
+        full_source_w = column_width("source", sources)
+        when, source_w, fixed = WHEN_LONG, full_source_w, []
+        for when, source_w in ((WHEN_LONG, full_source_w), (WHEN_SHORT, full_source_w), (WHEN_SHORT, 0)):
+            fixed = [len(f"{utc(goal.end):{when}}"), *([source_w] if source_w else []), *number_ws]
+            pad = 2 * CELL_PADDING
+            if self._width(table) - sum(w + pad for w in fixed) - pad >= TEXT_MIN:
+                break
+        post_w = self._rest(table, fixed, posts, "post")
         table.clear(columns=True)
-        table.add_columns("when (UTC)", "source", "post", "replies", "responses", "reposts", "likes")
-        for index, item in enumerate(goal.broadcasts):
+        table.add_column("when (UTC)", width=fixed[0])
+        if source_w:
+            table.add_column("source", width=source_w)
+        table.add_column("post", width=post_w)
+        for head, width in zip(heads, number_ws):
+            table.add_column(Text(head, justify="right"), width=width)
+        for index, item in enumerate(items):
             table.add_row(
-                Text(f"{utc(item.at):%Y-%m-%d %H:%M}"),
-                Text(clean(item.source)),
-                Text(excerpt(clean(item.excerpt), 40)),
-                *(Text(f"{n:,}", justify="right") for n in (item.replies, item.responses, item.reposts, item.likes)),
+                Text(f"{utc(item.at):{when}}"),
+                *([sources[index]] if source_w else []),
+                Text(excerpt(posts[index], post_w)),
+                *numbers[index],
                 key=str(index),
             )
-        if goal.broadcasts:
-            table.move_cursor(row=min(row, len(goal.broadcasts) - 1))
+        if items:
+            table.move_cursor(row=min(row, len(items) - 1))
 
     def selected_url(self) -> str | None:
         """The link of the selected row: in the broadcasts table when it has focus, else the waiting list."""

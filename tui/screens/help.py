@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Label, Static
 
 __all__ = ["HelpScreen"]
 
@@ -33,7 +33,12 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
+        report = getattr(self.app, "report", None)
+        demo = report.demo if report is not None else bool(getattr(self.app, "demo", False))
         with Vertical(id="help"):
-            yield Static(Content("twoway: keys"), id="help-title")
+            with Horizontal(id="help-title-row"):
+                if demo:
+                    yield Label("DEMO", id="demo-badge", classes="demo-badge")
+                yield Static(Content("twoway: keys"), id="help-title")
             for key, what in KEYS:
                 yield Static(Content.assemble((key.ljust(12), "bold"), what), classes="key")

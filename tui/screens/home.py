@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from twoway.tui.screens.goal import GoalScreen
 from twoway.tui.widgets.goal_panel import GoalPanel
 from twoway.tui.widgets.header import DashboardHeader
+from twoway.tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from twoway.hours import OpeningHours
@@ -48,7 +48,7 @@ class HomeScreen(Screen[None]):
         with Grid(id="goals"):
             for index, name in enumerate(self.goal_names):
                 yield GoalPanel(name, id=f"goal-{index}")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "report", self._show)

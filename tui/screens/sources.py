@@ -18,10 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from twoway.platforms import IMPORTERS
 from twoway.tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
+from twoway.tui.widgets.keys_footer import KeysFooter
+from twoway.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -90,9 +92,10 @@ class SourcesScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("s", "app.pop_screen", "Back", show=False)]
 
     def compose(self) -> ComposeResult:
+        yield TitleBar("sources", id="sources-bar")
         with VerticalScroll(id="sources"):
             yield Static("loading…", id="sources-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "report", self._show)
@@ -107,5 +110,9 @@ class SourcesScreen(Screen[None]):
         sources = config.sources if config is not None else ()
         self.query_one("#sources-table", Static).update(sources_view(report, sources, schedule))
         statuses = {s.status for s in report.sources}
+        health = [s.status for s in report.sources]
+        counts = ", ".join(f"{health.count(s)} {s}" for s in ("error", "stale", "ok") if health.count(s))
+        total = f"{len(health)} source{'s' * (len(health) != 1)}: {counts}"
+        self.query_one(TitleBar).show(demo=report.demo, status=Text(total, style="dim"))
         self.set_class("error" in statuses, "-error")
         self.set_class("stale" in statuses, "-stale")
