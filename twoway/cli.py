@@ -167,7 +167,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> Report:
     from twoway import clock
-    from twoway.config import parse_duration
+    from twoway.config import parse_window
     from twoway.metrics import build_report
 
     config = _load(args)
@@ -175,7 +175,7 @@ def _report(args: argparse.Namespace) -> Report:
     window = None
     if args.window:
         try:
-            window = parse_duration(args.window)
+            window = parse_window(args.window)
         except ValueError as e:
             raise UsageError(f"--window: {e}") from None
     known = [g.name for g in config.goals]

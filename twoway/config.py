@@ -40,6 +40,7 @@ __all__ = [
     "format_duration",
     "load_config",
     "parse_duration",
+    "parse_window",
 ]
 
 DAY = 86400
@@ -187,6 +188,22 @@ def parse_duration(text: str) -> int:
     if not match or int(match[1]) <= 0:
         raise ValueError(f"bad duration {text!r}: write a positive whole number and a unit: 90s, 15m, 4h, 30d")
     return int(match[1]) * _UNITS[match[2]]
+
+
+MIN_WINDOW, MAX_WINDOW = 3600, 3650 * DAY
+"""Windows run from 1h to 3650d (SPEC §4): shorter counts nothing, longer is beyond any calendar."""
+
+
+def parse_window(text: str) -> int:
+    """A window's length in seconds, from 1h to 3650d.
+
+    Raises:
+        ValueError: a bad duration, or one outside those bounds.
+    """
+    seconds = parse_duration(text)
+    if not MIN_WINDOW <= seconds <= MAX_WINDOW:
+        raise ValueError(f"window {text.strip()!r} is out of range: windows run from 1h to 3650d")
+    return seconds
 
 
 def format_duration(seconds: int) -> str:
@@ -360,6 +377,13 @@ class _Checker:
             self.error(path, str(exc))
             return None
 
+    def window(self, value: object, path: str) -> int | None:
+        seconds = self.duration(value, path)
+        if seconds is not None and not MIN_WINDOW <= seconds <= MAX_WINDOW:
+            self.error(path, f"window {value!r} is out of range: windows run from 1h to 3650d")
+            return None
+        return seconds
+
     def positive_int(self, value: object, path: str) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path, f"expected a positive integer, got {_type_name(value)}")
@@ -486,6 +510,7 @@ def _checked(check: Callable[[_Checker, object, str], object]) -> _Reader:
 
 
 _duration = _checked(_Checker.duration)
+_window = _checked(_Checker.window)
 _boolean = _checked(_Checker.boolean)
 _positive_int = _checked(_Checker.positive_int)
 
@@ -691,7 +716,7 @@ _ORGANIZATION: Mapping[str, _Key] = {
 }
 _DASHBOARD: Mapping[str, _Key] = {
     "refresh": _Key(_duration),
-    "window": _Key(_duration),
+    "window": _Key(_window),
     "retain": _Key(_duration),
     "timeout": _Key(_seconds),
     "thread_refresh": _Key(_duration),
@@ -711,7 +736,7 @@ _GOAL: Mapping[str, _Key] = {
     "hashtags": _Key(_hashtags),
     "keywords": _Key(_words),
     "links": _Key(_links),
-    "window": _Key(_duration),
+    "window": _Key(_window),
     "targets": _Key(_targets),
 }
 

@@ -191,3 +191,32 @@ def test_demo_json_matches_the_schema(demo_json: dict[str, Any]) -> None:
         assert m["community_messages"] == m["replies"] + m["mentions"]
         assert m["two_way"] == m["community_messages"] + m["responses"]
         assert m["answered"] <= m["community_messages"] and m["voices"] <= m["community_messages"]
+
+
+@pytest.mark.parametrize("window", ["1000000d", "3651d", "59m", "99999999999999999999d"])
+def test_a_window_out_of_bounds_is_a_usage_error_not_a_traceback(window: str) -> None:
+    result = run("snapshot", "--demo", "--format", "json", "--window", window)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"twoway: --window: window {window!r} is out of range: windows run from 1h to 3650d"
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("window", ["1h", "3650d"])
+def test_windows_at_the_bounds_work(window: str) -> None:
+    result = run("snapshot", "--demo", "--format", "json", "--window", window)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["goals"][0]["window"] == window
+
+
+def test_a_missing_twoway_config_is_an_error_even_with_a_config_here(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[organization]\nname = "Here"\n', encoding="utf-8")
+    (tmp_path / "config.toml").chmod(0o644)
+    missing = tmp_path / "missing.toml"
+    result = run("check-config", env={"TWOWAY_CONFIG": str(missing)}, cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"twoway: {missing}: does not exist (named by TWOWAY_CONFIG)" or (
+        str(missing) in result.stderr and "does not exist" in result.stderr and "TWOWAY_CONFIG" in result.stderr
+    )

@@ -560,3 +560,26 @@ def test_open_seconds_edges() -> None:
     assert hours.open_seconds(start, start + timedelta(weeks=52)) == 52 * 44 * 3600
     with pytest.raises(ValueError, match="aware"):
         hours.open_seconds(datetime(2025, 1, 1), datetime(2025, 1, 2))
+
+
+# ------------------------------------------------------------------ window bounds (SPEC §4: 1h to 3650d)
+
+
+@pytest.mark.parametrize(("text", "ok"), [("1h", True), ("60m", True), ("3650d", True), ("59m", False),
+                                          ("3599s", False), ("3651d", False), ("1000000d", False)])
+def test_windows_run_from_an_hour_to_ten_years(tmp_path: Path, text: str, ok: bool) -> None:
+    from twoway.config import parse_window
+
+    if ok:
+        assert parse_window(text) == parse_duration(text)
+    else:
+        with pytest.raises(ValueError, match="windows run from 1h to 3650d"):
+            parse_window(text)
+    for table in ("[dashboard]\nwindow", '[[goals]]\nname = "G"\nwindow'):
+        path = write(tmp_path, f'{VALID}\n{table} = "{text}"\n')
+        code, lines = check_config(path)
+        if ok:
+            assert code == 0, lines
+        else:
+            assert code == 2 and len(lines) == 1, lines
+            assert "window" in lines[0] and "windows run from 1h to 3650d" in lines[0] and text in lines[0]
