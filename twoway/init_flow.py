@@ -36,6 +36,7 @@ from twoway.init_writer import (
     write_atomic,
 )
 from twoway.plugin.http import Http
+from twoway.text import neutralize
 
 __all__ = ["EVERYTHING", "Asker", "Options", "RichAsker", "plan", "run"]
 
@@ -88,6 +89,15 @@ class _Run:
     found: list[Found] = field(default_factory=list)
 
     def say(self, line: str) -> None:
+        """One line out, inert (SPEC §8) and in what the terminal can show: a name may not be ASCII."""
+        line = neutralize(line)
+        encoding = getattr(self.out, "encoding", None) or "utf-8"
+        try:
+            line.encode(encoding)
+        except UnicodeEncodeError:
+            line = line.replace("✓", "+").replace("✗", "-").encode(encoding, "replace").decode(encoding)
+        except LookupError:
+            pass
         print(line, file=self.out, flush=True)
 
     async def _probe(self, addresses: Sequence[str]) -> list[Probe]:
@@ -111,9 +121,8 @@ class _Run:
         self.taken.add(source.id)
         self.planned.append(source)
         self.found.append(result)
-        self.say(f"✓ {result.line}")
-        for note in (*result.notes, *_credential_notes(result, source)):
-            self.say(f"  {note}")
+        notes = [*result.notes, *_credential_notes(result, source)]
+        self.say(f"✓ {result.line}" + (f" ({'; '.join(notes)})" if notes else ""))  # one line an address
 
 
 def run(
@@ -295,6 +304,9 @@ def _credential_keys(platform: str, sid: str) -> list[tuple[str, object, str]]:
         else:
             value, comment = _PLACEHOLDERS.get(key, (f"YOUR_{key.upper()}", "Replace this placeholder."))
             keys.append((key, value, comment))
+    for key, costs in spec.credentials.items():
+        if costs is not None and key not in wanted:  # an optional credential: an example to uncomment
+            keys.append((key, Example({"env": env_name(sid, key)}), f"Optional: {costs}."))
     return keys
 
 
@@ -302,13 +314,14 @@ def _credential_notes(found: Found, source: Planned) -> list[str]:
     """What the person still has to do for a source written with placeholders."""
     if found.platform == "mastodon" and found.needs_token:
         name = env_name(source.id, "token")
-        return [f"written with a token placeholder: set {name} (the steps: {STEPS.format('mastodon')})"]
+        return [f"written with a token placeholder: set {name}, steps in {STEPS.format('mastodon')}"]
     if found.platform not in CREDENTIAL_PLATFORMS:
         return []
     env = [str(v["env"]) for _, v, _ in source.keys if isinstance(v, dict)]
-    fill = [k for k, v, _ in source.keys if not isinstance(v, dict)]
-    todo = (f"replace {', '.join(fill)} in the file, and " if fill else "") + f"set {', '.join(env)}"
-    return [f"written with placeholders: {todo}; the steps: {STEPS.format(found.platform)}"]
+    fill = [k for k, v, _ in source.keys if not isinstance(v, (dict, Example))]
+    todo = [f"replace {', '.join(fill)} in the file"] if fill else []
+    todo += [f"set {', '.join(env)}"] if env else []
+    return [f"written with placeholders: {', '.join(todo)}, steps in {STEPS.format(found.platform)}"]
 
 
 # -- writing --------------------------------------------------------------------------------

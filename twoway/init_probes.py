@@ -143,7 +143,7 @@ async def probe(http: Http, address: str, bluesky_service: str | None = None) ->
                 return site
             return Failed(address, f"{address}: no Bluesky handle on {service}, and {site.line}")
         if where.kind == "platform":
-            return Found(where.value, {}, f"{_TITLES.get(where.value, where.value)}: needs credentials")
+            return Found(where.value, {}, _TITLES.get(where.value, where.value))
     except FetchError as error:  # a probe's own reads raise only through unexpected shapes
         return Failed(address, f"{address}: {_reason(error)}")
     return Failed(address, f"{address}: {where.extra}")
@@ -193,7 +193,7 @@ async def _mastodon(http: Http, origin: str, account: str, address: str) -> Prob
     origin = moved or origin
     host = urlsplit(origin).netloc
     keys: dict[str, object] = {"instance": origin, "account": account}
-    notes = (f"{origin.replace('//', '', 1)}: reached by a redirect from {address}",) if moved else ()
+    notes = (f"reached by a redirect from {address}",) if moved else ()
     try:
         _, found = await _json(http, f"{origin}/api/v1/accounts/lookup", acct=account)
     except FetchError as error:
@@ -296,8 +296,8 @@ def _page_links(html: str, base: str) -> tuple[str | None, list[str]]:
     for link in parser.links:
         rels = link.get("rel", "").lower().split()
         href = link.get("href", "")
-        if not href:
-            continue
+        if not href or neutralize(href) != href or any(c.isspace() for c in href):
+            continue  # an address no one could have meant, or one trying to steer the terminal
         if "https://api.w.org/" in rels and api is None:
             api = urljoin(base, href)
         elif "alternate" in rels and link.get("type", "").lower() in FEED_TYPES:
@@ -347,7 +347,7 @@ async def _site(http: Http, url: str, address: str) -> Probe:
             found = _feed_found(answer.url, parsed, address, _moved(url, answer))
             if len(feeds) > 1:
                 others = ", ".join(f for f in feeds if f != candidate)
-                note = f"{len(feeds)} feeds on the page: using {answer.url} (the others: {others})"
+                note = f"the first of {len(feeds)} feeds on the page; the others: {others}"
                 found = Found(found.platform, found.keys, found.line, found.name, found.tags,
                               notes=(*found.notes, note), feeds=tuple(feeds))
             return found
@@ -391,7 +391,7 @@ async def _wordpress(http: Http, url: str, index: Any, address: str, moved: str 
         groups = ((post.get("_embedded") or {}).get("wp:term") or []) if isinstance(post, dict) else []
         terms = [t for g in groups if isinstance(g, list) for t in g if isinstance(t, dict)]
         tags += _once("".join(str(t.get("name") or "").split()) for t in terms if t.get("taxonomy") == "post_tag")
-    notes = (f"{url}: reached by a redirect from {address}",) if moved else ()
+    notes = (f"reached by a redirect from {address}",) if moved else ()
     return Found("wordpress", {"url": url}, f'WordPress {url}, "{name}"{total}', name, tuple(tags), notes=notes)
 
 
@@ -414,7 +414,7 @@ def _feed_found(url: str, feed: Any, address: str, moved: str | None) -> Found:
     tags: list[str] = []
     for entry in entries:
         tags += _once("".join(str(t.get("term") or t.get("label") or "").split()) for t in entry.get("tags") or [])
-    notes = (f"{url}: reached by a redirect from {address}",) if moved else ()
+    notes = (f"reached by a redirect from {address}",) if moved else ()
     count = f", {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
     return Found("rss", {"url": url}, f'Feed {url}, "{title}"{count}', title, tuple(tags), notes=notes)
 

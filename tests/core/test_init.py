@@ -263,7 +263,8 @@ def test_a_blog_with_two_feeds_takes_the_first_and_names_the_other(sites: Fakes,
     config = tmp_path / "config.toml"
     code, out, err = init(config, "--yes", f"{sites.blog.url}/")
     assert code == 0, err
-    assert f"2 feeds on the page: using {sites.blog.url}/feed/ (the others: {sites.blog.url}/comments/1/feed/)" in out
+    assert out.splitlines()[0] == (f"✓ Feed {sites.blog.url}/feed/, \"Riverside Library Blog\", 3 entries"
+                                   f" (the first of 2 feeds on the page; the others: {sites.blog.url}/comments/1/feed/)")
     assert written(config)["sources"][0]["url"] == f"{sites.blog.url}/feed/"
 
 
@@ -295,8 +296,7 @@ def test_a_redirect_to_another_host_is_followed_and_said(sites: Fakes, tmp_path:
         config = tmp_path / "config.toml"
         code, out, err = init(config, "--yes", old.url)
     assert code == 0, err
-    assert f"✓ WordPress {moved}, \"Riverside Blog\"" in out
-    assert f"{moved}: reached by a redirect from {old.url}" in out
+    assert out.splitlines()[0] == f"✓ WordPress {moved}, \"Riverside Blog\", 115 posts (reached by a redirect from {old.url})"
     assert written(config)["sources"][0]["url"] == moved
 
 
@@ -342,8 +342,11 @@ def test_platforms_behind_credentials_are_written_with_placeholders(sites: Fakes
     names = ["facebook", "instagram", "threads", "x", "linkedin", "pinterest", "youtube", "reddit", "discourse"]
     code, out, err = init(config, "--name", "Riverside Library", *names)
     assert code == 0, err
-    for name in names:
-        assert f"docs/platforms/{name}.md" in out
+    lines = out.splitlines()
+    for name, line in zip(names, lines):  # one line an address, saying what is left to do
+        assert line.startswith("✓ ") and f"steps in docs/platforms/{name}.md" in line
+        assert ("set TWOWAY_" in line) == (name != "discourse")  # a public forum needs no credential
+    assert lines[len(names)].startswith("written: ")
     sources = written(config)["sources"]
     assert sources[0] == {"id": "facebook", "platform": "facebook", "page_id": "YOUR_PAGE_ID",
                           "token": {"env": "TWOWAY_FACEBOOK_TOKEN"}}
@@ -351,7 +354,7 @@ def test_platforms_behind_credentials_are_written_with_placeholders(sites: Fakes
     assert sources[7]["client_secret"] == {"env": "TWOWAY_REDDIT_CLIENT_SECRET"}
     code, _, err = run_cli("--config", str(config), "check-config")
     problems = err.splitlines()
-    assert code == 2 and len(problems) == 10  # every required credential, and discourse's optional key
+    assert code == 2 and len(problems) == 10  # every required credential; discourse's api_key is commented out
     assert all("TWOWAY_" in line and "is not set" in line for line in problems)
 
 
@@ -504,3 +507,21 @@ def test_ctrl_c_while_asking_writes_nothing(sites: Fakes, tmp_path: Path) -> Non
     code, out, err = run_direct(config, [], asker=asker)
     assert code == 1 and "nothing written" in err
     assert not config.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_terminal_that_cannot_show_unicode_gets_replacements(sites: Fakes, tmp_path: Path) -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii")
+    code = run(Options(addresses=[sites.mastodon_address], config=str(tmp_path / "c.toml"), yes=True),
+               asker=None, out=out, err=io.StringIO())
+    out.flush()
+    assert code == 0
+    assert raw.getvalue().decode("ascii").startswith("+ Mastodon @library@")
+
+
+def test_feed_links_that_would_steer_the_terminal_are_ignored(sites: Fakes, tmp_path: Path) -> None:
+    links = '<link rel="alternate" type="application/rss+xml" href="/feed/\x1b]52;c;aGk=\x07">'
+    sites.blog.route("GET", "/", lambda r: page(f"<html><head>{links}</head></html>"))
+    code, out, _ = init(tmp_path / "c.toml", f"{sites.blog.url}/")
+    assert code == 1 and "\x1b" not in out
+    assert "an HTML page without feed links" in out
