@@ -74,6 +74,10 @@ class Asker(Protocol):
 
     def goals(self, goals: Sequence[Goal]) -> list[Goal]: ...
 
+    def value(self, platform: str, key: str, what: str) -> str:
+        """A key only the person knows (a Page's id); "" leaves its placeholder in the file."""
+        ...
+
 
 @dataclass
 class _Run:
@@ -118,6 +122,8 @@ class _Run:
         if result.feeds and self.asker is not None and not self.options.yes:
             result = _picked(result, self.asker.feed(result.feeds))
         source = plan(result, self.taken)
+        if result.platform in CREDENTIAL_PLATFORMS and self.asker is not None and not self.options.yes:
+            source = _filled(source, self.asker)
         self.taken.add(source.id)
         self.planned.append(source)
         self.found.append(result)
@@ -310,6 +316,41 @@ def _credential_keys(platform: str, sid: str) -> list[tuple[str, object, str]]:
     return keys
 
 
+def _filled(source: Planned, asker: Asker) -> Planned:
+    """The placeholders of a platform behind credentials, replaced by what the person typed."""
+    from twoway.platforms import PLATFORMS
+
+    spec = PLATFORMS[source.platform]
+    keys: list[tuple[str, object, str]] = []
+    for key, value, comment in source.keys:
+        if _is_placeholder(key, value):
+            what = comment.split(": replace", 1)[0]
+            answer = " ".join(neutralize(asker.value(source.platform, key, what)).split())
+            typed = _typed(spec.type_of(key), answer)
+            if typed is not None:
+                value, comment = typed, f"{what}."
+        keys.append((key, value, comment))
+    return Planned(source.id, source.platform, tuple(keys))
+
+
+def _typed(kind: str, answer: str) -> object | None:
+    """An answer as the key's type, or None (the placeholder stays) when it cannot be one."""
+    if not answer:
+        return None
+    if kind == "list[str]":
+        return [part for part in answer.replace(",", " ").split() if part] or None
+    if kind == "url":
+        parts = urlsplit(answer)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
+        return answer if parts.hostname and secure else None
+    return answer
+
+
+def _is_placeholder(key: str, value: object) -> bool:
+    default = _PLACEHOLDERS.get(key, (f"YOUR_{key.upper()}", ""))[0]
+    return not isinstance(value, (dict, Example)) and value == default
+
+
 def _credential_notes(found: Found, source: Planned) -> list[str]:
     """What the person still has to do for a source written with placeholders."""
     if found.platform == "mastodon" and found.needs_token:
@@ -318,7 +359,7 @@ def _credential_notes(found: Found, source: Planned) -> list[str]:
     if found.platform not in CREDENTIAL_PLATFORMS:
         return []
     env = [str(v["env"]) for _, v, _ in source.keys if isinstance(v, dict)]
-    fill = [k for k, v, _ in source.keys if not isinstance(v, (dict, Example))]
+    fill = [k for k, v, _ in source.keys if _is_placeholder(k, v)]
     todo = [f"replace {', '.join(fill)} in the file"] if fill else []
     todo += [f"set {', '.join(env)}"] if env else []
     return [f"written with placeholders: {', '.join(todo)}, steps in {STEPS.format(found.platform)}"]
@@ -427,6 +468,14 @@ class RichAsker:
             self.console.print(f"  {n}. {escape(url)}")
         choices = [str(n) for n in range(1, len(feeds) + 1)]
         return int(Prompt.ask("Which feed?", choices=choices, default="1", console=self.console)) - 1
+
+    def value(self, platform: str, key: str, what: str) -> str:
+        from rich.prompt import Prompt
+
+        return Prompt.ask(
+            f"{platform} {key}: {what} [dim](Enter: fill it in later)[/]", default="", show_default=False,
+            console=self.console,
+        )
 
     def goals(self, goals: Sequence[Goal]) -> list[Goal]:
         from rich.markup import escape

@@ -467,6 +467,7 @@ class Answers:
     typed: list[object] = field(default_factory=list)
     chosen: int = 0
     take: bool = True
+    values: dict[str, str] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
 
     def name(self) -> str:
@@ -483,6 +484,10 @@ class Answers:
     def feed(self, feeds: Sequence[str]) -> int:
         self.asked.append("feed")
         return self.chosen
+
+    def value(self, platform: str, key: str, what: str) -> str:
+        self.asked.append(f"{platform}.{key}")
+        return self.values.get(key, "")
 
     def goals(self, goals: Sequence[Goal]) -> list[Goal]:
         self.asked.append("goals")
@@ -525,3 +530,16 @@ def test_feed_links_that_would_steer_the_terminal_are_ignored(sites: Fakes, tmp_
     code, out, _ = init(tmp_path / "c.toml", f"{sites.blog.url}/")
     assert code == 1 and "\x1b" not in out
     assert "an HTML page without feed links" in out
+
+
+def test_on_a_terminal_the_ids_behind_credentials_are_asked(tmp_path: Path) -> None:
+    asker = Answers(values={"page_id": "1234567890", "url": "http://forum.example", "usernames": "lib, jane"})
+    config = tmp_path / "config.toml"
+    code, out, err = run_direct(config, ["facebook", "discourse", "youtube"], asker=asker)
+    assert code == 0, err
+    assert asker.asked == ["facebook.page_id", "discourse.url", "discourse.usernames", "youtube.channel_id", "goals"]
+    facebook, discourse, youtube = written(config)["sources"]
+    assert facebook["page_id"] == "1234567890" and "replace" not in out.splitlines()[0]
+    assert discourse["url"] == "https://forum.example.org"  # plain http is refused: the placeholder stays
+    assert discourse["usernames"] == ["lib", "jane"]
+    assert youtube["channel_id"] == "YOUR_CHANNEL_ID" and "replace channel_id in the file" in out
