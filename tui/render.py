@@ -64,6 +64,7 @@ __all__ = [
     "relative_time",
     "sources_table",
     "utc",
+    "waiting_headline",
 ]
 
 LABELS: dict[str, str] = {
@@ -386,11 +387,26 @@ def targets(goal: GoalReport, glyphs: Glyphs) -> Text:
     return text
 
 
+def waiting_headline(goal: GoalReport, glyphs: Glyphs = UNICODE) -> str:
+    """`3 waiting`, `3 waiting as of 10:42, library-mastodon failing`, or `waiting: unknown,
+    library-mastodon has not polled yet`: unknown is never shown as none (SPEC §4)."""
+    if goal.not_polled:
+        who = ", ".join(clean(s, glyphs) for s in goal.not_polled)
+        return f"waiting: unknown, {who} {'has' if len(goal.not_polled) == 1 else 'have'} not polled yet"
+    count = f"{goal.waiting_total:,} waiting" if goal.waiting_total else "nothing waiting for a response"
+    if goal.failing and goal.as_of is not None:
+        when = local(goal.as_of, goal.timezone)
+        shown = f"{when:%H:%M}" if when.date() == local(goal.end, goal.timezone).date() else f"{when:%Y-%m-%d %H:%M}"
+        return f"{count} as of {shown}, {', '.join(clean(s, glyphs) for s in goal.failing)} failing"
+    return count
+
+
 def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
-    if not goal.waiting_total:
-        return Text("nothing waiting for a response", style="dim")
+    headline = waiting_headline(goal, glyphs)
+    if not goal.waiting_total or goal.not_polled:
+        return Text(headline, style="yellow" if goal.not_polled or goal.failing else "dim")
     text = Text()
-    text.append(f"{goal.waiting_total:,} waiting", "bold yellow")
+    text.append(headline, "bold yellow")
     if goal.longest_wait is not None:
         text.append(f", longest {human_duration(goal.longest_wait)}")
     listed = goal.waiting[:WAITING_LISTED]

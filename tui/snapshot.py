@@ -199,6 +199,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
         human_duration,
         relative_time,
         utc,
+        waiting_headline,
     )
 
     lines: list[str] = []
@@ -251,9 +252,10 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
             lines.append("")
         else:
             lines += ["No targets set.", ""]
-        if goal.waiting_total:
+        if goal.waiting_total and not goal.not_polled:
             longest = f", longest {human_duration(goal.longest_wait)}" if goal.longest_wait is not None else ""
-            lines += [f"**Waiting for a response:** {goal.waiting_total:,}{longest}.", ""]
+            headline = md_escape(waiting_headline(goal, glyphs).replace(" waiting", "", 1))
+            lines += [f"**Waiting for a response:** {headline}{longest}.", ""]
             listed = goal.waiting[:WAITING_LISTED]
             for item in listed:
                 lines.append(
@@ -263,6 +265,10 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
             if goal.waiting_total > len(listed):
                 lines.append(f"- {glyphs.ellipsis} and {goal.waiting_total - len(listed):,} more")
             lines.append("")
+        elif goal.not_polled or goal.failing:
+            headline = waiting_headline(goal, glyphs).removeprefix("waiting: ")
+            headline = headline.replace("nothing waiting for a response", "none", 1)
+            lines += [f"**Waiting for a response:** {md_escape(headline)}.", ""]
         else:
             lines += ["**Waiting for a response:** none.", ""]
 

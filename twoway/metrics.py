@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate, chain
+from typing import Any
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
@@ -653,7 +654,21 @@ def goal_report(
         imported=imported,
         coverage=coverage,
         timezone=config.organization.timezone,
+        **_polling(config, goal, reader, now),
     )
+
+
+def _polling(config: Config, goal: Goal, reader: _Reader, now: datetime) -> dict[str, Any]:
+    """Which of the goal's sources never polled, which fail, and since when what waits is known."""
+    health = [
+        source_report(config, reader.states.get(sid), sid, now, reader.imports.get(sid, ())) for sid in goal.sources
+    ]
+    failing = [s for s in health if s.status == "error" and s.last_success is not None]
+    return {
+        "not_polled": tuple(s.id for s in health if s.last_success is None),
+        "failing": tuple(s.id for s in failing),
+        "as_of": min((s.last_success for s in failing if s.last_success is not None), default=None),
+    }
 
 
 def _coverage(goal: Goal, reader: _Reader, start: int) -> Coverage:

@@ -166,6 +166,18 @@ class GoalReport(NamedTuple):
     """`metrics` (the window) and `baseline` → whether the sources' data reaches back to its start."""
     timezone: str = "UTC"
     """The organization's IANA timezone: the one views show dates in."""
+    not_polled: tuple[str, ...] = ()
+    """The goal's sources that never polled successfully: what waits there is unknown, so the
+    waiting count is too (`waiting_total` is null in the JSON; `waiting_total` here counts the rest)."""
+    failing: tuple[str, ...] = ()
+    """The goal's sources whose last poll failed: the waiting count is as of `as_of`."""
+    as_of: datetime | None = None
+    """The oldest last success among `failing`: when the waiting count was last known whole."""
+
+    @property
+    def waiting_known(self) -> int | None:
+        """The waiting count, `None` while a source of the goal has never polled (SPEC §4)."""
+        return None if self.not_polled else self.waiting_total
 
     def unmeasured(self) -> dict[str, list[str]]:
         """Source id → the parts it cannot measure (a platform limit, not a zero)."""
@@ -195,7 +207,7 @@ class GoalReport(NamedTuple):
                 for t in self.targets
             ],
             "by_source": {sid: dict(m) for sid, m in self.by_source.items()},
-            "waiting_total": self.waiting_total,
+            "waiting_total": self.waiting_known,
             "waiting": [
                 {"source": w.source, "url": w.url, "at": iso(w.at), "waiting_seconds": w.waiting_seconds}
                 for w in self.waiting

@@ -520,3 +520,60 @@ def test_the_date_is_the_organizations_day(tmp_path: Any) -> None:
     goal = goal._replace(coverage={**goal.coverage, "baseline": Coverage(late, ("src",))})
     assert (coverage_note(goal) or "").startswith("no data before 2026-05-15 (src)")
     assert coverage_note(goal._replace(coverage={})) is None
+
+
+# -- waiting when a source has not polled or fails (SPEC §4): unknown is never good news ------------
+
+
+def _two_sources(tmp_path: Any) -> Any:
+    from tests.scenario import ORG, Scenario, at, goal, make_config, post
+
+    config = make_config(sources=(("library-mastodon", "mastodon"), ("library-blog", "wordpress")),
+                         goals=[goal(sources=("library-mastodon", "library-blog"))])
+    sc = Scenario(tmp_path, config)
+    batch = sc.batch([post("b1", ORG, at(days=3)), post("r1", "alice", at(days=2), parent_id="b1", root_id="b1"),
+                      post("r2", "bob", at(days=1), parent_id="b1", root_id="b1")], source="library-blog")
+    sc.store.write(batch._replace(polled_at=at(hours=2, minutes=-42)))  # 10:42 UTC
+    return sc
+
+
+def _rendered(report: Report, fmt: str) -> str:
+    out = io.StringIO()
+    render(report, fmt, out, width=120)
+    return out.getvalue()
+
+
+def test_waiting_is_unknown_while_a_source_has_not_polled(tmp_path: Any) -> None:
+    from tests.scenario import NOW as SCENE_NOW
+    from tests.scenario import at
+    from twoway.metrics import build_report
+
+    sc = _two_sources(tmp_path)
+    sc.store.record_error("library-mastodon", "mastodon", at(hours=1), "HTTP 503")
+    report = build_report(sc.store, sc.config, SCENE_NOW)
+    goal = report.goals[0]
+    assert goal.not_polled == ("library-mastodon",)
+    doc = json.loads(_rendered(report, "json"))
+    check_report_json(doc)
+    assert doc["goals"][0]["waiting_total"] is None and len(doc["goals"][0]["waiting"]) == 2  # what is known
+    assert "waiting: unknown, library-mastodon has not polled yet" in _rendered(report, "text")
+    assert "**Waiting for a response:** unknown, library-mastodon has not polled yet." in _rendered(report, "markdown")
+    assert "nothing waiting" not in _rendered(report, "text")
+
+
+def test_a_count_from_a_failing_source_says_as_of_when(tmp_path: Any) -> None:
+    from tests.scenario import NOW as SCENE_NOW
+    from tests.scenario import ORG, at, post
+    from twoway.metrics import build_report
+
+    sc = _two_sources(tmp_path)
+    sc.write(post("m1", ORG, at(days=4)), source="library-mastodon")
+    sc.store.record_error("library-blog", "wordpress", at(hours=1), "HTTP 503")
+    report = build_report(sc.store, sc.config, SCENE_NOW)
+    goal = report.goals[0]
+    assert (goal.not_polled, goal.failing, goal.as_of) == ((), ("library-blog",), at(hours=1, minutes=18))
+    assert json.loads(_rendered(report, "json"))["goals"][0]["waiting_total"] == 2
+    assert "2 waiting as of 10:42, library-blog failing" in _rendered(report, "text")
+    assert "**Waiting for a response:** 2 as of 10:42, library-blog failing, longest" in _rendered(report, "markdown")
+    sc.write(source="library-blog")  # it polls again: the count is current
+    assert "2 waiting, longest" in _rendered(build_report(sc.store, sc.config, SCENE_NOW), "text")
