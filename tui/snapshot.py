@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from twoway.report import METRICS, Report
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 __all__ = ["CSV_HEADER", "FORMATS", "render"]
 
 FORMATS = ("text", "json", "csv", "markdown")
-CSV_HEADER = ("goal", "status", "metric", "value", "baseline", "delta", "target", "met")
+CSV_HEADER = (
+    "goal", "status", "metric", "value", "baseline", "delta", "target", "met", "window_start", "window_end",
+    "generated_at",
+)
+"""SPEC §4; columns are only ever added at the end, so appended files stay aligned."""
 DEFAULT_WIDTH = 80
 
 # Characters JSON leaves raw with ensure_ascii=False that a terminal or a reader
@@ -62,6 +67,7 @@ def render(
     *,
     width: int | None = None,
     color: bool | None = None,
+    header: bool = True,
 ) -> None:
     """Write `report` to `out` in `fmt` (one of `FORMATS`).
 
@@ -70,11 +76,12 @@ def render(
         color: styles and colours for text; `None` means only when `out` is a
             terminal and `NO_COLOR` is unset. Never escape codes when `out` is not a
             terminal, unless `color=True` asks for them.
+        header: CSV only: `False` leaves the header row out, for appending to a file.
     """
     if fmt == "json":
         _render_json(report, out)
     elif fmt == "csv":
-        _write_safely(out, _csv(report))
+        _write_safely(out, _csv(report, header=header))
     elif fmt == "markdown":
         _write_safely(out, _markdown(report, _glyphs(out)))
     elif fmt == "text":
@@ -130,13 +137,18 @@ def _csv_text(value: str) -> str:
     return value
 
 
-def _csv(report: Report) -> str:
+def _csv(report: Report, *, header: bool = True) -> str:
     import csv
+
+    from twoway.report import iso
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    if header:
+        writer.writerow(CSV_HEADER)
+    generated = iso(report.generated_at)
     for goal in report.goals:
+        start, end = iso(goal.start), iso(goal.end)
         targets = {t.metric: t for t in goal.targets}
         for metric in METRICS:
             target = targets.get(metric)
@@ -154,6 +166,9 @@ def _csv(report: Report) -> str:
                     _csv_number(goal.deltas.get(metric)),
                     wanted,
                     met,
+                    start,
+                    end,
+                    generated,
                 ]
             )
     return buffer.getvalue()
@@ -197,17 +212,21 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
         format_target,
         format_value,
         human_duration,
-        relative_time,
-        utc,
+        local,
         waiting_headline,
     )
+
+    def when(moment: datetime) -> str:
+        """Markdown is read later, in a mail or a report: a date and an hour, never `5m ago`."""
+        return f"{local(moment, report.timezone):%Y-%m-%d %H:%M}"
+
 
     lines: list[str] = []
     if report.demo:
         lines += [f"> **DEMO** {glyphs.null} built-in demo organization, not real data", ""]
     lines += [f"# {md_escape(report.organization)} {glyphs.null} social communication", ""]
     window = f"window {md_escape(report.window)} for every goal" if report.window else "each goal's own window"
-    meta = f"Generated {utc(report.generated_at):%Y-%m-%d %H:%M} UTC {glyphs.dot} {window}"
+    meta = f"Generated {when(report.generated_at)} {md_escape(report.timezone)} {glyphs.dot} {window}"
     if report.clock == "opening-hours":
         meta += f" {glyphs.dot} response times count opening hours only"
     lines += [meta + ".", ""]
@@ -216,7 +235,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
     for goal in report.goals:
         lines += [f"### {md_escape(goal.name)} {glyphs.null} {goal.status}", ""]
         lines += [
-            f"{md_escape(goal.window)} window, {utc(goal.start):%Y-%m-%d %H:%M} to {utc(goal.end):%Y-%m-%d %H:%M} UTC,"
+            f"{md_escape(goal.window)} window, {when(goal.start)} to {when(goal.end)},"
             " compared with the window before.",
             "",
         ]
@@ -280,7 +299,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
     for source in report.sources:
         lines.append(
             f"| {md_escape(source.id)} | {md_escape(source.platform)} | {source.status}"
-            f" | {relative_time(source.last_success, report.generated_at)}"
+            f" | {when(source.last_success) if source.last_success else 'never'}"
             f" | {format_value('followers', source.followers, glyphs)}"
             f" | {md_escape(source.error) if source.error else ''} |"
         )

@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--goal", action="append", default=[], metavar="NAME", help="only this goal (repeatable)")
     snapshot.add_argument("--window", metavar="DURATION", help="override every goal's window, e.g. 7d")
     snapshot.add_argument("--no-poll", action="store_true", help="read the store only, never poll")
+    snapshot.add_argument("--no-header", action="store_true", help="CSV without its header row, for appending")
     snapshot.add_argument(
         "--check", action="store_true", help="exit 1 if a goal missed, 3 if a goal has no data or a source errs"
     )
@@ -179,8 +180,8 @@ def _report(args: argparse.Namespace) -> Report:
         except ValueError as e:
             raise UsageError(f"--window: {e}") from None
     known = [g.name for g in config.goals]
-    for name in args.goal:
-        if name not in known:
+    for name in args.goal:  # matched case-insensitively, like filters
+        if name.casefold() not in {k.casefold() for k in known}:
             raise UsageError(f"--goal: no goal named {name!r} (goals: {', '.join(known)})")
     if demo:
         store = wiring.open_demo_store(config)
@@ -226,7 +227,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     # a one-shot process that makes many small objects and no cycles worth collecting
     gc.disable()
     report = _report(args)
-    render(report, args.format, sys.stdout)
+    render(report, args.format, sys.stdout, header=not args.no_header)
     sys.stdout.flush()
     if report.demo and args.format == "csv":  # CSV has no place of its own to say so
         print("twoway: DEMO: built-in demo organization, not real data", file=sys.stderr)

@@ -727,11 +727,12 @@ def build_report(
     demo: bool = False,
     daily: bool = False,
 ) -> Report:
-    """The whole dashboard, once: every goal (or those named) and every source.
+    """The whole dashboard, once: every goal (or those named, case-insensitively) and every source.
 
     `daily` adds each goal's per-day series, for the live app's chart.
     """
-    goals = [g for g in config.goals if not goal_names or g.name in goal_names]
+    wanted = {name.casefold() for name in goal_names}
+    goals = [g for g in config.goals if not wanted or g.name.casefold() in wanted]
     windows = [window or g.window or config.dashboard.window for g in goals]
     reader = _Reader(store, config, now, windows or [config.dashboard.window])
     return Report(
@@ -745,5 +746,6 @@ def build_report(
             source_report(config, reader.states.get(s.id), s.id, now, reader.imports.get(s.id, ()))
             for s in config.sources
         ),
+        timezone=config.organization.timezone,
     )
 

@@ -249,6 +249,8 @@ class Report(NamedTuple):
     clock: Literal["always", "opening-hours"]
     goals: tuple[GoalReport, ...]
     sources: tuple[SourceReport, ...]
+    timezone: str = "UTC"
+    """The organization's IANA timezone: the one text and Markdown show times in."""
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -78,8 +78,12 @@ def test_csv_has_one_row_per_goal_and_metric(demo_json: dict[str, Any]) -> None:
     result = run("snapshot", "--demo", "--format", "csv")
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert "DEMO" in result.stderr
-    assert rows[0] == ["goal", "status", "metric", "value", "baseline", "delta", "target", "met"]
+    assert rows[0] == [
+        "goal", "status", "metric", "value", "baseline", "delta", "target", "met", "window_start", "window_end",
+        "generated_at",
+    ]
     assert len(rows) - 1 == len(demo_json["goals"]) * len(METRICS)
+    assert rows[1][8:] == [demo_json["goals"][0]["start"], demo_json["goals"][0]["end"], demo_json["generated_at"]]
 
 
 def test_markdown_report_says_demo() -> None:
@@ -220,3 +224,15 @@ def test_a_missing_twoway_config_is_an_error_even_with_a_config_here(tmp_path: P
     assert result.stderr.strip() == f"twoway: {missing}: does not exist (named by TWOWAY_CONFIG)" or (
         str(missing) in result.stderr and "does not exist" in result.stderr and "TWOWAY_CONFIG" in result.stderr
     )
+
+
+def test_goal_is_matched_case_insensitively() -> None:
+    result = run("snapshot", "--demo", "--format", "json", "--goal", "summer READING")
+    assert result.returncode == 0, result.stderr
+    assert [g["name"] for g in json.loads(result.stdout)["goals"]] == ["Summer reading"]
+
+
+def test_csv_no_header_appends_rows_only() -> None:
+    whole = run("snapshot", "--demo", "--format", "csv").stdout.splitlines()
+    rows = run("snapshot", "--demo", "--format", "csv", "--no-header").stdout.splitlines()
+    assert whole[0].endswith(",window_start,window_end,generated_at") and rows == whole[1:]

@@ -243,17 +243,42 @@ def _csv_rows(report: Report) -> list[list[str]]:
 
 def test_csv_header_and_one_row_per_goal_and_metric(report: Report) -> None:
     rows = _csv_rows(report)
-    assert rows[0] == ["goal", "status", "metric", "value", "baseline", "delta", "target", "met"]
+    assert rows[0] == [
+        "goal", "status", "metric", "value", "baseline", "delta", "target", "met", "window_start", "window_end",
+        "generated_at",
+    ]  # SPEC §4: the three columns added at the end, so files appended to before stay aligned
     body = rows[1:]
     assert len(body) == len(report.goals) * len(METRICS)
     assert [r[2] for r in body[: len(METRICS)]] == list(METRICS)
-    assert all(len(r) == 8 for r in body)
+    assert all(len(r) == 11 for r in body)
+    first = report.goals[0]
+    assert body[0][8:] == [f"{first.start:%Y-%m-%dT%H:%M:%S}Z", "2025-06-01T12:00:00Z", "2025-06-01T12:00:00Z"]
+
+
+def test_csv_without_its_header_appends(report: Report) -> None:
+    out = io.StringIO()
+    render(report, "csv", out, header=False)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == _csv_rows(report)[1:]
+
+
+def test_markdown_gives_dates_and_hours_never_just_now(report: Report) -> None:
+    report = report._replace(
+        sources=tuple(s._replace(last_success=NOW - timedelta(seconds=10)) for s in report.sources),
+        timezone="America/Chicago",
+    )
+    out = io.StringIO()
+    render(report, "markdown", out)
+    text = out.getvalue()
+    assert "just now" not in text and " ago" not in text
+    assert "| 2025-06-01 06:59 |" in text  # 11:59:50 UTC, in Chicago (CDT)
+    assert "Generated 2025-06-01 07:00 America/Chicago" in text
 
 
 def test_csv_values_targets_and_nulls(report: Report) -> None:
     rows = {(r[0], r[2]): r for r in _csv_rows(report)[1:]}
     broadcast = rows[("Summer reading", "broadcast")]
-    assert broadcast[1:] == ["missed", "broadcast", "24", "20", "4", "", ""]
+    assert broadcast[1:8] == ["missed", "broadcast", "24", "20", "4", "", ""]
     rate = rows[("Summer reading", "response_rate")]
     assert rate[3] == "0.3793" and rate[6] == ">= 0.9" and rate[7] == "false"
     assert rows[("Summer reading", "conversation_rate")][7] == "true"
