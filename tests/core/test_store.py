@@ -149,3 +149,20 @@ def test_pruning_changes_no_metric_of_any_window(tmp_path: Path) -> None:
 
 def test_a_new_store_is_readable_by_its_owner_only(sc: Scenario) -> None:
     assert sc.path.stat().st_mode & 0o077 == 0
+
+
+def test_coverage_is_recorded_once_and_a_schema_2_store_covers_from_its_earliest_post(sc: Scenario) -> None:
+    """SPEC §3: the first successful poll's horizon; later polls never move it; an older store,
+    migrated, covers each polled source from its earliest stored post."""
+    sc.write(post("b1", ORG, at(days=50)))
+    assert sc.store.coverage() == {"src": NOW - timedelta(seconds=sc.config.horizon)}
+    later = sc.batch([post("b2", ORG, at(days=1))])._replace(polled_at=NOW + timedelta(days=5))
+    sc.store.write(later)
+    assert sc.store.coverage() == {"src": NOW - timedelta(seconds=sc.config.horizon)}
+    sc.store.conn.execute("ALTER TABLE sources DROP COLUMN covers_from")
+    sc.store.conn.execute("PRAGMA user_version = 2")
+    sc.store.close()
+    store = Store.open(sc.path, sc.policy)
+    assert store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert store.coverage() == {"src": at(days=50)}
+    store.close()
