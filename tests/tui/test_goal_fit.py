@@ -16,7 +16,7 @@ from tests.tui.test_app import demo_app, settle
 from twoway.report import GoalReport
 from twoway.tui.app import TwowayApp
 from twoway.tui.render import LABELS, format_value
-from twoway.tui.screens.goal import BY_SOURCE, SHORT, GoalScreen
+from twoway.tui.screens.goal import BY_SOURCE, LIST_MIN, SHORT, GoalScreen, share_rows
 from twoway.tui.widgets.fit import fit_columns, more_sources
 
 HEIGHTS = range(20, 41)
@@ -130,3 +130,10 @@ def test_fit_columns_keeps_the_fixed_and_drops_from_the_end() -> None:
     assert fit_columns(100, [10, 5], [10, 10, 10]) == 3
     assert fit_columns(45, [10, 5], [10, 10, 10], marker=9) == 1  # 12 + 7, a marker of 11: room for one of 12
     assert fit_columns(10, [10, 5], [10], marker=9) == 0
+
+
+def test_the_lists_share_the_rows_left() -> None:
+    assert share_rows(40, [10, 30]) == (10, 30)  # the short list takes what it needs, the long one the rest
+    assert share_rows(40, [30, 10]) == (30, 10)
+    assert share_rows(40, [30, 30]) == (20, 20)
+    assert share_rows(6, [30, 30]) == (LIST_MIN, LIST_MIN)  # too short: both keep their minimum, the screen scrolls

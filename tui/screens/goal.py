@@ -69,6 +69,20 @@ TEXT_MIN = 12
 WHEN_LONG, WHEN_SHORT = "%Y-%m-%d %H:%M", "%m-%d %H:%M"
 
 
+def share_rows(room: int, needs: list[int]) -> tuple[int, int]:
+    """Two lists' heights in `room` rows: a list that needs less than half gives the rest to the other."""
+    need_a, need_b = needs
+    half = room // 2
+    if need_a <= half:
+        a = need_a
+    elif need_b <= room - half:
+        a = room - need_b
+    else:
+        a = half
+    a = max(LIST_MIN, a)
+    return a, max(LIST_MIN, room - a)
+
+
 def is_web_url(url: str) -> bool:
     try:
         parts = urlsplit(url)
@@ -131,12 +145,13 @@ class GoalScreen(Screen[None]):
         self._by_source(goal)
         self._waiting(goal)
         self._broadcasts(goal)
+        self.call_after_refresh(self._share_height)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._share_height)
 
     def _share_height(self) -> None:
-        """The waiting list and the broadcasts split what the goal's numbers leave, and keep `LIST_MIN` rows each.
+        """The waiting list and the broadcasts share what the goal's numbers leave, and keep `LIST_MIN` rows each.
 
         Computed, not `1fr`: inside a scrolling body a fraction is of the whole body, so the
         broadcasts were pushed out of view even when the numbers left room for both.
@@ -149,8 +164,7 @@ class GoalScreen(Screen[None]):
             if child not in lists and child.display
         )
         room = body.size.height - fixed - sum(t.styles.margin.top + t.styles.margin.bottom for t in lists)
-        first = max(LIST_MIN, room // 2)
-        heights = (first, max(LIST_MIN, room - first))
+        heights = share_rows(room, [table.row_count + 1 for table in lists])
         for table, height in zip(lists, heights):
             if table.styles.height is None or table.styles.height.value != height:
                 table.styles.height = height

@@ -73,6 +73,10 @@ class GoalTotals(Widget):
         )
         return Group(status, bars(goal, max(20, self.content_size.width), glyphs))
 
+    def on_resize(self, event: Resize) -> None:
+        # The bars were drawn for the width before: measured at the new one they could wrap onto a third line.
+        self.refresh(layout=True)
+
 
 class GoalDetails(Widget):
     """One-way engagement, the key rates, targets and what waits for a response."""
