@@ -403,7 +403,11 @@ async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.Monkey
         headers = {"Content-Type": "application/rss+xml", "X-RateLimit-Remaining": "287", "X-RateLimit-Limit": "300"}
         return Reply(200, FEED.encode(), headers)
 
-    with news_app(monkeypatch, tmp_path, feed, '[[goals]]\nname = "News"\nsources = ["news"]\n') as (app, server, sleep):
+    with news_app(monkeypatch, tmp_path, feed, '[[goals]]\nname = "News"\nsources = ["news"]\n') as (
+        app,
+        server,
+        sleep,
+    ):
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)  # the source was never polled: it is due at start
             assert app.polls == 1 and server.requests("/feed.xml")
@@ -523,3 +527,37 @@ async def test_imported_numbers_say_so_and_an_import_source_is_never_polled(
         assert "imported: myspace-2026.csv into myspace" in text
         row = next(line for line in text.splitlines() if line.startswith("myspace") and "import" in line)
         assert row.split()[1:] == ["import", "—"]
+
+
+def screen_text(app: TwowayApp) -> str:
+    """The screen as the terminal shows it."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_demo_is_said_on_every_screen(app: TwowayApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert "DEMO" in screen_text(app).splitlines()[0]
+        for keys, screen in (
+            (("enter",), GoalScreen),
+            (("escape", "s"), SourcesScreen),
+            (("escape", "question_mark"), HelpScreen),
+        ):
+            await pilot.press(*keys)
+            await settle(app, pilot)
+            assert isinstance(app.screen, screen)
+            assert "DEMO" in screen_text(app), f"no DEMO on {screen.__name__}"
+
+
+async def test_no_demo_badge_on_a_real_organization(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def feed(_: object) -> Reply:
+        return Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
+
+    with news_app(monkeypatch, tmp_path, feed, '[[goals]]\nname = "News"\n') as (app, _, _):
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, GoalScreen)
+            first = screen_text(app).splitlines()[0]
+            assert "News" in first and "DEMO" not in first
