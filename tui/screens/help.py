@@ -41,4 +41,7 @@ class HelpScreen(ModalScreen[None]):
                     yield Label("DEMO", id="demo-badge", classes="demo-badge")
                 yield Static(Content("twoway: keys"), id="help-title")
             for key, what in KEYS:
-                yield Static(Content.assemble((key.ljust(12), "bold"), what), classes="key")
+                # Two columns, so a description that wraps stays under itself, not under the keys.
+                with Horizontal(classes="key"):
+                    yield Static(Content(key), classes="key-name")
+                    yield Static(Content(what), classes="key-what")
