@@ -65,6 +65,7 @@ __all__ = [
     "sources_table",
     "utc",
     "waiting_headline",
+    "waiting_summary",
 ]
 
 LABELS: dict[str, str] = {
@@ -401,14 +402,21 @@ def waiting_headline(goal: GoalReport, glyphs: Glyphs = UNICODE) -> str:
     return count
 
 
-def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
+def waiting_summary(goal: GoalReport, glyphs: Glyphs = UNICODE) -> Text:
+    """The waiting headline styled, with the longest wait: one line for a panel or a snapshot."""
     headline = waiting_headline(goal, glyphs)
     if not goal.waiting_total or goal.not_polled:
         return Text(headline, style="yellow" if goal.not_polled or goal.failing else "dim")
-    text = Text()
-    text.append(headline, "bold yellow")
+    text = Text(headline, style="bold yellow")
     if goal.longest_wait is not None:
         text.append(f", longest {human_duration(goal.longest_wait)}")
+    return text
+
+
+def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
+    text = waiting_summary(goal, glyphs)
+    if not goal.waiting_total or goal.not_polled:
+        return text
     listed = goal.waiting[:WAITING_LISTED]
     age_w = max((len(human_duration(w.waiting_seconds)) for w in listed), default=0)
     source_w = min(20, max((cell_len(clean(w.source, glyphs)) for w in listed), default=0))

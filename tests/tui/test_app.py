@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Label, Sparkline, Static
 from textual.worker import WorkerState
@@ -25,7 +26,7 @@ from twoway.tui.screens.help import HelpScreen
 from twoway.tui.screens.home import HomeScreen
 from twoway.tui.screens.sources import SourcesScreen
 from twoway.tui.widgets.daily_chart import DailyChart
-from twoway.tui.widgets.goal_panel import GoalPanel
+from twoway.tui.widgets.goal_panel import GoalDetails, GoalPanel
 from twoway.tui.widgets.header import clock_state, next_change
 from twoway.wiring import build_app, demo_config
 
@@ -442,6 +443,38 @@ async def test_a_real_source_polls_fails_and_recovers(monkeypatch: pytest.Monkey
             assert any("recovered" in n.title for n in app._notifications)
 
 
+def _details_text(app: TwowayApp) -> str:
+    details = app.screen.query_one(GoalDetails)
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(details.render())
+    return console.export_text()
+
+
+async def test_unknown_is_never_shown_as_nothing_waiting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    state = {"status": 500}
+
+    def feed(_: object) -> Reply:
+        if state["status"] != 200:
+            return Reply(state["status"], b"down")
+        return Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
+
+    with news_app(monkeypatch, tmp_path, feed, '[[goals]]\nname = "News"\n') as (app, _, _):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)  # the first poll fails: nothing is known yet
+            text = _details_text(app)
+            assert "waiting: unknown, news has not polled yet" in text and "nothing waiting" not in text
+            assert "no data yet from news" in text
+            state["status"] = 200
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert "nothing waiting for a response" in _details_text(app)
+            state["status"] = 503
+            await pilot.press("r")
+            await settle(app, pilot)
+            text = _details_text(app)
+            assert "as of 12:00, news failing" in text and "nothing waiting for a response as of" in text
+
+
 FAULTS = {
     "503": Reply(503, b"busy"),
     "html-200": Reply(200, b"<!DOCTYPE html><html>Maintenance</html>", {"Content-Type": "text/html"}),
@@ -501,10 +534,7 @@ async def test_a_hangup_or_a_kill_quits_like_q(app: TwowayApp, name: str) -> Non
 async def test_imported_numbers_say_so_and_an_import_source_is_never_polled(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from rich.console import Console
-
     from twoway.cli import main
-    from twoway.tui.widgets.goal_panel import GoalDetails
 
     monkeypatch.setenv("TWOWAY_NOW", NOW)
     path = write_config(tmp_path, '[[sources]]\nid = "myspace"\nplatform = "csv"\n', '[[goals]]\nname = "Old posts"\n')

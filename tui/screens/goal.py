@@ -29,7 +29,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
 from twoway.text import excerpt
-from twoway.tui.render import LABELS, UNICODE, clean, format_value, goal_status, human_duration, utc
+from twoway.tui.render import (
+    LABELS,
+    UNICODE,
+    clean,
+    coverage_note,
+    format_value,
+    goal_status,
+    human_duration,
+    utc,
+    waiting_headline,
+)
 from twoway.tui.widgets.fit import CELL_PADDING, FitTable, column_width, fit_columns, more_sources
 from twoway.tui.widgets.keys_footer import KeysFooter
 from twoway.tui.widgets.title_bar import TitleBar
@@ -212,10 +222,15 @@ class GoalScreen(Screen[None]):
         title = "by source"
         if hidden:
             title += f" ({more_sources(len(hidden))} not shown: {', '.join(clean(s) for s in hidden)})"
+        note = coverage_note(goal)
+        if note is not None:
+            title += f" · {note}"
         self.query_one("#by-source-title", Label).update(Content(title))
 
     def _waiting(self, goal: GoalReport) -> None:
         title = f"waiting for a response: {goal.waiting_total:,}"
+        if goal.not_polled or goal.failing:  # unknown, or as of the last good poll: never a reassuring count
+            title = waiting_headline(goal)
         if goal.longest_wait is not None:
             title += f", longest {human_duration(goal.longest_wait)}"
         if goal.waiting_total > len(goal.waiting):

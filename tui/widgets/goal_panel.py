@@ -28,16 +28,17 @@ from twoway.tui.render import (
     UNICODE,
     bars,
     clean,
+    coverage_note,
     delta_style,
     format_delta,
     format_value,
     goal_status,
-    human_duration,
     imported_note,
     join_texts,
     metric_inline,
     targets,
     utc,
+    waiting_summary,
 )
 from twoway.tui.widgets.daily_chart import DailyChart
 
@@ -95,8 +96,9 @@ class GoalDetails(Widget):
         one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
         rates = join_texts([self._rate(goal, m, label) for m, label in RATES.items()], "  ")
         imported = imported_note(goal.imported, glyphs)
-        parts = [one_way, rates, targets(goal, glyphs), self._waiting(goal)]
-        return Group(*parts, *([imported] if imported is not None else []))
+        parts = [one_way, rates, targets(goal, glyphs), waiting_summary(goal, glyphs)]
+        notes = [Text(note, style="dim") for note in (coverage_note(goal, glyphs),) if note is not None]
+        return Group(*parts, *notes, *([imported] if imported is not None else []))
 
     @staticmethod
     def _rate(goal: GoalReport, metric: str, label: str) -> Text:
@@ -107,14 +109,6 @@ class GoalDetails(Widget):
             text.append(f" ({format_delta(metric, delta)})", delta_style(metric, delta))
         return text
 
-    @staticmethod
-    def _waiting(goal: GoalReport) -> Text:
-        if not goal.waiting_total:
-            return Text("nothing waiting for a response", style="dim")
-        text = Text(f"{goal.waiting_total:,} waiting", style="bold yellow")
-        if goal.longest_wait is not None:
-            text.append(f", longest {human_duration(goal.longest_wait)}")
-        return text
 
 
 class GoalPanel(Widget, can_focus=True):
