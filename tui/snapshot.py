@@ -68,6 +68,7 @@ def render(
     width: int | None = None,
     color: bool | None = None,
     header: bool = True,
+    ascii: bool = False,
 ) -> None:
     """Write `report` to `out` in `fmt` (one of `FORMATS`).
 
@@ -77,15 +78,18 @@ def render(
             terminal and `NO_COLOR` is unset. Never escape codes when `out` is not a
             terminal, unless `color=True` asks for them.
         header: CSV only: `False` leaves the header row out, for appending to a file.
+        ascii: write as if `out` could hold ASCII only (`--ascii`): the plain glyphs and
+            boxes, for proportional fonts and old mail clients, whatever the terminal says.
     """
+    encoding = "ascii" if ascii else _encoding(out)
     if fmt == "json":
-        _render_json(report, out)
+        _render_json(report, out, encoding)
     elif fmt == "csv":
-        _write_safely(out, _csv(report, header=header))
+        _write_safely(out, _csv(report, header=header), encoding)
     elif fmt == "markdown":
-        _write_safely(out, _markdown(report, _glyphs(out)))
+        _write_safely(out, _markdown(report, _glyphs(encoding)), encoding)
     elif fmt == "text":
-        _render_text(report, out, width=width, color=color)
+        _render_text(report, out, encoding, width=width, color=color)
     else:
         raise ValueError(f"unknown snapshot format {fmt!r}: use one of {', '.join(FORMATS)}")
 
@@ -97,17 +101,16 @@ def _encoding(out: TextIO) -> str:
         return "ascii"
 
 
-def _write_safely(out: TextIO, text: str) -> None:
-    encoding = _encoding(out)
+def _write_safely(out: TextIO, text: str, encoding: str) -> None:
     out.write(text.encode(encoding, "replace").decode(encoding))
 
 
 # -- JSON -------------------------------------------------------------------------
 
 
-def _render_json(report: Report, out: TextIO) -> None:
+def _render_json(report: Report, out: TextIO, encoding: str) -> None:
     """Indented for a person at a terminal; one compact line for programs, like `gh` and `jq -c`."""
-    unicode_ok = _encoding(out).startswith("utf")
+    unicode_ok = encoding.startswith("utf")
     indent = 2 if _isatty(out) else None
     text = json.dumps(report.to_json(), indent=indent, ensure_ascii=not unicode_ok)
     text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
@@ -177,10 +180,10 @@ def _csv(report: Report, *, header: bool = True) -> str:
 # -- Markdown -----------------------------------------------------------------------
 
 
-def _glyphs(out: TextIO) -> Glyphs:
+def _glyphs(encoding: str) -> Glyphs:
     from twoway.tui.render import glyphs_for
 
-    return glyphs_for(_encoding(out))
+    return glyphs_for(encoding)
 
 
 def md_escape(text: str) -> str:
@@ -351,13 +354,12 @@ def _width(out: TextIO, width: int | None) -> int:
     return DEFAULT_WIDTH
 
 
-def _render_text(report: Report, out: TextIO, *, width: int | None, color: bool | None) -> None:
+def _render_text(report: Report, out: TextIO, encoding: str, *, width: int | None, color: bool | None) -> None:
     from rich.console import Console
     from rich.text import Text
 
     from twoway.tui.render import glyphs_for, goal_panel, header, sources_table
 
-    encoding = _encoding(out)
     glyphs = glyphs_for(encoding)
     styled = _isatty(out) if color is None else color
     no_color = bool(os.environ.get("NO_COLOR")) if color is None else not color

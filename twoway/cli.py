@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--no-poll", action="store_true", help="read the store only, never poll")
     snapshot.add_argument("--no-header", action="store_true", help="CSV without its header row, for appending")
     snapshot.add_argument(
+        "--ascii", action="store_true", help="plain ASCII glyphs and boxes, for proportional fonts and old mail clients"
+    )
+    snapshot.add_argument(
         "--check", action="store_true", help="exit 1 if a goal missed, 3 if a goal has no data or a source errs"
     )
 
@@ -227,7 +230,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     # a one-shot process that makes many small objects and no cycles worth collecting
     gc.disable()
     report = _report(args)
-    render(report, args.format, sys.stdout, header=not args.no_header)
+    render(report, args.format, sys.stdout, header=not args.no_header, ascii=args.ascii)
     sys.stdout.flush()
     if report.demo and args.format == "csv":  # CSV has no place of its own to say so
         print("twoway: DEMO: built-in demo organization, not real data", file=sys.stderr)

@@ -463,6 +463,22 @@ def test_every_format_survives_an_ascii_stream(report: Report, fmt: str) -> None
     assert raw.getvalue().decode("ascii")
 
 
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_ascii_asks_for_the_plain_fallback_on_a_unicode_stream(report: Report, fmt: str) -> None:
+    """`--ascii`, for proportional fonts and old mail clients: what an ASCII-only stream would get."""
+    raw = io.BytesIO()
+    ascii_only = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    render(report, fmt, ascii_only, width=80)
+    ascii_only.flush()
+    asked = io.StringIO()  # a UTF-8 capable stream
+    render(report, fmt, asked, width=80, ascii=True)
+    assert asked.getvalue() == raw.getvalue().decode("ascii")
+    assert asked.getvalue().isascii()
+    unicode = io.StringIO()
+    render(report, fmt, unicode, width=80)
+    assert not unicode.getvalue().isascii()
+
+
 def test_text_under_pythonioencoding_ascii_in_a_real_process() -> None:
     code = (
         "import sys\n"
