@@ -475,7 +475,8 @@ def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> Ren
         goal_status(goal, glyphs),
         ("  ", ""),
         (
-            f"{window}: {utc(goal.start):%Y-%m-%d} {glyphs.arrow} {utc(goal.end):%Y-%m-%d},"
+            f"{window}: {local(goal.start, goal.timezone):%Y-%m-%d} {glyphs.arrow}"
+            f" {local(goal.end, goal.timezone):%Y-%m-%d},"
             f" compared with the {window} before",
             "dim",
         ),
@@ -546,7 +547,9 @@ def header(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
     window = (
         f"window {clean(report.window, glyphs)} for every goal" if report.window else "each goal's own window"
     )
-    lines.append(Text(f"{utc(report.generated_at):%Y-%m-%d %H:%M} UTC {glyphs.dot} {window}", style="dim"))
+    # the organization's clock, named once here by its IANA name (SPEC §4: JSON and CSV stay UTC)
+    when = f"{local(report.generated_at, report.timezone):%Y-%m-%d %H:%M} {clean(report.timezone, glyphs)}"
+    lines.append(Text(f"{when} {glyphs.dot} {window}", style="dim"))
     if report.clock == "opening-hours":
         lines.append(Text("response and waiting times count opening hours only", style="dim"))
     lines.append(_summary(report, glyphs))

@@ -409,6 +409,16 @@ def test_text_to_an_ascii_stream_does_not_raise(report: Report) -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
+def test_text_times_are_the_organizations_named_once(report: Report) -> None:
+    chicago = report._replace(
+        timezone="America/Chicago", goals=tuple(g._replace(timezone="America/Chicago") for g in report.goals)
+    )
+    text = _text(chicago)
+    assert "2025-06-01 07:00 America/Chicago" in text  # 12:00 UTC, CDT
+    assert "UTC" not in text and text.count("America/Chicago") == 1
+    assert "2025-06-01 12:00 UTC" in _text(report)  # no timezone configured: UTC, named
+
+
 def test_text_without_goals_or_sources() -> None:
     empty = Report("Riverside", NOW, False, "7d", "always", (), ())
     text = _text(empty)
