@@ -64,6 +64,8 @@ __all__ = [
     "relative_time",
     "sources_table",
     "utc",
+    "WAITING_NOTE",
+    "explains_waiting",
     "waiting_headline",
     "waiting_summary",
 ]
@@ -433,11 +435,25 @@ def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
     return text
 
 
+WAITING_NOTE = (
+    "waiting counts every message written in the window that has no response yet, whatever broadcast it"
+    " answers; unanswered counts the messages on this window's broadcasts"
+)
+"""Why the two numbers differ on one screen: a director will ask which is true (both are)."""
+
+
+def explains_waiting(goal: GoalReport) -> bool:
+    """Both numbers show, so both are named: the waiting count and `unanswered`."""
+    return bool(goal.waiting_total) and not goal.not_polled and goal.metrics.get("unanswered") is not None
+
+
 def _footnotes(goal: GoalReport, glyphs: Glyphs) -> Text | None:
-    """Which source cannot measure which part (its `—` and its gaps in the sums), and which
-    numbers came from an imported export."""
+    """Which source cannot measure which part (its `—` and its gaps in the sums), which
+    numbers came from an imported export, and what waiting counts."""
     missing = goal.unmeasured()
     lines = [f"{clean(source, glyphs)} cannot measure {', '.join(parts)}" for source, parts in missing.items()]
+    if explains_waiting(goal):
+        lines.append(WAITING_NOTE)
     imported = imported_note(goal.imported, glyphs)
     if imported is not None:
         lines.append(imported.plain)

@@ -209,8 +209,10 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
     from twoway.tui.render import (
         LABELS,
         WAITING_LISTED,
+        WAITING_NOTE,
         coverage_note,
         describe_import,
+        explains_waiting,
         format_delta,
         format_target,
         format_value,
@@ -287,6 +289,8 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
             if goal.waiting_total > len(listed):
                 lines.append(f"- {glyphs.ellipsis} and {goal.waiting_total - len(listed):,} more")
             lines.append("")
+            if explains_waiting(goal):
+                lines += [f"_{WAITING_NOTE[0].upper()}{WAITING_NOTE[1:]}._", ""]
         elif goal.not_polled or goal.failing:
             headline = waiting_headline(goal, glyphs).removeprefix("waiting: ")
             headline = headline.replace("nothing waiting for a response", "none", 1)

@@ -409,6 +409,18 @@ def test_text_to_an_ascii_stream_does_not_raise(report: Report) -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
+def test_waiting_and_unanswered_are_named_where_both_show(report: Report) -> None:
+    from twoway.tui.render import WAITING_NOTE
+
+    goal = report.goals[0]
+    assert goal.waiting_total and goal.metrics["unanswered"] is not None
+    out = io.StringIO()
+    render(report, "markdown", out)
+    assert f"_{WAITING_NOTE[0].upper()}{WAITING_NOTE[1:]}._" in out.getvalue().splitlines()
+    text = " ".join(line.strip("│ ") for line in _text(report, width=200).splitlines())
+    assert " ".join(WAITING_NOTE.split()) in " ".join(text.split())
+
+
 def test_text_times_are_the_organizations_named_once(report: Report) -> None:
     chicago = report._replace(
         timezone="America/Chicago", goals=tuple(g._replace(timezone="America/Chicago") for g in report.goals)
