@@ -54,6 +54,8 @@ never import collectors (SPEC §1)."""
 DAY = 86400
 WINDOWS: tuple[int | None, ...] = (None, 7 * DAY, 30 * DAY, 90 * DAY)
 """What `w` cycles through: each goal's own window, then 7d, 30d, 90d for every goal."""
+TEXTUAL_COMMANDS_KEPT = frozenset({"Screenshot"})
+"""Textual's own palette commands worth keeping here: a screenshot to send to whoever helps."""
 REREAD_SECONDS = 60
 """How often the report is read again without a poll, so "5m ago" and `stale` stay true."""
 
@@ -292,12 +294,14 @@ class TwowayApp(App[int]):
             self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Poll now", "Poll every source now", self.action_poll_now)
+        """Ours first; of Textual's, only the screenshot (the rest repeat ours or do nothing here)."""
         yield SystemCommand("Cycle window", "Each goal's own window, 7d, 30d, 90d", self.action_cycle_window)
         yield SystemCommand("Sources", "Every source's status, last success and errors", self.action_sources)
+        yield SystemCommand("Poll now", "Poll every source now", self.action_poll_now)
         yield SystemCommand("Toggle light/dark", "Switch between the light and dark theme", self.action_toggle_dark)
         yield SystemCommand("Help", "The keys", self.action_help)
+        yield SystemCommand("Quit", "Quit twoway", self.action_quit)
+        yield from (c for c in super().get_system_commands(screen) if c.title in TEXTUAL_COMMANDS_KEPT)
 
 
 def run_dashboard(app: TwowayApp) -> int:

@@ -287,6 +287,13 @@ async def test_the_palette_lists_goals_and_opens_one(app: TwowayApp) -> None:
         assert isinstance(app.screen, GoalScreen) and app.screen.goal_name == "Events"
 
 
+async def test_the_palette_lists_our_commands_before_textuals(app: TwowayApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert titles == ["Cycle window", "Sources", "Poll now", "Toggle light/dark", "Help", "Quit", "Screenshot"]
+
+
 async def test_each_panel_charts_its_window_day_by_day(app: TwowayApp) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
