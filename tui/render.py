@@ -419,6 +419,7 @@ def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
     text = waiting_summary(goal, glyphs)
     if not goal.waiting_total or goal.not_polled:
         return text
+    text.overflow = "fold"  # a link longer than the panel goes on over the next line, whole
     listed = goal.waiting[:WAITING_LISTED]
     age_w = max((len(human_duration(w.waiting_seconds)) for w in listed), default=0)
     source_w = min(20, max((cell_len(clean(w.source, glyphs)) for w in listed), default=0))
@@ -428,7 +429,9 @@ def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
         text.append("\n  ")
         text.append(human_duration(item.waiting_seconds).rjust(age_w), "yellow")
         text.append("  " + set_cell_size(source, source_w) + "  ", "dim")
-        text.append(excerpt(clean(item.url, glyphs), url_w, ellipsis=glyphs.ellipsis))
+        url = clean(item.url, glyphs)
+        # a link is never cut (it is how staff reach the message): on its own line when it does not fit
+        text.append(url if cell_len(url) <= url_w else f"\n    {url}")
     more = goal.waiting_total - len(listed)
     if more > 0:
         text.append(f"\n  {glyphs.ellipsis} and {more:,} more", "dim")

@@ -421,6 +421,19 @@ def test_waiting_and_unanswered_are_named_where_both_show(report: Report) -> Non
     assert " ".join(WAITING_NOTE.split()) in " ".join(text.split())
 
 
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_waiting_links_are_never_cut(report: Report, width: int) -> None:
+    from rich.cells import cell_len
+
+    from twoway.tui.render import WAITING_LISTED, clean
+
+    lines = _text(report, width=width).splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    flowing = "".join(line.strip("│ ") for line in lines)  # a link longer than the panel folds on
+    for item in report.goals[0].waiting[:WAITING_LISTED]:
+        assert clean(item.url) in flowing
+
+
 def test_text_times_are_the_organizations_named_once(report: Report) -> None:
     chicago = report._replace(
         timezone="America/Chicago", goals=tuple(g._replace(timezone="America/Chicago") for g in report.goals)
