@@ -7,6 +7,7 @@ installed distributions costs more than a snapshot's whole start-up budget.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from twoway.errors import TwowayError
@@ -36,12 +37,19 @@ class PluginError(TwowayError):
 
 
 def entry_points(group: str = GROUP) -> list[EntryPoint]:
+    return list(_scan(group))
+
+
+@lru_cache(maxsize=None)
+def _scan(group: str) -> tuple[EntryPoint, ...]:
+    """Once per process: what is installed does not change while twoway runs, and checking a
+    configuration asks again for every source of a third-party platform."""
     from importlib.metadata import entry_points as scan
 
     try:
-        return list(scan(group=group))
+        return tuple(scan(group=group))
     except Exception:  # a broken distribution elsewhere must not take twoway down
-        return []
+        return ()
 
 
 def installed() -> list[str]:
