@@ -1,7 +1,8 @@
-"""`twoway snapshot`: one Report, rendered once, as text, JSON, CSV or Markdown.
+"""`twoway snapshot`: one Report, rendered once, as text, JSON, CSV, Markdown or Prometheus.
 
 The JSON and CSV paths import neither Rich nor Textual, so a monitoring check that
-asks for JSON starts fast; text and Markdown import `twoway.tui.render` when called.
+asks for JSON starts fast; text and Markdown import `twoway.tui.render` when called,
+Prometheus `twoway.tui.prometheus` (and with it `prometheus_client`).
 
 Whatever the output's encoding, nothing here raises on a character it cannot hold:
 text and Markdown choose ASCII glyphs and replace unencodable network text, JSON
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CSV_HEADER", "FORMATS", "render"]
 
-FORMATS = ("text", "json", "csv", "markdown")
+FORMATS = ("text", "json", "csv", "markdown", "prometheus")
 CSV_HEADER = (
     "goal", "status", "metric", "value", "baseline", "delta", "target", "met", "window_start", "window_end",
     "generated_at",
@@ -88,6 +89,10 @@ def render(
         _write_safely(out, _csv(report, header=header), encoding)
     elif fmt == "markdown":
         _write_safely(out, _markdown(report, _glyphs(encoding)), encoding)
+    elif fmt == "prometheus":
+        from twoway.tui.prometheus import exposition
+
+        _write_safely(out, exposition(report), encoding)
     elif fmt == "text":
         _render_text(report, out, encoding, width=width, color=color)
     else:

@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_UNKNOWN = 0, 1, 3
 """Exit codes (SPEC §4); 2, a configuration or usage error, comes from the error itself."""
-FORMATS = ("text", "json", "csv", "markdown")
+FORMATS = ("text", "json", "csv", "markdown", "prometheus")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -232,7 +232,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     report = _report(args)
     render(report, args.format, sys.stdout, header=not args.no_header, ascii=args.ascii)
     sys.stdout.flush()
-    if report.demo and args.format == "csv":  # CSV has no place of its own to say so
+    if report.demo and args.format in ("csv", "prometheus"):  # neither has a place of its own to say so
         print("twoway: DEMO: built-in demo organization, not real data", file=sys.stderr)
     if not args.check:
         return EXIT_OK

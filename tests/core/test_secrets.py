@@ -24,7 +24,7 @@ world = played(MASTODON)
 
 def _outputs(config: Path) -> list[str]:
     texts = []
-    for fmt in ("text", "json", "csv", "markdown"):
+    for fmt in ("text", "json", "csv", "markdown", "prometheus"):
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             main(["--config", str(config), "snapshot", "--no-poll", "--format", fmt])

@@ -226,6 +226,7 @@ def test_json_path_imports_neither_rich_nor_textual() -> None:
         "twoway.tui.snapshot.render(r, 'json', out)\n"
         "twoway.tui.snapshot.render(r, 'csv', out)\n"
         "assert out.getvalue().startswith('{')\n"
+        "assert 'prometheus_client' not in sys.modules\n"
     )
     run_python(code + NEITHER_RICH_NOR_TEXTUAL)
 
@@ -489,7 +490,7 @@ def test_unknown_format_is_a_clear_error(report: Report) -> None:
         render(report, "yaml", io.StringIO())
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "csv", "markdown"])
+@pytest.mark.parametrize("fmt", ["text", "json", "csv", "markdown", "prometheus"])
 def test_every_format_survives_an_ascii_stream(report: Report, fmt: str) -> None:
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
