@@ -16,9 +16,13 @@ from twoway import __version__, wiring
 from twoway.errors import TwowayError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from twoway.config import Config, Source
+    from twoway.model import Batch
+    from twoway.progress import Progress, Tracker
     from twoway.report import Report
-    from twoway.store import Store
+    from twoway.store import Store, StorePolicy
 
 __all__ = ["main"]
 
@@ -141,7 +145,13 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _poll(
-    config: Config, store: Store, sources: Sequence[Source], demo: bool, *, deadline: float | None = None
+    config: Config,
+    store: Store,
+    sources: Sequence[Source],
+    demo: bool,
+    *,
+    deadline: float | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, str | None]:
     """One cycle over `sources`."""
     import asyncio
@@ -154,9 +164,28 @@ def _poll(
     async def cycle() -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:
             make = wiring.collector_factory(config, demo, client, {})
-            return await poll_once(store, sources, make, clock.now, deadline=deadline)
+            return await poll_once(store, sources, make, clock.now, deadline=deadline, progress=progress)
 
     return asyncio.run(cycle())
+
+
+def _backfills(config: Config, store: Store) -> Tracker:
+    """The progress of the sources whose first backfill this cycle is: live on a terminal,
+    then one summary line each; later cycles are quiet (cron mails nothing when all is well)."""
+    from twoway import progress
+    from twoway.scheduler import backfilling
+
+    return progress.Tracker(backfilling(config, store), progress.terminal())
+
+
+def _tell(results: dict[str, str | None], tracker: Tracker) -> dict[str, str]:
+    """Each backfill's summary line on stdout, each failure's line on stderr; returns the failures."""
+    for line in tracker.lines():
+        print(line, flush=True)
+    failed = {sid: err for sid, err in results.items() if err}
+    for sid, err in failed.items():
+        print(f"twoway: {sid}: {err}", file=sys.stderr, flush=True)
+    return failed
 
 
 # -- commands -------------------------------------------------------------------------
@@ -254,11 +283,9 @@ def _collect(args: argparse.Namespace) -> int:
     try:
         _prune(config, store, clock.now())
         if args.once:
-            results = _poll(config, store, polled_sources(config), demo)
-            failed = {sid: err for sid, err in results.items() if err}
-            for sid, err in failed.items():
-                print(f"twoway: {sid}: {err}", file=sys.stderr)
-            return EXIT_FAILED if failed else EXIT_OK
+            with _backfills(config, store) as tracker:
+                results = _poll(config, store, polled_sources(config), demo, progress=tracker)
+            return EXIT_FAILED if _tell(results, tracker) else EXIT_OK
         return _collect_forever(config, store, demo, clock.now)
     finally:
         store.close()
@@ -288,9 +315,9 @@ def _collect_forever(config: Config, store: Store, demo: bool, now: Callable[[],
                 _prune(config, store, pruned)
             due = due_sources(config, store)
             if due:
-                for sid, err in (await poll_once(store, due, factory, now)).items():
-                    if err:
-                        print(f"twoway: {sid}: {err}", file=sys.stderr)
+                with _backfills(config, store) as tracker:
+                    results = await poll_once(store, due, factory, now, progress=tracker)
+                _tell(results, tracker)
             shortest = min(s.interval for s in config.sources)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(shortest, 60))
@@ -339,8 +366,7 @@ def _import(args: argparse.Namespace) -> int:
     """`twoway import PATH --source ID`: one file into one source, all or nothing (SPEC §6)."""
     from pathlib import Path
 
-    from twoway import clock, plugins
-    from twoway.errors import StoreError
+    from twoway import clock, plugins, progress
     from twoway.model import Imported
     from twoway.store import Store, store_path, store_policy
 
@@ -371,29 +397,43 @@ def _import(args: argparse.Namespace) -> int:
         now = min(now, exported)
     except OSError:
         pass  # the importer says what is wrong with the file
-    batch = importer().read(path, source.id, source.platform, now)
-    batch = batch._replace(imported=Imported(path.name, name, now, clock.now()))
     db, policy = store_path(config), store_policy(config)
-    if args.dry_run:
-        try:
-            store = Store.open_readonly(db, policy)
-        except StoreError:
-            known: set[str] = set()
+    # a large archive takes a while: shown live on a terminal, gone before the one line below
+    with progress.Tracker([source.id], progress.terminal(), reading=f"reading {path.name}") as tracker:
+        tracker.started(source.id)
+        batch = importer().read(path, source.id, source.platform, now)
+        batch = batch._replace(imported=Imported(path.name, name, now, clock.now()))
+        if args.dry_run:
+            known = _known_posts(db, policy, source.id, batch)
+            new = sum(1 for p in batch.posts if p.id not in known)
         else:
+            tracker.storing(source.id, len(batch.posts))
+            store = Store.open(db, policy)
             try:
-                known = store.known_posts(source.id, [p.id for p in batch.posts])
+                store.write(batch)
             finally:
                 store.close()
-        new = sum(1 for p in batch.posts if p.id not in known)
+        tracker.finished(source.id, None)
+    if args.dry_run:
         print(f"would store {len(batch.posts)} posts ({new} new), counters for {len(batch.counters)}")
-        return EXIT_OK
-    store = Store.open(db, policy)
+    else:
+        print(f"imported {len(batch.posts)} posts from {args.path} into {source.id}")
+    return EXIT_OK
+
+
+def _known_posts(db: Path, policy: StorePolicy, source_id: str, batch: Batch) -> set[str]:
+    """Which of the batch's posts the store already has; none without a store yet."""
+    from twoway.errors import StoreError
+    from twoway.store import Store
+
     try:
-        store.write(batch)
+        store = Store.open_readonly(db, policy)
+    except StoreError:
+        return set()
+    try:
+        return store.known_posts(source_id, [p.id for p in batch.posts])
     finally:
         store.close()
-    print(f"imported {len(batch.posts)} posts from {args.path} into {source.id}")
-    return EXIT_OK
 
 
 def _init(args: argparse.Namespace) -> int:

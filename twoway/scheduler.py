@@ -11,6 +11,7 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from twoway.config import Config, Source
@@ -18,8 +19,9 @@ from twoway.store import Store
 
 if TYPE_CHECKING:
     from twoway.plugin import Collector
+    from twoway.progress import Progress
 
-__all__ = ["CollectorFor", "due_sources", "poll_once", "polled_sources"]
+__all__ = ["CollectorFor", "backfilling", "due_sources", "poll_once", "polled_sources"]
 
 CollectorFor = Callable[[Source], "Collector"]
 """Each source's collector, made once per process by whoever wires the command."""
@@ -57,16 +59,25 @@ async def poll_once(
     now: Callable[[], datetime],
     *,
     deadline: float | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, str | None]:
     """One cycle over `sources`, concurrently; returns each source's error or `None`.
 
     With a `deadline` (seconds), a source still polling then is given up for this
     cycle: a snapshot never waits on a dead network longer than `[dashboard] timeout`.
+    `progress` hears each source start, read its pages, store its posts and finish; a
+    source another process is polling never starts.
     """
 
     from twoway.plugin import FetchError
 
     async def poll(source: Source) -> str | None:
+        error = await attempt(source)
+        if progress is not None:
+            progress.finished(source.id, error)
+        return error
+
+    async def attempt(source: Source) -> str | None:
         started = now()
         if source.missing:
             message = source.missing_message()
@@ -77,10 +88,17 @@ async def poll_once(
             store.release_lease(source.id, state.lease_owner)
         if not store.acquire_lease(source.id, source.platform, OWNER, started, LEASE_SECONDS):
             return None  # another process is polling it right now; its result will land
+        http = None
         try:
             collector = collector_for(source)
+            if progress is not None:
+                progress.started(source.id)
+                http = collector.context.http
+                http.on_page = partial(progress.paged, source.id)
             poll = collector.poll(store.cursor(source.id), started)
             batch = await (asyncio.wait_for(poll, deadline) if deadline else poll)
+            if progress is not None:
+                progress.storing(source.id, len(batch.posts))
             await asyncio.to_thread(store.write, batch)  # a big backfill must not freeze the live app
             return None
         except asyncio.TimeoutError:
@@ -96,6 +114,8 @@ async def poll_once(
             store.record_error(source.id, source.platform, now(), message)
             return message
         finally:
+            if http is not None:
+                http.on_page = None
             store.release_lease(source.id, OWNER)
 
     results = await asyncio.gather(*(poll(s) for s in sources))
@@ -123,3 +143,20 @@ def due_sources(config: Config, store: Store) -> list[Source]:
         elif (now - state.last_success).total_seconds() >= source.interval:
             due.append(source)
     return due
+
+
+def backfilling(config: Config, store: Store) -> list[str]:
+    """The ids of the polled sources whose first backfill has not succeeded yet, in config order.
+
+    A source with no successful poll reads back `horizon` (twice the longest window) at its
+    next poll: long work, which `twoway collect` shows and the live app counts in its header
+    ("backfilling 2/3 sources": this list's length against `polled_sources(config)`'s). A
+    source whose polls all failed so far stays in (its error says why, and its next poll
+    is still the backfill); one whose credentials are missing is left out, as it cannot poll.
+    """
+    states = store.source_states()
+    return [
+        s.id
+        for s in polled_sources(config)
+        if not s.missing and (s.id not in states or states[s.id].last_success is None)
+    ]

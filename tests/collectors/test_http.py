@@ -342,3 +342,21 @@ def test_explain_turns_a_platform_refusal_into_advice(server: ReplayServer) -> N
     with pytest.raises(FetchError) as error:
         fetch(server.url, "/plain")
     assert explain(error.value, advice) is error.value
+
+
+def test_each_answer_is_one_page_read_retries_and_failures_none(server: ReplayServer) -> None:
+    server.route("GET", "/flaky", scripted(Reply(503), json_reply([1])))
+    server.route("GET", "/moved", lambda r: Reply(301, headers={"Location": "/flaky"}))
+    server.route("GET", "/gone", lambda r: Reply(404))
+    pages: list[str] = []
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as client:
+            http = Http(client, sleep=Pauses(), jitter=lambda: 0.5, on_page=lambda: pages.append("read"))
+            await http.get(server.url + "/flaky")  # answered on the second attempt
+            await http.get(server.url + "/moved")  # answered after a redirect
+            with pytest.raises(FetchError):
+                await http.get(server.url + "/gone")
+
+    asyncio.run(run())
+    assert len(server.requests()) == 5 and pages == ["read", "read"]

@@ -108,6 +108,9 @@ class Http:
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = random.random
     budgets: dict[str, Budget] = field(default_factory=dict)
+    on_page: Callable[[], None] | None = None
+    """Called once per request answered (a page read), retries and redirects not counted:
+    how the scheduler shows a backfill's progress with no collector reporting anything."""
     _validators: dict[str, tuple[str | None, str | None, Response]] = field(default_factory=dict)
 
     async def get(
@@ -156,10 +159,13 @@ class Http:
             credentials["Authorization"] = f"Bearer {token}"
         body = _Body(json_body, dict(form) if form is not None else None)
         try:
-            return await self._attempts(method, url, params, credentials, headers, body, conditional)
+            response = await self._attempts(method, url, params, credentials, headers, body, conditional)
         except FetchError as error:  # a server may echo what it was sent: never let a secret out
             secrets = [token, *credentials.values(), *body.secrets()]
             raise FetchError(_redact(str(error), secrets), status=error.status, data=error.data) from None
+        if self.on_page is not None:
+            self.on_page()
+        return response
 
     async def _attempts(
         self,
