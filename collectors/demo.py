@@ -53,16 +53,19 @@ url = "https://blog.riverside.example"
 
 [[goals]]
 name = "Summer reading"
+description = "Families talk with us about the books they read this summer, and every reply gets one back."
 hashtags = ["SummerReading"]
 keywords = ["summer reading"]
 targets = { conversation_rate = ">= 1.0", response_rate = ">= 0.9" }
 
 [[goals]]
 name = "Answer every question"
+description = "Nobody who asks the library something online waits long for an answer."
 targets = { response_rate = ">= 0.7", median_response_seconds = "<= 6h" }
 
 [[goals]]
 name = "Events"
+description = "Our event posts start conversations that bring people to the library."
 sources = ["library-mastodon", "library-bluesky"]
 links = ["riverside.example/events"]
 targets = { two_way_per_broadcast = ">= 1.0" }

@@ -28,7 +28,13 @@ def _check_metrics(block: object) -> None:
 def check_report_json(doc: object) -> None:
     """A hand-written validator for SPEC §4's JSON object."""
     assert isinstance(doc, dict)
-    assert set(doc) == {"schema_version", "generated_at", "demo", "window", "clock", "goals", "sources"}
+    keys = {"schema_version", "generated_at", "demo", "window", "clock", "goals", "sources"}
+    period = doc.get("period")  # with --period only (SPEC §10)
+    assert set(doc) == keys | ({"period"} if period is not None else set()), set(doc) ^ keys
+    if period is not None:
+        assert isinstance(period, dict) and set(period) == {"label", "start", "end"}, period
+        assert isinstance(period["label"], str) and _iso(period["start"]) < _iso(period["end"])
+        assert doc["window"] is None
     assert doc["schema_version"] == 1
     _iso(doc["generated_at"])
     assert isinstance(doc["demo"], bool)
@@ -40,7 +46,11 @@ def check_report_json(doc: object) -> None:
         assert set(goal) == {
             "name", "status", "window", "start", "end", "metrics", "baseline", "deltas",
             "unavailable", "targets", "by_source", "waiting_total", "waiting", "imported", "coverage",
-        }  # "imported" and "coverage" were added in schema 1 (keys may be added, never renamed)
+        } | ({"year_before"} if period is not None else set())
+        # "imported", "coverage" and, with a period, "year_before" were added in schema 1 (keys may be added, never renamed)
+        if period is not None:
+            assert (goal["window"], goal["start"]) == (period["label"], period["start"])
+            _check_year_before(goal["year_before"])
         assert isinstance(goal["name"], str)
         assert goal["status"] in ("met", "missed", "no-data", "no-targets")
         assert isinstance(goal["window"], str)
@@ -102,6 +112,16 @@ def _check_coverage(goal: dict[str, object], source_ids: set[str]) -> None:
     deltas = goal["deltas"]
     if coverage["baseline"]["sources"]:
         assert isinstance(deltas, dict) and all(v is None for v in deltas.values()), "no change from nothing"
+
+
+def _check_year_before(block: object) -> None:
+    """The same calendar period a year before, or null where the store does not cover it."""
+    if block is None:
+        return
+    assert isinstance(block, dict) and set(block) == {"start", "end", "metrics", "deltas"}, block
+    assert _iso(block["start"]) < _iso(block["end"])
+    _check_metrics(block["metrics"])
+    _check_metrics(block["deltas"])
 
 
 def _check_import(note: object, source_ids: set[str]) -> None:

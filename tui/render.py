@@ -64,6 +64,7 @@ __all__ = [
     "relative_time",
     "sources_table",
     "utc",
+    "window_names",
     "WAITING_NOTE",
     "explains_waiting",
     "waiting_headline",
@@ -204,10 +205,20 @@ def coverage_note(goal: GoalReport, glyphs: Glyphs = UNICODE) -> str | None:
         head = f"no data yet from {who}"
     else:
         head = f"no data before {local(shown.covered_from, goal.timezone):%Y-%m-%d} ({who})"
-    window = clean(goal.window, glyphs)
+    window, before = window_names(goal, glyphs)
     if shown is current:
-        return f"{head}: not counted in this {window} nor compared with the {window} before"
-    return f"{head}: no change against the {window} before"
+        this = f"this {window}" if goal.period is None else window
+        return f"{head}: not counted in {this} nor compared with {before}"
+    return f"{head}: no change against {before}"
+
+
+def window_names(goal: GoalReport, glyphs: Glyphs = UNICODE) -> tuple[str, str]:
+    """The goal's window and its baseline as a sentence names them: `30d` and `the 30d before`,
+    or for a calendar period `November 2026` (`November 2026 so far` until it ends) and `October 2026`."""
+    if goal.period is None:
+        window = clean(goal.window, glyphs)
+        return window, f"the {window} before"
+    return goal.period.name, goal.period.baseline
 
 
 def human_duration(seconds: float) -> str:
@@ -489,14 +500,14 @@ def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> Ren
     `width` is the whole panel's, borders included.
     """
     inner = max(20, width - 4)
-    window = clean(goal.window, glyphs)
+    window, before = window_names(goal, glyphs)
     status_line = Text.assemble(
         goal_status(goal, glyphs),
         ("  ", ""),
         (
             f"{window}: {local(goal.start, goal.timezone):%Y-%m-%d} {glyphs.arrow}"
             f" {local(goal.end, goal.timezone):%Y-%m-%d},"
-            f" compared with the {window} before",
+            f" compared with {before}",
             "dim",
         ),
     )
@@ -566,6 +577,8 @@ def header(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
     window = (
         f"window {clean(report.window, glyphs)} for every goal" if report.window else "each goal's own window"
     )
+    if report.period is not None:
+        window = f"{report.period.name} for every goal"
     # the organization's clock, named once here by its IANA name (SPEC §4: JSON and CSV stay UTC)
     when = f"{local(report.generated_at, report.timezone):%Y-%m-%d %H:%M} {clean(report.timezone, glyphs)}"
     lines.append(Text(f"{when} {glyphs.dot} {window}", style="dim"))

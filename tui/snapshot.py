@@ -224,6 +224,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
         human_duration,
         local,
         waiting_headline,
+        window_names,
     )
 
     def when(moment: datetime) -> str:
@@ -236,6 +237,8 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
         lines += [f"> **DEMO** {glyphs.null} built-in demo organization, not real data", ""]
     lines += [f"# {md_escape(report.organization)} {glyphs.null} social communication", ""]
     window = f"window {md_escape(report.window)} for every goal" if report.window else "each goal's own window"
+    if report.period is not None:
+        window = f"{report.period.name} for every goal"
     meta = f"Generated {when(report.generated_at)} {md_escape(report.timezone)} {glyphs.dot} {window}"
     if report.clock == "opening-hours":
         meta += f" {glyphs.dot} response times count opening hours only"
@@ -244,11 +247,15 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
     marks = {True: glyphs.met, False: glyphs.missed, None: glyphs.unknown}
     for goal in report.goals:
         lines += [f"### {md_escape(goal.name)} {glyphs.null} {goal.status}", ""]
-        lines += [
-            f"{md_escape(goal.window)} window, {when(goal.start)} to {when(goal.end)},"
-            " compared with the window before.",
-            "",
-        ]
+        if goal.description:
+            lines += [md_escape(goal.description), ""]
+        dates = f"{when(goal.start)} to {when(goal.end)}"
+        if goal.period is None:
+            span = f"{md_escape(goal.window)} window, {dates}, compared with the window before."
+        else:
+            title, before = window_names(goal, glyphs)
+            span = f"{title}, {dates}, compared with {before}."
+        lines += [span, ""]
         uncovered = coverage_note(goal, glyphs)
         if uncovered:
             lines += [md_escape(uncovered[:1].upper() + uncovered[1:]) + ".", ""]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from twoway.config import Config, Source
     from twoway.model import Batch
     from twoway.progress import Progress, Tracker
+    from twoway.periods import Period
     from twoway.report import Report
     from twoway.store import Store, StorePolicy
 
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--format", choices=FORMATS, default="text")
     snapshot.add_argument("--goal", action="append", default=[], metavar="NAME", help="only this goal (repeatable)")
     snapshot.add_argument("--window", metavar="DURATION", help="override every goal's window, e.g. 7d")
+    snapshot.add_argument(
+        "--period", metavar="PERIOD", help="a calendar month, quarter or year: 2026-11, 2026-Q4, 2026"
+    )
     snapshot.add_argument("--no-poll", action="store_true", help="read the store only, never poll")
     snapshot.add_argument("--no-header", action="store_true", help="CSV without its header row, for appending")
     snapshot.add_argument(
@@ -198,19 +202,24 @@ def _dashboard(args: argparse.Namespace) -> int:
     return run_dashboard(wiring.build_app(_load(args), demo=_is_demo(args)))
 
 
-def _report(args: argparse.Namespace) -> Report:
+def _report(args: argparse.Namespace, *, default_period: bool = False, weekly: bool = False) -> Report:
+    """The Report for `--window`, `--period` (else the last complete month where `default_period`), `--goal`."""
     from twoway import clock
     from twoway.config import parse_window
     from twoway.metrics import build_report
 
     config = _load(args)
     demo = _is_demo(args)
+    now = clock.now()
     window = None
+    if args.window and args.period:
+        raise UsageError("--window and --period: give one or the other")
     if args.window:
         try:
             window = parse_window(args.window)
         except ValueError as e:
             raise UsageError(f"--window: {e}") from None
+    period = _period(args.period, now, config.organization.timezone, default=default_period and not window)
     known = [g.name for g in config.goals]
     for name in args.goal:  # matched case-insensitively, like filters
         if name.casefold() not in {k.casefold() for k in known}:
@@ -220,9 +229,30 @@ def _report(args: argparse.Namespace) -> Report:
     else:
         store = _fresh_store(config, poll=not args.no_poll)
     try:
-        return build_report(store, config, clock.now(), window=window, goal_names=args.goal, demo=demo)
+        return build_report(
+            store, config, now, window=window, period=period, goal_names=args.goal, demo=demo, weekly=weekly
+        )
     finally:
         store.close()
+
+
+def _period(given: str | None, now: datetime, zone: str, *, default: bool) -> Period | None:
+    """`--period` read in the organization's timezone; one that has not begun is a usage error (SPEC §10)."""
+    from zoneinfo import ZoneInfo
+
+    from twoway.periods import last_complete_month, parse_period
+
+    if given is None:
+        return last_complete_month(now, zone) if default else None
+    try:
+        period = parse_period(given)
+    except ValueError as e:
+        raise UsageError(f"--period: {e}") from None
+    start, _ = period.bounds(zone)
+    if start >= now:
+        local = start.astimezone(ZoneInfo(zone))
+        raise UsageError(f"--period: {period.label} has not begun: it starts {local:%Y-%m-%d %H:%M} {zone}")
+    return period
 
 
 def _fresh_store(config: Config, *, poll: bool) -> Store:

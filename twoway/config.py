@@ -136,6 +136,8 @@ class Goal(NamedTuple):
     links: tuple[str, ...] = ()
     window: int | None = None
     targets: tuple[Target, ...] = ()
+    description: str | None = None
+    """The purpose behind the goal, in the organization's words: shown in reports and on its screen."""
 
     @property
     def filtered(self) -> bool:
@@ -738,6 +740,7 @@ _GOAL: Mapping[str, _Key] = {
     "links": _Key(_links),
     "window": _Key(_window),
     "targets": _Key(_targets),
+    "description": _Key(_text),
 }
 
 _same_fields(_TOP, Config._fields, computed=("path", "warnings", "source_errors"))

@@ -21,10 +21,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate, chain
-from typing import Any
+from typing import Any, NamedTuple
 
 from twoway.config import Config, Goal, Target, format_duration
 from twoway.matching import has_prefix, keywords_pattern
+from twoway.periods import Period, iso_weeks
 from twoway.platforms import IMPORTERS
 from twoway.report import (
     METRICS,
@@ -35,17 +36,22 @@ from twoway.report import (
     ImportNote,
     Metrics,
     Part,
+    PeriodReport,
     Report,
     SourceReport,
     SourceStatus,
     TargetResult,
     Waiting,
+    Week,
+    YearBefore,
 )
 from twoway.store import MATCH_SEPARATOR, RECORD_SEPARATOR, ImportRecord, Page, SourceState, Store, unpack
 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
 WAITING_LISTED = 100
+BUSIEST = 5
+"""The broadcasts a report lists for each goal: those that drew the most two-way."""
 
 MEASURED_BY: dict[str, tuple[frozenset[Part], ...]] = {
     "replies": (frozenset({"replies"}),),
@@ -258,7 +264,7 @@ class _Pool:
     """
 
     def __init__(
-        self, pages: list[Page], starts: Sequence[int], excluded: Callable[[list[str]], set[str]] | None = None
+        self, pages: list[Page], windows: Sequence[_Waits], excluded: Callable[[list[str]], set[str]] | None = None
     ) -> None:
         self.ats = _columns(p.ats for p in pages)
         n = len(self.ats)
@@ -281,9 +287,9 @@ class _Pool:
         if excluded is not None and n:
             owned = excluded(self.ids)
             self.excluded = {i for i, post_id in enumerate(self.ids) if post_id in owned}
-        self.window_starts = starts
-        """The window starts goals will ask `waiting` about."""
-        self._waiting: dict[int, dict[int, int]] = {}
+        self.windows = windows
+        """The windows goals will ask `waiting` about."""
+        self._waiting: dict[_Waits, dict[int, int]] = {}
 
     @staticmethod
     def _flat(pages: list[Page], values: str, sizes: str) -> tuple[array[int], list[int]]:
@@ -341,25 +347,30 @@ class _Pool:
         chosen.update(i for i in candidates - chosen if matches(self.match(i)))
         return sorted(chosen - self.excluded)
 
-    def waiting(self, start: int) -> dict[int, int]:
-        """Position → how many of that unit's messages written since `start` are unanswered."""
-        if start not in self._waiting:
-            self._count_waiting(sorted({start, *self.window_starts}))
-        return self._waiting[start]
+    def waiting(self, window: _Waits) -> dict[int, int]:
+        """Position → how many of that unit's messages written in the window are unanswered."""
+        if window not in self._waiting:
+            self._count_waiting(sorted({window, *self.windows}, key=lambda w: w.start))
+        return self._waiting[window]
 
-    def oldest_waiting(self, counts: dict[int, int]) -> list[tuple[int, str]]:
+    def _last_waiting(self, i: int, before: int | None) -> int:
+        """Where unit i's unanswered times written before `before` end (all of them without a bound)."""
+        lo, hi = self.unanswered_ends[i], self.unanswered_ends[i + 1]
+        return hi if before is None else bisect_left(self.unanswered, before, lo, hi)
+
+    def oldest_waiting(self, counts: dict[int, int], before: int | None) -> list[tuple[int, str]]:
         """(time, unit id) of the oldest messages waiting in the units of `counts` (position → how many).
 
-        A unit's waiting messages are its last `counts[i]` unanswered times, and none is
-        older than the unit itself: walking units oldest first, the walk stops once a
-        unit is younger than every message kept.
+        A unit's waiting messages are its last `counts[i]` unanswered times written
+        `before`, and none is older than the unit itself: walking units oldest first,
+        the walk stops once a unit is younger than every message kept.
         """
-        ends, times, ats = self.unanswered_ends, self.unanswered, self.ats
+        times, ats = self.unanswered, self.ats
         kept: list[tuple[int, int]] = []  # a max-heap of (-time, position)
         for i in sorted(counts):
             if len(kept) == WAITING_LISTED and ats[i] >= -kept[0][0]:
                 break
-            hi = ends[i + 1]
+            hi = self._last_waiting(i, before)
             for at in times[hi - counts[i] : hi]:
                 if len(kept) < WAITING_LISTED:
                     heapq.heappush(kept, (-at, i))
@@ -369,17 +380,19 @@ class _Pool:
                     break
         return [(-negative, self.ids[i]) for negative, i in kept]
 
-    def _count_waiting(self, starts: list[int]) -> None:
-        """Waiting counts for every window start at once: one pass over the units."""
+    def _count_waiting(self, windows: list[_Waits]) -> None:
+        """Waiting counts for every window at once (ascending starts): one pass over the units."""
         ends, times = self.unanswered_ends, self.unanswered
-        counts: list[dict[int, int]] = [{} for _ in starts]
-        for i in self._still_waiting(starts[0], len(self.ats)):
-            last, lo, hi = self.last[i], ends[i], ends[i + 1]
-            for k, start in enumerate(starts):
+        counts: list[dict[int, int]] = [{} for _ in windows]
+        for i in self._still_waiting(windows[0].start, len(self.ats)):
+            last, lo = self.last[i], ends[i]
+            for k, (start, before) in enumerate(windows):
                 if last < start:
                     break
-                counts[k][i] = hi - bisect_left(times, start, lo, hi)
-        self._waiting.update(zip(starts, counts))
+                count = self._last_waiting(i, before) - bisect_left(times, start, lo, ends[i + 1])
+                if count:
+                    counts[k][i] = count
+        self._waiting.update(zip(windows, counts))
 
     def _still_waiting(self, since: int, before: int) -> Iterator[int]:
         """Positions below `before` of the units with a message written `since` still unanswered.
@@ -395,38 +408,40 @@ class _Pool:
 class _Reader:
     """One snapshot's reads: each source's broadcasts and mentions, read once and shared by every goal."""
 
-    def __init__(self, store: Store, config: Config, now: datetime, windows: Sequence[int]) -> None:
-        longest = max(windows)
-        self.window_starts = sorted({int(now.timestamp()) - w for w in windows})
+    def __init__(
+        self, store: Store, config: Config, now: datetime, spans: Sequence[_Span], coverage: dict[str, datetime]
+    ) -> None:
+        self.windows = sorted({s.waits for s in spans}, key=lambda w: w.start)
         self.store = store
         self.now = now
-        self.since = now - timedelta(seconds=2 * longest)
-        self.waiting_since = now - timedelta(seconds=longest)
+        self.since = _dt(min(s.earliest for s in spans))
+        self.until = _dt(max(s.end for s in spans))
+        self.waiting_since = _dt(min(s.start for s in spans))
         self.sources = config.sources
         self.states = store.source_states()
         self.imports = store.imports()
-        self.coverage = store.coverage()
+        self.coverage = coverage
         self.order = [s.id for s in config.sources]
         self._pools: dict[tuple[str, str], _Pool] = {}
 
     def broadcasts(self, sid: str) -> _Pool:
-        """Twice the longest window, plus older days still waiting on a reply in the longest."""
+        """Every window and baseline asked about, plus older days still waiting on a reply in a window."""
         if (sid, "broadcast") not in self._pools:
             older = self.store.pages_waiting(sid, "broadcast", self.waiting_since, self.since)
-            pages = older + self.store.pages(sid, "broadcast", self.since, self.now)
-            self._pools[(sid, "broadcast")] = _Pool(pages, self.window_starts)
+            pages = older + self.store.pages(sid, "broadcast", self.since, self.until)
+            self._pools[(sid, "broadcast")] = _Pool(pages, self.windows)
         return self._pools[(sid, "broadcast")]
 
     def mentions(self, sid: str) -> _Pool:
         """The source's mentions, less those another source counts (SPEC §2)."""
         if (sid, "mention") not in self._pools:
             earlier = self.order[: self.order.index(sid)] if sid in self.order else self.order
-            pages = self.store.pages(sid, "mention", self.since, self.now)
+            pages = self.store.pages(sid, "mention", self.since, self.until)
 
             def excluded(ids: list[str]) -> set[str]:
                 return self.store.counted_elsewhere(sid, ids, earlier)
 
-            self._pools[(sid, "mention")] = _Pool(pages, self.window_starts, excluded)
+            self._pools[(sid, "mention")] = _Pool(pages, self.windows, excluded)
         return self._pools[(sid, "mention")]
 
 
@@ -483,15 +498,23 @@ class _GoalScope:
                 day(mentions.ats[i])[1] += 1 + mentions.responses[i]
         return tuple((b, t) for b, t in days)
 
-    def broadcast_rows(self, start: int, end: int, limit: int = 200) -> tuple[BroadcastRow, ...]:
-        """The goal's broadcasts made in [start, end), newest first."""
+    def broadcast_rows(
+        self, start: int, end: int, limit: int = 200, *, busiest: bool = False
+    ) -> tuple[BroadcastRow, ...]:
+        """The goal's broadcasts made in [start, end), newest first, or those that drew the most two-way."""
         found = [
             (pool.ats[i], sid, i)
             for sid in self.goal.sources
             for pool in [self.reader.broadcasts(sid)]
             for i in _each(self._slice(pool, start, end))
         ]
-        found.sort(reverse=True)
+        if busiest:  # two-way in a thread: its community replies and the responses
+            pools = {sid: self.reader.broadcasts(sid) for sid in self.goal.sources}
+            found = heapq.nlargest(
+                limit, found, key=lambda f: (pools[f[1]].replies[f[2]] + pools[f[1]].responses[f[2]], f[0])
+            )
+        else:
+            found.sort(reverse=True)
         rows = []
         texts: dict[str, dict[str, str]] = {}
         for at, sid, i in found[:limit]:
@@ -520,9 +543,11 @@ class _GoalScope:
         tally.waits.sort()
         return tally
 
-    def waiting(self, start: int, now: datetime, clock: Callable[[int, int], int]) -> tuple[int, tuple[Waiting, ...]]:
+    def waiting(
+        self, window: _Waits, now: datetime, clock: Callable[[int, int], int]
+    ) -> tuple[int, tuple[Waiting, ...]]:
         """Unanswered community messages written in the window, whatever the broadcast's age."""
-        end = int(now.timestamp())
+        start, end = window.start, int(now.timestamp())
         store = self.reader.store
         total = 0
         items: list[tuple[int, str, str, str]] = []  # (time, source, post id, url)
@@ -531,15 +556,16 @@ class _GoalScope:
             if not measures_metric("unanswered", self.measures[sid]):
                 continue
             broadcasts = self.reader.broadcasts(sid)
-            counts = self._waiting_counts(broadcasts, start)
+            counts = self._waiting_counts(broadcasts, window)
             total += sum(counts.values())
             if counts and self._selection(broadcasts) is None:
-                oldest = store.oldest_waiting(sid, _dt(start), now, WAITING_LISTED)
+                before = now if window.before is None else _dt(window.before)
+                oldest = store.oldest_waiting(sid, _dt(start), before, WAITING_LISTED)
                 items += [(at, sid, post_id, url) for at, post_id, url in oldest]
             elif counts:
-                unresolved += [(at, sid, thread) for at, thread in broadcasts.oldest_waiting(counts)]
+                unresolved += [(at, sid, thread) for at, thread in broadcasts.oldest_waiting(counts, window.before)]
             mentions = self.reader.mentions(sid)
-            waiting = sorted(self._waiting_counts(mentions, start))  # positions: oldest first
+            waiting = sorted(self._waiting_counts(mentions, window))  # positions: oldest first
             total += len(waiting)
             items += [(mentions.ats[i], sid, mentions.ids[i], mentions.url(i)) for i in waiting[:WAITING_LISTED]]
         if unresolved:  # only replies that can make the list are looked up
@@ -557,9 +583,9 @@ class _GoalScope:
             for created, sid, _, url in items[:WAITING_LISTED]
         )
 
-    def _waiting_counts(self, pool: _Pool, start: int) -> dict[int, int]:
-        """Position → unanswered messages written since `start`, for the units this goal counts."""
-        counts = pool.waiting(start)
+    def _waiting_counts(self, pool: _Pool, window: _Waits) -> dict[int, int]:
+        """Position → unanswered messages written in the window, for the units this goal counts."""
+        counts = pool.waiting(window)
         selected = self._selection(pool)
         return counts if selected is None else {i: counts[i] for i in selected if i in counts}
 
@@ -601,61 +627,151 @@ def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
+class _Waits(NamedTuple):
+    """A window as the waiting list sees it: messages written from `start` on, and before `before`
+    when the window has a fixed end in the past (`None`: up to now)."""
+
+    start: int
+    before: int | None
+
+
+class _Span(NamedTuple):
+    """A goal's window [start, end), its baseline [baseline_start, start), in epoch seconds."""
+
+    label: str
+    baseline_start: int
+    start: int
+    end: int
+    ended: bool = False
+    """A fixed end in the past (a calendar period over); else the window reaches up to now."""
+    period: Period | None = None
+    """The calendar period the window is, if it is one."""
+    year_before: tuple[int, int] | None = None
+    """The same calendar period a year before, when every source of the goal covers it."""
+
+    @property
+    def earliest(self) -> int:
+        return min(self.baseline_start, self.year_before[0] if self.year_before else self.baseline_start)
+
+    @property
+    def waits(self) -> _Waits:
+        return _Waits(self.start, self.end if self.ended else None)
+
+
+def _rolling(length: int, now: datetime) -> _Span:
+    """A window that ends now and reaches back `length`; its baseline the same length before (SPEC §3)."""
+    end = int(now.timestamp())
+    return _Span(format_duration(length), end - 2 * length, end - length, end)
+
+
+def _calendar(period: Period, zone: str, now: datetime, goal: Goal, coverage: dict[str, datetime]) -> _Span:
+    """A calendar period up to now at most; its baseline the period before, whatever its length (SPEC §10)."""
+    start, end = period.bounds(zone)
+    base_start, _ = period.previous().bounds(zone)
+    year_start, year_end = period.year_before().bounds(zone)
+    covered = not _coverage(goal, coverage, int(year_start.timestamp())).sources
+    return _Span(
+        period.label,
+        int(base_start.timestamp()),
+        int(start.timestamp()),
+        int(min(end, now).timestamp()),
+        ended=end <= now,
+        period=period,
+        year_before=(int(year_start.timestamp()), int(year_end.timestamp())) if covered else None,
+    )
+
+
 def goal_report(
     store: Store,
     config: Config,
     goal: Goal,
     now: datetime,
+    span: _Span,
+    reader: _Reader,
     *,
-    window: int | None = None,
-    reader: _Reader | None = None,
     daily: bool = False,
+    weekly: bool = False,
 ) -> GoalReport:
     """Every metric of one goal for its window and the baseline window before it."""
-    length = window or goal.window or config.dashboard.window
-    reader = reader or _Reader(store, config, now, [length])
     states = reader.states
     measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
-    end = int(now.timestamp())
-    start, base_start = end - length, end - 2 * length
-    scope = _GoalScope(goal, reader, measures, since=base_start, waiting_since=start)
-    coverage = {"metrics": _coverage(goal, reader, start), "baseline": _coverage(goal, reader, base_start)}
+    start, end, base_start = span.start, span.end, span.baseline_start
+    scope = _GoalScope(goal, reader, measures, since=span.earliest, waiting_since=start)
+    coverage = {
+        "metrics": _coverage(goal, reader.coverage, start),
+        "baseline": _coverage(goal, reader.coverage, base_start),
+    }
     current = {sid: scope.tally(sid, start, end) for sid in goal.sources}
-    metrics = _combine(t for sid, t in current.items() if sid not in coverage["metrics"].sources)
+    covering_now = [sid for sid in goal.sources if sid not in coverage["metrics"].sources]
+    metrics = _combine(current[sid] for sid in covering_now)
     covering = [sid for sid in goal.sources if sid not in coverage["baseline"].sources]
     baseline = _combine(scope.tally(sid, base_start, start) for sid in covering)
     results = tuple(
         TargetResult(t.metric, t.op, t.value, metrics[t.metric], _check(t, metrics[t.metric])) for t in goal.targets
     )
     unavailable = {m: tuple(sid for sid in goal.sources if not measures_metric(m, measures[sid])) for m in METRICS}
-    waiting_total, waiting = scope.waiting(start, now, store.policy.wait)
+    waiting_total, waiting = scope.waiting(span.waits, now, store.policy.wait)
     imported = tuple(
         _note(sid, record)
         for sid in goal.sources
         for record in reader.imports.get(sid, ())
         if record.first_at and record.last_at and record.first_at < _dt(end) and record.last_at >= _dt(base_start)
     )
+    zone = config.organization.timezone
     return GoalReport(
         name=goal.name,
         status=_status(results),
-        window=format_duration(length),
+        window=span.label,
         start=_dt(start),
-        end=now.astimezone(timezone.utc),
+        end=_dt(end) if span.ended else now.astimezone(timezone.utc),
         metrics=metrics,
         baseline=baseline,
         deltas={m: None if coverage["baseline"].sources else _delta(metrics[m], baseline[m]) for m in METRICS},
         unavailable={m: ids for m, ids in unavailable.items() if ids},
         targets=results,
-        by_source={sid: _combine([t] if sid not in coverage["metrics"].sources else []) for sid, t in current.items()},
+        by_source={sid: _combine([t] if sid in covering_now else []) for sid, t in current.items()},
         waiting_total=waiting_total,
         waiting=waiting,
-        daily=scope.daily(start, end, config.organization.timezone) if daily else (),
+        daily=scope.daily(start, end, zone) if daily else (),
         broadcasts=scope.broadcast_rows(start, end) if daily else (),
         imported=imported,
         coverage=coverage,
-        timezone=config.organization.timezone,
+        timezone=zone,
         **_polling(config, goal, reader, now),
+        description=goal.description,
+        weekly=_weekly(scope, covering_now, _dt(start), _dt(end), zone) if weekly else (),
+        busiest=scope.broadcast_rows(start, end, BUSIEST, busiest=True) if weekly else (),
+        year_before=_year_before(scope, span, metrics) if span.year_before else None,
+        period=_period_report(span.period, zone, now) if span.period else None,
     )
+
+
+def _weekly(scope: _GoalScope, sources: Sequence[str], start: datetime, end: datetime, zone: str) -> tuple[Week, ...]:
+    """Per ISO week of the window, cut to its edges, over the sources that cover it."""
+    weeks = []
+    for week_start, week_end in iso_weeks(start, end, zone):
+        lo, hi = int(week_start.timestamp()), int(week_end.timestamp())
+        m = _combine(scope.tally(sid, lo, hi) for sid in sources)
+        weeks.append(
+            Week(
+                week_start, week_end, _count(m["broadcast"]), _count(m["two_way"]),
+                m["median_response_seconds"], m["p90_response_seconds"],
+            )
+        )
+    return tuple(weeks)
+
+
+def _count(value: int | float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _year_before(scope: _GoalScope, span: _Span, metrics: Metrics) -> YearBefore:
+    """The same calendar period a year before (every source covers it, or it is not asked for)."""
+    assert span.year_before is not None and span.period is not None
+    lo, hi = span.year_before
+    before = _combine(scope.tally(sid, lo, hi) for sid in scope.goal.sources)
+    title = span.period.year_before().title
+    return YearBefore(title, _dt(lo), _dt(hi), before, {m: _delta(metrics[m], before[m]) for m in METRICS})
 
 
 def _polling(config: Config, goal: Goal, reader: _Reader, now: datetime) -> dict[str, Any]:
@@ -671,9 +787,9 @@ def _polling(config: Config, goal: Goal, reader: _Reader, now: datetime) -> dict
     }
 
 
-def _coverage(goal: Goal, reader: _Reader, start: int) -> Coverage:
+def _coverage(goal: Goal, coverage: dict[str, datetime], start: int) -> Coverage:
     """Which of the goal's sources have no data from `start` on: a window they do not cover (SPEC §3)."""
-    since = [reader.coverage.get(sid) for sid in goal.sources]
+    since = [coverage.get(sid) for sid in goal.sources]
     uncovered = tuple(sid for sid, at in zip(goal.sources, since) if at is None or at.timestamp() > start)
     known = [at for at in since if at is not None]
     return Coverage(max(known) if known and len(known) == len(since) else None, uncovered)
@@ -723,29 +839,48 @@ def build_report(
     now: datetime,
     *,
     window: int | None = None,
+    period: Period | None = None,
     goal_names: Sequence[str] = (),
     demo: bool = False,
     daily: bool = False,
+    weekly: bool = False,
 ) -> Report:
     """The whole dashboard, once: every goal (or those named, case-insensitively) and every source.
 
-    `daily` adds each goal's per-day series, for the live app's chart.
+    `window` overrides every goal's window, `period` gives them all one calendar period
+    (which must have begun). `daily` adds each goal's per-day series, for the live app's
+    chart; `weekly` its per-week series and busiest broadcasts, for the report.
     """
     wanted = {name.casefold() for name in goal_names}
     goals = [g for g in config.goals if not wanted or g.name.casefold() in wanted]
-    windows = [window or g.window or config.dashboard.window for g in goals]
-    reader = _Reader(store, config, now, windows or [config.dashboard.window])
+    zone = config.organization.timezone
+    coverage = store.coverage()
+    spans = [
+        _calendar(period, zone, now, g, coverage)
+        if period
+        else _rolling(window or g.window or config.dashboard.window, now)
+        for g in goals
+    ]
+    reader = _Reader(store, config, now, spans or [_rolling(config.dashboard.window, now)], coverage)
     return Report(
         organization=config.organization.name,
         generated_at=now,
         demo=demo,
         window=format_duration(window) if window else None,
         clock="opening-hours" if config.organization.hours else "always",
-        goals=tuple(goal_report(store, config, g, now, window=window, reader=reader, daily=daily) for g in goals),
+        goals=tuple(
+            goal_report(store, config, g, now, span, reader, daily=daily, weekly=weekly)
+            for g, span in zip(goals, spans)
+        ),
         sources=tuple(
             source_report(config, reader.states.get(s.id), s.id, now, reader.imports.get(s.id, ()))
             for s in config.sources
         ),
-        timezone=config.organization.timezone,
+        timezone=zone,
+        period=_period_report(period, zone, now) if period else None,
     )
 
+
+def _period_report(period: Period, zone: str, now: datetime) -> PeriodReport:
+    start, end = period.bounds(zone)
+    return PeriodReport(period.label, period.title, start, min(end, now), end <= now, period.previous().title)

@@ -17,6 +17,7 @@ __all__ = [
     "COUNTS",
     "DURATIONS",
     "METRICS",
+    "PeriodReport",
     "RATIOS",
     "GoalReport",
     "ImportNote",
@@ -27,6 +28,8 @@ __all__ = [
     "SourceStatus",
     "TargetResult",
     "Waiting",
+    "Week",
+    "YearBefore",
     "iso",
 ]
 
@@ -103,6 +106,55 @@ class BroadcastRow(NamedTuple):
     likes: int
 
 
+class Week(NamedTuple):
+    """One ISO week of a goal's window, cut to the window's edges: the report's charts."""
+
+    start: datetime
+    end: datetime
+    broadcast: int | None
+    two_way: int | None
+    median_response_seconds: float | None
+    p90_response_seconds: float | None
+
+
+class YearBefore(NamedTuple):
+    """A calendar period's metrics the year before, and the change since, where the store covers it."""
+
+    title: str
+    start: datetime
+    end: datetime
+    metrics: Metrics
+    deltas: Metrics
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "start": iso(self.start), "end": iso(self.end), "metrics": dict(self.metrics), "deltas": dict(self.deltas),
+        }
+
+
+class PeriodReport(NamedTuple):
+    """The calendar period every goal of a report covers (SPEC §10)."""
+
+    label: str
+    """As `--period` takes it: `2026-11`, `2026-Q4`, `2026`."""
+    title: str
+    """For people: `November 2026`."""
+    start: datetime
+    end: datetime
+    """The period's end, or now while it has not ended."""
+    ended: bool
+    baseline: str
+    """The title of the period before it, which the baseline covers."""
+
+    @property
+    def name(self) -> str:
+        """`November 2026`, or `November 2026 so far` until it ends: what views call it."""
+        return self.title if self.ended else f"{self.title} so far"
+
+    def to_json(self) -> dict[str, object]:
+        return {"label": self.label, "start": iso(self.start), "end": iso(self.end)}
+
+
 class Coverage(NamedTuple):
     """Whether a goal's sources have data from a window's start on (SPEC §3)."""
 
@@ -173,6 +225,16 @@ class GoalReport(NamedTuple):
     """The goal's sources whose last poll failed: the waiting count is as of `as_of`."""
     as_of: datetime | None = None
     """The oldest last success among `failing`: when the waiting count was last known whole."""
+    description: str | None = None
+    """The purpose behind the goal, in the organization's words (config; neutralise before showing)."""
+    weekly: tuple[Week, ...] = ()
+    """Per ISO week of the window, oldest first: only when asked for (the report's charts)."""
+    busiest: tuple[BroadcastRow, ...] = ()
+    """The five broadcasts of the window that drew the most two-way: with `weekly`."""
+    year_before: YearBefore | None = None
+    """With a calendar period, the same period a year before, where every source covers it."""
+    period: PeriodReport | None = None
+    """The calendar period the window is (`--period`), or `None` for a rolling window."""
 
     @property
     def waiting_known(self) -> int | None:
@@ -191,8 +253,9 @@ class GoalReport(NamedTuple):
     def longest_wait(self) -> float | None:
         return max((w.waiting_seconds for w in self.waiting), default=None)
 
-    def to_json(self) -> dict[str, object]:
-        return {
+    def to_json(self, *, period: bool = False) -> dict[str, object]:
+        """SPEC §4's goal object; with a calendar `period`, also the year before (`null` where not covered)."""
+        doc: dict[str, object] = {
             "name": self.name,
             "status": self.status,
             "window": self.window,
@@ -215,6 +278,9 @@ class GoalReport(NamedTuple):
             "imported": [i.to_json() for i in self.imported],
             "coverage": {w: self.coverage.get(w, Coverage(None)).to_json() for w in ("metrics", "baseline")},
         }
+        if period:
+            doc["year_before"] = self.year_before.to_json() if self.year_before else None
+        return doc
 
 
 class SourceReport(NamedTuple):
@@ -251,14 +317,19 @@ class Report(NamedTuple):
     sources: tuple[SourceReport, ...]
     timezone: str = "UTC"
     """The organization's IANA timezone: the one text and Markdown show times in."""
+    period: PeriodReport | None = None
+    """The calendar period every goal covers (`--period`), or `None` for rolling windows."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        doc: dict[str, object] = {
             "schema_version": 1,
             "generated_at": iso(self.generated_at),
             "demo": self.demo,
             "window": self.window,
             "clock": self.clock,
-            "goals": [g.to_json() for g in self.goals],
-            "sources": [s.to_json() for s in self.sources],
         }
+        if self.period is not None:
+            doc["period"] = self.period.to_json()
+        doc["goals"] = [g.to_json(period=self.period is not None) for g in self.goals]
+        doc["sources"] = [s.to_json() for s in self.sources]
+        return doc

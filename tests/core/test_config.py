@@ -79,6 +79,8 @@ def test_example_loads_without_credentials(tmp_path: Path) -> None:
     assert len(config.goals) == 3
     summer = config.goals[0]
     assert summer.hashtags == ("summerreading",)
+    assert summer.description is not None and summer.description.startswith("Families talk with us")
+    assert config.goals[1].description is None  # optional
     assert summer.sources == ("library-mastodon", "library-bluesky")
     assert config.goals[1].sources == ("library-mastodon", "library-bluesky", "library-blog")
     median = {t.metric: t for t in config.goals[1].targets}["median_response_seconds"]

@@ -485,6 +485,17 @@ def test_markdown_escapes_pipes_and_markup(report: Report) -> None:
             assert len(cells) - 2 in (4, 6), line
 
 
+def test_markdown_shows_a_goals_description_as_literal_text(report: Report) -> None:
+    purpose = "Families *talk* with us | not <b>only</b> [listen](javascript:alert(1))\u202e\nabout #books"
+    described = report._replace(goals=(report.goals[0]._replace(description=purpose),))
+    lines = _rendered(described, "markdown").splitlines()
+    heading = lines.index("### Summer reading — missed")
+    assert lines[heading + 2] == (
+        "Families \\*talk\\* with us \\| not \\<b\\>only\\</b\\> \\[listen\\](javascript:alert(1))\\\\u202e about \\#books"
+    )  # the bidi override shown as a visible escape (SPEC §8), its backslash escaped
+    assert not BAD_CHARS.search("\n".join(lines))
+
+
 def test_unknown_format_is_a_clear_error(report: Report) -> None:
     with pytest.raises(ValueError, match="text, json, csv, markdown"):
         render(report, "yaml", io.StringIO())
