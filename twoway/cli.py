@@ -238,12 +238,14 @@ def _report(args: argparse.Namespace, *, default_period: bool = False, weekly: b
 
 def _period(given: str | None, now: datetime, zone: str, *, default: bool) -> Period | None:
     """`--period` read in the organization's timezone; one that has not begun is a usage error (SPEC §10)."""
+    if given is None and not default:
+        return None
     from zoneinfo import ZoneInfo
 
     from twoway.periods import last_complete_month, parse_period
 
     if given is None:
-        return last_complete_month(now, zone) if default else None
+        return last_complete_month(now, zone)
     try:
         period = parse_period(given)
     except ValueError as e:

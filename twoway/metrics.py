@@ -385,11 +385,12 @@ class _Pool:
         ends, times = self.unanswered_ends, self.unanswered
         counts: list[dict[int, int]] = [{} for _ in windows]
         for i in self._still_waiting(windows[0].start, len(self.ats)):
-            last, lo = self.last[i], ends[i]
+            last, lo, hi = self.last[i], ends[i], ends[i + 1]
             for k, (start, before) in enumerate(windows):
                 if last < start:
                     break
-                count = self._last_waiting(i, before) - bisect_left(times, start, lo, ends[i + 1])
+                upto = hi if before is None else bisect_left(times, before, lo, hi)
+                count = upto - bisect_left(times, start, lo, hi)
                 if count:
                     counts[k][i] = count
         self._waiting.update(zip(windows, counts))

@@ -5,6 +5,8 @@ midnight of the day after its last, whatever daylight saving does in between, so
 November in Chicago is 30 days and an hour. Its baseline is the period before it,
 whatever its length (Q1 is 90 days, Q4 before it 92); a period that has not ended
 reaches up to now.
+
+`zoneinfo` is imported when a period is computed, so a snapshot of rolling windows never pays for it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 __all__ = ["Period", "iso_weeks", "last_complete_month", "parse_period"]
 
@@ -80,6 +81,8 @@ def _month_start(months: int, zone: str) -> datetime:
 
 
 def _midnight(day: date, zone: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
     local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
     return local.astimezone(timezone.utc)
 
@@ -107,14 +110,17 @@ def parse_period(text: str) -> Period:
 
 def last_complete_month(now: datetime, zone: str) -> Period:
     """The month before the one `now` falls in, on the organization's calendar."""
+    from zoneinfo import ZoneInfo
+
     local = now.astimezone(ZoneInfo(zone))
     return Period("month", local.year, local.month).previous()
 
 
 def iso_weeks(start: datetime, end: datetime, zone: str) -> list[tuple[datetime, datetime]]:
     """The ISO weeks (Monday to Monday, local midnight) that [start, end) touches, each cut to it."""
-    tz = ZoneInfo(zone)
-    monday = start.astimezone(tz).date()
+    from zoneinfo import ZoneInfo
+
+    monday = start.astimezone(ZoneInfo(zone)).date()
     monday -= timedelta(days=monday.weekday())
     weeks = []
     while True:
