@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from twoway.config import Config, Source
     from twoway.model import Batch
-    from twoway.progress import Progress, Tracker
     from twoway.periods import Period
+    from twoway.progress import Progress, Tracker
     from twoway.report import Report
     from twoway.store import Store, StorePolicy
 
