@@ -67,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 if a goal missed, 3 if a goal has no data or a source errs"
     )
 
+    report = commands.add_parser(
+        "report", parents=[common], help="the report for people who never open a terminal: one HTML file, or Markdown"
+    )
+    report.add_argument(
+        "--period", metavar="PERIOD", help="2026-11, 2026-Q4 or 2026 (default: the last complete month)"
+    )
+    report.add_argument("--window", metavar="DURATION", help="a window ending now instead of a period, e.g. 30d")
+    report.add_argument("--goal", action="append", default=[], metavar="NAME", help="only this goal (repeatable)")
+    report.add_argument("--format", choices=("html", "markdown"), default="html")
+    report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)")
+    report.add_argument("--no-poll", action="store_true", help="read the store only, never poll")
+
     collect = commands.add_parser("collect", parents=[common], help="poll every source into the store")
     collect.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
 
@@ -117,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {
             None: _dashboard,
             "snapshot": _snapshot,
+            "report": _publish,
             "collect": _collect,
             "check-config": _check_config,
             "forget": _forget,
@@ -301,6 +314,33 @@ def _snapshot(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if any(g.status == "no-data" for g in report.goals) or any(s.status == "error" for s in report.sources):
         return EXIT_UNKNOWN
+    return EXIT_OK
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """`twoway report`: the period's report as one HTML file or Markdown, to `-o FILE` or stdout (SPEC §10)."""
+    import gc
+
+    gc.disable()  # as for snapshot: a one-shot process of many small objects
+    report = _report(args, default_period=True, weekly=True)
+    if args.format == "markdown":
+        from twoway.publish.markdown import render_markdown
+
+        text = render_markdown(report)
+    else:
+        from twoway.publish.html import render_html
+
+        text = render_html(report)
+    data = text.encode("utf-8")
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        with open(args.output, "wb") as out:
+            out.write(data)
+    except OSError as e:
+        raise UsageError(f"twoway report: -o {args.output}: cannot write it ({e.strerror or e})") from None
     return EXIT_OK
 
 

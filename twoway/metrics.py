@@ -884,4 +884,7 @@ def build_report(
 
 def _period_report(period: Period, zone: str, now: datetime) -> PeriodReport:
     start, end = period.bounds(zone)
-    return PeriodReport(period.label, period.title, start, min(end, now), end <= now, period.previous().title)
+    return PeriodReport(
+        period.label, period.title, start, min(end, now), end <= now, period.previous().title,
+        period.year_before().title,
+    )

@@ -145,6 +145,8 @@ class PeriodReport(NamedTuple):
     ended: bool
     baseline: str
     """The title of the period before it, which the baseline covers."""
+    year_before: str
+    """The title of the same period a year before: `November 2025`."""
 
     @property
     def name(self) -> str:

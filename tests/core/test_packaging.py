@@ -65,6 +65,7 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     for folder in ("twoway/collectors/mastodon.py", "twoway/collectors/importers/csv_generic.py", "twoway/tui/app.py"):
         assert folder in names
     assert "twoway/tui/app.tcss" in names and "twoway/py.typed" in names
+    assert "twoway/publish/templates/report.html" in names
     targets = [line.split("=", 1)[1].strip() for line in entry_points.splitlines() if "=" in line]
     assert targets and all(t.startswith("twoway.") for t in targets), targets
 
