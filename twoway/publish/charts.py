@@ -36,6 +36,15 @@ def _week_name(week: Week, zone: str) -> str:
     return f"{day.day} {day:%b}"
 
 
+def _compact(value: float) -> str:
+    """`950`, `1.2k`, `17.7k`, `177k`, `1.2M`: a number that fits above a bar or beside an axis."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= size:
+            scaled = value / size
+            return f"{scaled:.0f}{suffix}" if scaled >= 100 or scaled.is_integer() else f"{scaled:.1f}{suffix}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
 def _nice_ceiling(value: float) -> float:
     """The axis top: 1, 2 or 5 times a power of ten, at least `value`."""
     if value <= 0:
@@ -67,14 +76,14 @@ def _legend(items: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
-def _axis(top: float, label: str, fmt: str = "{:,.0f}") -> list[str]:
+def _axis(top: float, label: str) -> list[str]:
     """Horizontal gridlines at 0, half and the top, labelled on the left."""
     plot_h = HEIGHT - TOP - BOTTOM
     out = []
     for fraction in (0.0, 0.5, 1.0):
         y = TOP + plot_h * (1 - fraction)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        out.append(_text(LEFT - 4, y + 4, fmt.format(top * fraction), anchor="end", size=12))
+        out.append(_text(LEFT - 4, y + 4, _compact(top * fraction), anchor="end", size=12))
     out.append(_text(WIDTH - RIGHT, 18, label, anchor="end", size=12))
     return out
 
@@ -92,7 +101,8 @@ def _week_labels(weeks: Sequence[Week], zone: str) -> list[str]:
 def weekly_bars(weeks: Sequence[Week], zone: str) -> Markup:
     """Broadcast next to two-way, one pair of bars per ISO week (a week not covered has none)."""
     values = [v for w in weeks for v in (w.broadcast, w.two_way) if v is not None]
-    top = _nice_ceiling(max(values, default=0))
+    upright = len(weeks) <= DATED_WEEKS  # labels across the bars; more weeks, labels up the bars
+    top = _nice_ceiling(max(values, default=0) * (1.0 if upright else 1.25))
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(weeks), 1)
     bar = slot * 0.36
@@ -119,8 +129,14 @@ def weekly_bars(weeks: Sequence[Week], zone: str) -> Markup:
                 f'<rect class="bar {kind}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}"'
                 f' fill="{fill}"{outline}><title>{escape(f"week of {name}: {value:,} {kind}")}</title></rect>'
             )
-            if labelled:
+            if labelled and upright:
                 body.append(_text(x + bar / 2, y - 3, f"{value:,}", size=12))
+            elif labelled:
+                cx = x + bar / 2 + 3.5
+                body.append(
+                    f'<text x="{cx:.1f}" y="{y - 3:.1f}" transform="rotate(-90 {cx:.1f} {y - 3:.1f})"'
+                    f' font-size="10" fill="{INK}">{escape(_compact(value))}</text>'
+                )
     body += _week_labels(weeks, zone)
     if not values:
         body.append(_text(WIDTH / 2, TOP + plot_h / 2, "no data for these weeks"))
@@ -151,7 +167,7 @@ def response_lines(weeks: Sequence[Week], zone: str) -> Markup:
              f'<rect x="4" y="3" width="6" height="6" fill="#fff" stroke="{INK}"/>', "90th percentile"),
         ]
     )
-    body += _axis(top, f"response time, {unit}", "{:,.0f}" if top >= 5 else "{:,.1f}")
+    body += _axis(top, f"response time, {unit}")
     series = (
         ("median", [w.median_response_seconds for w in weeks], f'stroke="{BROADCAST}" stroke-width="2.5"'),
         ("p90", [w.p90_response_seconds for w in weeks], f'stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"'),
