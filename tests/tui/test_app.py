@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
@@ -339,10 +340,11 @@ async def test_sources_show_the_next_poll_and_the_budget(app: TwowayApp) -> None
         await pilot.press("s")
         await settle(app, pilot)
         text = sources_text(app)
-        assert "next poll" in text and "budget" in text
+        assert "next poll (America/Chicago)" in text and "budget" in text  # the organization's clock
+        local = f"{expected.astimezone(ZoneInfo('America/Chicago')):%H:%M}"
         for source in app.config.sources:
-            row = next(line for line in text.splitlines() if line.startswith(source.id) and "UTC" in line)
-            assert "12:05 UTC" in row and row.rstrip().endswith("—")  # the demo has no rate limits
+            row = next(line for line in text.splitlines() if line.startswith(source.id) and "5m" in line)
+            assert local in row and row.rstrip().endswith("—")  # the demo has no rate limits
 
 
 async def test_the_header_says_when_the_clock_is_paused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -352,22 +354,27 @@ async def test_the_header_says_when_the_clock_is_paused(monkeypatch: pytest.Monk
             assert app.report is not None and app.report.clock == "opening-hours"
             label = app.screen.query_one("#clock", Label)
             assert label.display and label.has_class("-paused")
-            assert str(label.content) == "clock paused: closed until Mon 09:00 (America/Chicago)"
+            assert str(label.content) == " · clock paused: closed until Mon 09:00"
+            now = app.screen.query_one("#now", Label)  # the zone named once, beside its time
+            assert str(now.content) == "Sun 12:00 America/Chicago"  # 18:00 UTC
 
 
-async def test_no_hours_no_clock_row(app: TwowayApp) -> None:
+async def test_no_hours_no_response_clock(app: TwowayApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        assert not app.screen.query_one("#clock-row").display
+        assert not app.screen.query_one("#clock").display
+        assert str(app.screen.query_one("#now", Label).content) == "Thu 06:00 America/Chicago"  # 12:00 UTC
+        last_poll = str(app.screen.query_one("#last-poll", Label).content)
+        assert "06:00" in last_poll and "UTC" not in last_poll
 
 
 def test_clock_state_runs_and_pauses_with_the_hours() -> None:
     hours = parse_hours("Mon-Fri 09:00-17:00; Sat 22:00-24:00; Sun 00:00-02:00", "America/Chicago")
     chicago = hours.zone
     friday_noon = datetime(2026, 11, 27, 12, tzinfo=chicago)
-    assert clock_state(hours, friday_noon) == (False, "response clock running: open until Fri 17:00 (America/Chicago)")
+    assert clock_state(hours, friday_noon) == (False, "response clock running: open until Fri 17:00")
     friday_night = datetime(2026, 11, 27, 18, tzinfo=chicago)
-    assert clock_state(hours, friday_night) == (True, "clock paused: closed until Sat 22:00 (America/Chicago)")
+    assert clock_state(hours, friday_night) == (True, "clock paused: closed until Sat 22:00")
     saturday_late = datetime(2026, 11, 28, 23, tzinfo=chicago)  # 24:00 runs on into Sunday 00:00-02:00
     assert next_change(hours, saturday_late) == datetime(2026, 11, 29, 2, tzinfo=chicago)
     never = parse_hours("Mon-Sun 00:00-24:00", "America/Chicago")

@@ -92,7 +92,7 @@ def _drive(terminal: Terminal, argv: list[str]) -> None:
     terminal.start(argv)
     home = terminal.wait_for(lambda s: "Summer reading" in s and "broadcast" in s, "the home screen")
     assert "DEMO" in home and "Riverside Public Library" in home
-    assert "last poll 12:00 UTC" in home
+    assert "last poll 06:00, just now" in home and "America/Chicago" in home  # the organization's clock
 
     terminal.keys("r")  # poll now: the UI stays responsive and says so
     terminal.wait_for(lambda s: "polling every source now" in s, "the poll notification")

@@ -37,7 +37,7 @@ from twoway.tui.render import (
     format_value,
     goal_status,
     human_duration,
-    utc,
+    local,
     waiting_headline,
 )
 from twoway.tui.widgets.fit import CELL_PADDING, FitTable, column_width, fit_columns, more_sources
@@ -145,11 +145,13 @@ class GoalScreen(Screen[None]):
         goal = self._goal(report)
         if goal is None or report is None:
             return
-        detail = Text(
-            f"{clean(goal.window)} {UNICODE.dot} {utc(goal.start):%Y-%m-%d} {UNICODE.arrow} {utc(goal.end):%Y-%m-%d}",
-            style="dim",
-        )
-        self.query_one(TitleBar).show(demo=report.demo, status=goal_status(goal, UNICODE), detail=detail)
+        zone = goal.timezone
+        dates = f"{local(goal.start, zone):%Y-%m-%d} {UNICODE.arrow} {local(goal.end, zone):%Y-%m-%d}"
+        window, named = f"{clean(goal.window)} {UNICODE.dot} ", f" {UNICODE.dot} {clean(zone)}"
+        # the zone before the window's length, which the dates also tell
+        forms = (window + dates + named, dates + named, window + dates, dates)
+        details = tuple(Text(form, style="dim") for form in forms)
+        self.query_one(TitleBar).show(demo=report.demo, status=goal_status(goal, UNICODE), details=details)
         for name in ("met", "missed", "no-data", "no-targets"):
             self.set_class(goal.status == name, f"-{name}")
         self._by_source(goal)
@@ -244,14 +246,14 @@ class GoalScreen(Screen[None]):
         fixed = [column_width("waiting", ages), column_width("source", sources), len("2026-01-01 00:00")]
         link_w = self._rest(table, fixed, urls, "link")
         table.clear(columns=True)
-        for label, width in zip(("waiting", "source", "since (UTC)"), fixed):
+        for label, width in zip(("waiting", "source", "since"), fixed):
             table.add_column(label, width=width)
         table.add_column("link", width=link_w)
         for index, item in enumerate(goal.waiting):
             table.add_row(
                 ages[index],
                 sources[index],
-                Text(f"{utc(item.at):%Y-%m-%d %H:%M}"),
+                Text(f"{local(item.at, goal.timezone):%Y-%m-%d %H:%M}"),
                 Text(excerpt(urls[index], link_w)),
                 key=str(index),
             )
@@ -282,13 +284,13 @@ class GoalScreen(Screen[None]):
         full_source_w = column_width("source", sources)
         when, source_w, fixed = WHEN_LONG, full_source_w, []
         for when, source_w in ((WHEN_LONG, full_source_w), (WHEN_SHORT, full_source_w), (WHEN_SHORT, 0)):
-            fixed = [len(f"{utc(goal.end):{when}}"), *([source_w] if source_w else []), *number_ws]
+            fixed = [len(f"{goal.end:{when}}"), *([source_w] if source_w else []), *number_ws]
             pad = 2 * CELL_PADDING
             if self._width(table) - sum(w + pad for w in fixed) - pad >= TEXT_MIN:
                 break
         post_w = self._rest(table, fixed, posts, "post")
         table.clear(columns=True)
-        table.add_column("when (UTC)", width=fixed[0])
+        table.add_column("when", width=fixed[0])
         if source_w:
             table.add_column("source", width=source_w)
         table.add_column("post", width=post_w)
@@ -296,7 +298,7 @@ class GoalScreen(Screen[None]):
             table.add_column(Text(head, justify="right"), width=width)
         for index, item in enumerate(items):
             table.add_row(
-                Text(f"{utc(item.at):{when}}"),
+                Text(f"{local(item.at, goal.timezone):{when}}"),
                 *([sources[index]] if source_w else []),
                 Text(excerpt(posts[index], post_w)),
                 *numbers[index],

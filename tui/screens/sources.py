@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from twoway.platforms import IMPORTERS
-from twoway.tui.render import UNICODE, clean, human_duration, sources_table, titled_table, utc
+from twoway.tui.render import UNICODE, clean, human_duration, local, sources_table, titled_table
 from twoway.tui.widgets.keys_footer import KeysFooter
 from twoway.tui.widgets.title_bar import TitleBar
 
@@ -38,8 +38,9 @@ LOW_BUDGET = 0.1
 """At or below this share of its limit left, a budget is shown as a warning."""
 
 
-def format_next_poll(plan: SourcePlan | None) -> str:
-    """`12:05 UTC`, `polling now`, or the null glyph before the first poll is armed.
+def format_next_poll(plan: SourcePlan | None, zone: str = "UTC") -> str:
+    """`12:05` in the organization's clock (`zone`), `polling now`, or the null glyph before
+    the first poll is armed.
 
     A clock time, unlike `in 5m`, stays true between redraws.
     """
@@ -47,7 +48,7 @@ def format_next_poll(plan: SourcePlan | None) -> str:
         return UNICODE.null
     if plan.polling or plan.next_poll is None:
         return "polling now"
-    return f"{utc(plan.next_poll):%H:%M} UTC"
+    return f"{local(plan.next_poll, zone):%H:%M}"
 
 
 def format_budget(plan: SourcePlan | None) -> Text:
@@ -61,12 +62,12 @@ def format_budget(plan: SourcePlan | None) -> Text:
     return Text(f"{remaining:,}/{limit:,}", style="bold yellow" if low else "")
 
 
-def polling_table(sources: Sequence[Source], schedule: Mapping[str, SourcePlan]) -> Table:
+def polling_table(sources: Sequence[Source], schedule: Mapping[str, SourcePlan], zone: str = "UTC") -> Table:
     """One row per source: how often, when next, and the rate-limit budget left where the platform says."""
     table = titled_table("polling")
     table.add_column("source", overflow="fold")
     table.add_column("every", justify="right", no_wrap=True)
-    table.add_column("next poll", no_wrap=True)
+    table.add_column(f"next poll ({clean(zone)})", no_wrap=True)
     table.add_column("budget", justify="right", no_wrap=True)
     for source in sources:
         plan = schedule.get(source.id)
@@ -76,14 +77,14 @@ def polling_table(sources: Sequence[Source], schedule: Mapping[str, SourcePlan])
         table.add_row(
             Text(clean(source.id), style="bold"),
             Text(human_duration(source.interval)),
-            Text(format_next_poll(plan)),
+            Text(format_next_poll(plan, zone)),
             format_budget(plan),
         )
     return table
 
 
 def sources_view(report: Report, sources: Sequence[Source], schedule: Mapping[str, SourcePlan]) -> RenderableType:
-    return Group(sources_table(report), Text(), polling_table(sources, schedule))
+    return Group(sources_table(report), Text(), polling_table(sources, schedule, report.timezone))
 
 
 class SourcesScreen(Screen[None]):

@@ -35,9 +35,9 @@ from twoway.tui.render import (
     goal_status,
     imported_note,
     join_texts,
+    local,
     metric_inline,
     targets,
-    utc,
     waiting_summary,
 )
 from twoway.tui.widgets.daily_chart import DailyChart
@@ -69,8 +69,8 @@ class GoalTotals(Widget):
         glyphs = UNICODE
         status = Text.assemble(
             goal_status(goal, glyphs),
-            (f"  {clean(goal.window)} {glyphs.dot} {utc(goal.start):%Y-%m-%d} {glyphs.arrow} ", "dim"),
-            (f"{utc(goal.end):%Y-%m-%d}", "dim"),
+            (f"  {clean(goal.window)} {glyphs.dot} {local(goal.start, goal.timezone):%Y-%m-%d} {glyphs.arrow} ", "dim"),
+            (f"{local(goal.end, goal.timezone):%Y-%m-%d}", "dim"),
         )
         return Group(status, bars(goal, max(20, self.content_size.width), glyphs))
 

@@ -5,9 +5,11 @@ status are CSS classes the theme colours (`-ok`, `-stale`, `-error`, `-met`, ...
 not colours baked into text. Every label exists from the start and is updated in
 place, so a new report never remounts anything.
 
-With opening hours configured, a fourth row says whether the response clock runs:
-waits count open hours only, so outside them the numbers hold still on purpose, and
-the header says so (`-paused`) with the next opening in the organization's time.
+The fourth row is the organization's clock: its time now and its zone, named once by
+its IANA name (`06:00 America/Chicago`), since every time on every screen is in it. With
+opening hours configured, it also says whether the response clock runs: waits count
+open hours only, so outside them the numbers hold still on purpose, and the header
+says so (`-paused`) with the next opening.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label
 
-from twoway.tui.render import UNICODE, clean, relative_time, utc
+from twoway.tui.render import UNICODE, clean, local, relative_time
 
 if TYPE_CHECKING:
     from twoway.hours import OpeningHours
@@ -59,9 +61,9 @@ def next_change(hours: OpeningHours, now: datetime) -> datetime | None:
 
 
 def clock_state(hours: OpeningHours, now: datetime) -> tuple[bool, str]:
-    """(paused, what the header says): `clock paused: closed until Mon 09:00 (America/Chicago)`."""
+    """(paused, what the header says): `clock paused: closed until Mon 09:00`, in the organization's time."""
     change = next_change(hours, now)
-    when = f" {change:%a %H:%M} ({hours.timezone})" if change is not None else ""
+    when = f" {change:%a %H:%M}" if change is not None else ""
     if hours.is_open(now):
         return False, f"response clock running: open until{when}" if when else "response clock running: open"
     return True, f"clock paused: closed until{when}" if when else "clock paused (outside opening hours)"
@@ -93,10 +95,11 @@ class DashboardHeader(Widget):
             for source_id in self.source_ids:
                 yield Label(Content(f"● {clean(source_id)}"), classes="source")
         with Horizontal(classes="row", id="clock-row"):
+            yield Label("", id="now")
             yield Label("", id="clock")
 
     def on_mount(self) -> None:
-        self.query_one("#clock-row").display = self.hours is not None
+        self.query_one("#clock").display = self.hours is not None
         self.watch_report(self.report)
 
     def watch_report(self, report: Report | None) -> None:
@@ -108,7 +111,7 @@ class DashboardHeader(Widget):
         self.query_one("#window", Label).update(Content(f" {UNICODE.dot} {window}"))
         self._goal_counts(report)
         self._health(report)
-        self._clock()
+        self._clock(report)
 
     def _goal_counts(self, report: Report) -> None:
         statuses: list[str] = [g.status for g in report.goals]
@@ -125,7 +128,8 @@ class DashboardHeader(Widget):
         polled = [s.last_success for s in report.sources if s.last_success is not None]
         if polled:
             last = max(polled)
-            text = f" {UNICODE.dot} last poll {utc(last):%H:%M} UTC, {relative_time(last, report.generated_at)}"
+            when = _time(local(last, report.timezone), report)
+            text = f" {UNICODE.dot} last poll {when}, {relative_time(last, report.generated_at)}"
         else:
             text = f" {UNICODE.dot} no successful poll yet"
         self.query_one("#last-poll", Label).update(Content(text))
@@ -139,12 +143,18 @@ class DashboardHeader(Widget):
                 label.set_class(status.get(source_id) == name, f"-{name}")
             label.tooltip = Content(f"{clean(source_id)}: {status.get(source_id, 'unknown')}")
 
-    def _clock(self) -> None:
+    def _clock(self, report: Report) -> None:
+        now = local(report.generated_at, report.timezone)
+        self.query_one("#now", Label).update(Content(f"{now:%a %H:%M} {clean(report.timezone)}"))
         if self.hours is None:
             return
-        from twoway import clock
-
-        paused, text = clock_state(self.hours, clock.now())
+        paused, text = clock_state(self.hours, report.generated_at)
         label = self.query_one("#clock", Label)
-        label.update(Content(text))
+        label.update(Content(f" {UNICODE.dot} {text}"))
         label.set_class(paused, "-paused")
+
+
+def _time(moment: datetime, report: Report) -> str:
+    """`06:00` on the report's day, `Nov 25 06:00` before it: a clock time stays true between redraws."""
+    today = local(report.generated_at, report.timezone).date()
+    return f"{moment:%H:%M}" if moment.date() == today else f"{moment:%b %d %H:%M}"
