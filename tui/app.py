@@ -290,8 +290,8 @@ class TwowayApp(App[int]):
     def action_help(self) -> None:
         from twoway.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):  # from a goal's screen, about that goal
+            self.push_screen(HelpScreen(getattr(self.screen, "goal_name", None)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Ours first; of Textual's, only the screenshot (the rest repeat ours or do nothing here)."""

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ONE_WAY",
+    "STATUS_STYLE",
     "bars",
     "delta_style",
     "join_texts",
@@ -108,8 +109,6 @@ STATUS_STYLE = {
 }
 BAR_MAX = 60
 """Longest bar, so the numbers stay near their bars on a wide terminal."""
-WAITING_LISTED = 5
-"""Oldest waiting messages a goal panel lists; the JSON has up to 100."""
 
 
 @dataclass(frozen=True)
@@ -426,12 +425,12 @@ def waiting_summary(goal: GoalReport, glyphs: Glyphs = UNICODE) -> Text:
     return text
 
 
-def _waiting(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
+def _waiting(goal: GoalReport, width: int, glyphs: Glyphs, listed_at_most: int | None) -> Text:
     text = waiting_summary(goal, glyphs)
     if not goal.waiting_total or goal.not_polled:
         return text
     text.overflow = "fold"  # a link longer than the panel goes on over the next line, whole
-    listed = goal.waiting[:WAITING_LISTED]
+    listed = goal.waiting[:listed_at_most]
     age_w = max((len(human_duration(w.waiting_seconds)) for w in listed), default=0)
     source_w = min(20, max((cell_len(clean(w.source, glyphs)) for w in listed), default=0))
     url_w = max(10, width - 2 - age_w - 2 - source_w - 2)
@@ -494,10 +493,13 @@ def goal_status(goal: GoalReport, glyphs: Glyphs = UNICODE) -> Text:
     return Text(f"{mark} {goal.status}", style=STATUS_STYLE.get(goal.status, ""))
 
 
-def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> RenderableType:
+def goal_panel(
+    goal: GoalReport, width: int, *, listed: int | None, glyphs: Glyphs = UNICODE
+) -> RenderableType:
     """One goal: status, broadcast next to two-way, one-way apart, rates, targets, waiting.
 
-    `width` is the whole panel's, borders included.
+    `width` is the whole panel's, borders included; `listed`, how many waiting messages
+    it lists (`None`: every one the report has).
     """
     inner = max(20, width - 4)
     window, before = window_names(goal, glyphs)
@@ -527,7 +529,7 @@ def goal_panel(goal: GoalReport, width: int, *, glyphs: Glyphs = UNICODE) -> Ren
         Text(),
         targets(goal, glyphs),
         Text(),
-        _waiting(goal, inner, glyphs),
+        _waiting(goal, inner, glyphs, listed),
     ]
     footnotes = _footnotes(goal, glyphs)
     if footnotes is not None:

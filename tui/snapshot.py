@@ -59,6 +59,9 @@ _MD_METRICS = (
     "unanswered",
     "voices",
 )
+WAITING_LISTED = 5
+"""Oldest waiting messages text and markdown list per goal by default; the JSON has up to 100
+(`--waiting` changes both)."""
 
 
 def render(
@@ -70,6 +73,7 @@ def render(
     color: bool | None = None,
     header: bool = True,
     ascii: bool = False,
+    waiting: int | None = WAITING_LISTED,
 ) -> None:
     """Write `report` to `out` in `fmt` (one of `FORMATS`).
 
@@ -81,6 +85,8 @@ def render(
         header: CSV only: `False` leaves the header row out, for appending to a file.
         ascii: write as if `out` could hold ASCII only (`--ascii`): the plain glyphs and
             boxes, for proportional fonts and old mail clients, whatever the terminal says.
+        waiting: how many waiting messages text and markdown list per goal, `None` for
+            every one the report has (`--waiting`).
     """
     encoding = "ascii" if ascii else _encoding(out)
     if fmt == "json":
@@ -88,13 +94,13 @@ def render(
     elif fmt == "csv":
         _write_safely(out, _csv(report, header=header), encoding)
     elif fmt == "markdown":
-        _write_safely(out, _markdown(report, _glyphs(encoding)), encoding)
+        _write_safely(out, _markdown(report, _glyphs(encoding), waiting), encoding)
     elif fmt == "prometheus":
         from twoway.tui.prometheus import exposition
 
         _write_safely(out, exposition(report), encoding)
     elif fmt == "text":
-        _render_text(report, out, encoding, width=width, color=color)
+        _render_text(report, out, encoding, width=width, color=color, waiting=waiting)
     else:
         raise ValueError(f"unknown snapshot format {fmt!r}: use one of {', '.join(FORMATS)}")
 
@@ -210,10 +216,9 @@ def md_url(url: str) -> str:
     return f"`{url}`" if url else ""
 
 
-def _markdown(report: Report, glyphs: Glyphs) -> str:
+def _markdown(report: Report, glyphs: Glyphs, waiting: int | None) -> str:
     from twoway.tui.render import (
         LABELS,
-        WAITING_LISTED,
         WAITING_NOTE,
         coverage_note,
         describe_import,
@@ -292,7 +297,7 @@ def _markdown(report: Report, glyphs: Glyphs) -> str:
             longest = f", longest {human_duration(goal.longest_wait)}" if goal.longest_wait is not None else ""
             headline = md_escape(waiting_headline(goal, glyphs).replace(" waiting", "", 1))
             lines += [f"**Waiting for a response:** {headline}{longest}.", ""]
-            listed = goal.waiting[:WAITING_LISTED]
+            listed = goal.waiting[:waiting]
             for item in listed:
                 lines.append(
                     f"- {human_duration(item.waiting_seconds)} {glyphs.dot} {md_escape(item.source)}"
@@ -370,7 +375,9 @@ def _width(out: TextIO, width: int | None) -> int:
     return DEFAULT_WIDTH
 
 
-def _render_text(report: Report, out: TextIO, encoding: str, *, width: int | None, color: bool | None) -> None:
+def _render_text(
+    report: Report, out: TextIO, encoding: str, *, width: int | None, color: bool | None, waiting: int | None
+) -> None:
     from rich.console import Console
     from rich.text import Text
 
@@ -396,7 +403,7 @@ def _render_text(report: Report, out: TextIO, encoding: str, *, width: int | Non
     console.print(header(report, glyphs=glyphs))
     for goal in report.goals:
         console.print()
-        console.print(goal_panel(goal, console.width, glyphs=glyphs))
+        console.print(goal_panel(goal, console.width, glyphs=glyphs, listed=waiting))
     if not report.goals:
         console.print()
         console.print(Text("No goals configured: add a [[goals]] table to config.toml.", style="dim"))

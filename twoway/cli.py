@@ -66,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     snapshot.add_argument(
         "--check", action="store_true", help="exit 1 if a goal missed, 3 if a goal has no data or a source errs"
     )
+    snapshot.add_argument(
+        "--waiting",
+        type=_waiting_listed,
+        default=False,
+        metavar="N|all",
+        help="list the N oldest waiting messages of each goal in every format, or all of them"
+        " (default: 5 in text and markdown, 100 in JSON)",
+    )
 
     report = commands.add_parser(
         "report", parents=[common], help="the report for people who never open a terminal: one HTML file, or Markdown"
@@ -215,6 +223,19 @@ def _dashboard(args: argparse.Namespace) -> int:
     return run_dashboard(wiring.build_app(_load(args), demo=_is_demo(args)))
 
 
+def _waiting_listed(value: str) -> int | None:
+    """`--waiting`: a count, or `all` (`None`: no limit)."""
+    if value.strip().casefold() == "all":
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a number nor 'all'") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is negative")
+    return count
+
+
 def _report(args: argparse.Namespace, *, default_period: bool = False, weekly: bool = False) -> Report:
     """The Report for `--window`, `--period` (else the last complete month where `default_period`), `--goal`."""
     from twoway import clock
@@ -242,8 +263,9 @@ def _report(args: argparse.Namespace, *, default_period: bool = False, weekly: b
     else:
         store = _fresh_store(config, poll=not args.no_poll)
     try:
+        listed = {"waiting_listed": args.waiting} if getattr(args, "waiting", False) is not False else {}
         return build_report(
-            store, config, now, window=window, period=period, goal_names=args.goal, demo=demo, weekly=weekly
+            store, config, now, window=window, period=period, goal_names=args.goal, demo=demo, weekly=weekly, **listed
         )
     finally:
         store.close()
@@ -304,7 +326,8 @@ def _snapshot(args: argparse.Namespace) -> int:
     # a one-shot process that makes many small objects and no cycles worth collecting
     gc.disable()
     report = _report(args)
-    render(report, args.format, sys.stdout, header=not args.no_header, ascii=args.ascii)
+    listed = {} if args.waiting is False else {"waiting": args.waiting}
+    render(report, args.format, sys.stdout, header=not args.no_header, ascii=args.ascii, **listed)
     sys.stdout.flush()
     if report.demo and args.format in ("csv", "prometheus"):  # neither has a place of its own to say so
         print("twoway: DEMO: built-in demo organization, not real data", file=sys.stderr)

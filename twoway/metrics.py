@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -50,6 +51,7 @@ from twoway.store import MATCH_SEPARATOR, RECORD_SEPARATOR, ImportRecord, Page, 
 __all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
 
 WAITING_LISTED = 100
+"""The oldest waiting messages a goal lists by default (SPEC §3); `waiting_listed=None` lists all."""
 BUSIEST = 5
 """The broadcasts a report lists for each goal: those that drew the most two-way."""
 
@@ -358,7 +360,7 @@ class _Pool:
         lo, hi = self.unanswered_ends[i], self.unanswered_ends[i + 1]
         return hi if before is None else bisect_left(self.unanswered, before, lo, hi)
 
-    def oldest_waiting(self, counts: dict[int, int], before: int | None) -> list[tuple[int, str]]:
+    def oldest_waiting(self, counts: dict[int, int], before: int | None, limit: int) -> list[tuple[int, str]]:
         """(time, unit id) of the oldest messages waiting in the units of `counts` (position → how many).
 
         A unit's waiting messages are its last `counts[i]` unanswered times written
@@ -368,11 +370,11 @@ class _Pool:
         times, ats = self.unanswered, self.ats
         kept: list[tuple[int, int]] = []  # a max-heap of (-time, position)
         for i in sorted(counts):
-            if len(kept) == WAITING_LISTED and ats[i] >= -kept[0][0]:
+            if len(kept) == limit and ats[i] >= -kept[0][0]:
                 break
             hi = self._last_waiting(i, before)
             for at in times[hi - counts[i] : hi]:
-                if len(kept) < WAITING_LISTED:
+                if len(kept) < limit:
                     heapq.heappush(kept, (-at, i))
                 elif at < -kept[0][0]:
                     heapq.heapreplace(kept, (-at, i))
@@ -545,9 +547,10 @@ class _GoalScope:
         return tally
 
     def waiting(
-        self, window: _Waits, now: datetime, clock: Callable[[int, int], int]
+        self, window: _Waits, now: datetime, clock: Callable[[int, int], int], limit: int, *, answering: bool = False
     ) -> tuple[int, tuple[Waiting, ...]]:
-        """Unanswered community messages written in the window, whatever the broadcast's age."""
+        """Unanswered community messages written in the window, whatever the broadcast's age: how many,
+        and the `limit` oldest; with `answering`, each with what it answers (for the goal screen)."""
         start, end = window.start, int(now.timestamp())
         store = self.reader.store
         total = 0
@@ -561,28 +564,40 @@ class _GoalScope:
             total += sum(counts.values())
             if counts and self._selection(broadcasts) is None:
                 before = now if window.before is None else _dt(window.before)
-                oldest = store.oldest_waiting(sid, _dt(start), before, WAITING_LISTED)
+                oldest = store.oldest_waiting(sid, _dt(start), before, limit)
                 items += [(at, sid, post_id, url) for at, post_id, url in oldest]
             elif counts:
-                unresolved += [(at, sid, thread) for at, thread in broadcasts.oldest_waiting(counts, window.before)]
+                unresolved += [(at, sid, thread) for at, thread in broadcasts.oldest_waiting(counts, window.before, limit)]
             mentions = self.reader.mentions(sid)
             waiting = sorted(self._waiting_counts(mentions, window))  # positions: oldest first
             total += len(waiting)
-            items += [(mentions.ats[i], sid, mentions.ids[i], mentions.url(i)) for i in waiting[:WAITING_LISTED]]
+            items += [(mentions.ats[i], sid, mentions.ids[i], mentions.url(i)) for i in waiting[:limit]]
         if unresolved:  # only replies that can make the list are looked up
             unresolved.sort()
-            cut = sorted(item[0] for item in items)[WAITING_LISTED - 1] if len(items) >= WAITING_LISTED else None
+            cut = sorted(item[0] for item in items)[limit - 1] if limit and len(items) >= limit else None
             wanted: dict[str, list[tuple[str, int]]] = {}
-            for at, sid, thread in unresolved[:WAITING_LISTED]:
+            for at, sid, thread in unresolved[:limit]:
                 if cut is None or at <= cut:
                     wanted.setdefault(sid, []).append((thread, at))
             for sid, pairs in wanted.items():
                 items += [(at, sid, post_id, url) for at, post_id, url in store.waiting_replies(sid, pairs)]
         items.sort()
-        return total, tuple(
-            Waiting(sid, url, _dt(created), float(clock(created, end)))
-            for created, sid, _, url in items[:WAITING_LISTED]
-        )
+        listed = [Waiting(sid, url, _dt(created), float(clock(created, end))) for created, sid, _, url in items[:limit]]
+        if answering:
+            listed = self._answering(listed, [post_id for _, _, post_id, _ in items[:limit]])
+        return total, tuple(listed)
+
+    def _answering(self, listed: list[Waiting], post_ids: list[str]) -> list[Waiting]:
+        """Each waiting message with its own text (where kept) and the broadcast it answers."""
+        found: dict[str, dict[str, tuple[str, int | None, str]]] = {}
+        for sid in {item.source for item in listed}:
+            found[sid] = self.reader.store.answering(sid, [p for p, w in zip(post_ids, listed) if w.source == sid])
+        answered = []
+        for item, post_id in zip(listed, post_ids):
+            text, at, broadcast = found[item.source].get(post_id, ("", None, ""))
+            when = _dt(at) if at is not None else None
+            answered.append(item._replace(text=text, broadcast_at=when, broadcast=broadcast))
+        return answered
 
     def _waiting_counts(self, pool: _Pool, window: _Waits) -> dict[int, int]:
         """Position → unanswered messages written in the window, for the units this goal counts."""
@@ -692,8 +707,12 @@ def goal_report(
     *,
     daily: bool = False,
     weekly: bool = False,
+    waiting_listed: int | None = WAITING_LISTED,
 ) -> GoalReport:
-    """Every metric of one goal for its window and the baseline window before it."""
+    """Every metric of one goal for its window and the baseline window before it.
+
+    `waiting_listed`: how many of the oldest waiting messages to list, `None` for all.
+    """
     states = reader.states
     measures = {sid: states[sid].measures or frozenset() if sid in states else frozenset() for sid in goal.sources}
     start, end, base_start = span.start, span.end, span.baseline_start
@@ -711,7 +730,8 @@ def goal_report(
         TargetResult(t.metric, t.op, t.value, metrics[t.metric], _check(t, metrics[t.metric])) for t in goal.targets
     )
     unavailable = {m: tuple(sid for sid in goal.sources if not measures_metric(m, measures[sid])) for m in METRICS}
-    waiting_total, waiting = scope.waiting(span.waits, now, store.policy.wait)
+    listed = sys.maxsize if waiting_listed is None else waiting_listed
+    waiting_total, waiting = scope.waiting(span.waits, now, store.policy.wait, listed, answering=daily)
     imported = tuple(
         _note(sid, record)
         for sid in goal.sources
@@ -845,12 +865,14 @@ def build_report(
     demo: bool = False,
     daily: bool = False,
     weekly: bool = False,
+    waiting_listed: int | None = WAITING_LISTED,
 ) -> Report:
     """The whole dashboard, once: every goal (or those named, case-insensitively) and every source.
 
     `window` overrides every goal's window, `period` gives them all one calendar period
     (which must have begun). `daily` adds each goal's per-day series, for the live app's
-    chart; `weekly` its per-week series and busiest broadcasts, for the report.
+    chart, its broadcasts and what each waiting message answers; `weekly` its per-week
+    series and busiest broadcasts, for the report. `waiting_listed` as for `goal_report`.
     """
     wanted = {name.casefold() for name in goal_names}
     goals = [g for g in config.goals if not wanted or g.name.casefold() in wanted]
@@ -870,7 +892,7 @@ def build_report(
         window=format_duration(window) if window else None,
         clock="opening-hours" if config.organization.hours else "always",
         goals=tuple(
-            goal_report(store, config, g, now, span, reader, daily=daily, weekly=weekly)
+            goal_report(store, config, g, now, span, reader, daily=daily, weekly=weekly, waiting_listed=waiting_listed)
             for g, span in zip(goals, spans)
         ),
         sources=tuple(

@@ -90,6 +90,12 @@ class Waiting(NamedTuple):
     url: str
     at: datetime
     waiting_seconds: float
+    text: str = ""
+    """The message's own text, only with `store_community_text` (network text: neutralise before showing)."""
+    broadcast_at: datetime | None = None
+    """When the broadcast it answers was made; `None` for a mention outside the organization's threads."""
+    broadcast: str = ""
+    """That broadcast's text, as the organization wrote it. Neither is in the JSON of schema 1."""
 
 
 class BroadcastRow(NamedTuple):

@@ -236,3 +236,31 @@ def test_csv_no_header_appends_rows_only() -> None:
     whole = run("snapshot", "--demo", "--format", "csv").stdout.splitlines()
     rows = run("snapshot", "--demo", "--format", "csv", "--no-header").stdout.splitlines()
     assert whole[0].endswith(",window_start,window_end,generated_at") and rows == whole[1:]
+
+
+def test_waiting_all_lists_every_waiting_message_in_text_markdown_and_json() -> None:
+    args = ("snapshot", "--demo", "--window", "90d", "--goal", "Answer every question")
+    data = json.loads(run(*args, "--format", "json", "--waiting", "all").stdout)
+    (goal,) = data["goals"]
+    assert goal["waiting_total"] > 5 and len(goal["waiting"]) == goal["waiting_total"]
+    urls = [w["url"] for w in goal["waiting"]]
+    text = run(*args, "--waiting", "all").stdout  # 80 columns: a link is never cut
+    markdown = run(*args, "--format", "markdown", "--waiting", "all").stdout
+    assert all(url in text and url in markdown for url in urls)
+    assert "more" not in markdown.split("Waiting for a response")[1].split("###")[0]
+    default = run(*args, "--format", "markdown").stdout
+    assert sum(url in default for url in urls) == 5 and f"and {len(urls) - 5:,} more" in default
+
+
+def test_waiting_n_lists_the_n_oldest() -> None:
+    args = ("snapshot", "--demo", "--goal", "Answer every question", "--waiting", "3")
+    listed = json.loads(run(*args, "--format", "json").stdout)["goals"][0]["waiting"]
+    assert len(listed) == 3
+    markdown = run(*args, "--format", "markdown").stdout
+    assert all(w["url"] in markdown for w in listed)
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "", "3.5"])
+def test_a_bad_waiting_count_is_a_usage_error(value: str) -> None:
+    result = run("snapshot", "--demo", "--waiting", value)
+    assert result.returncode == 2 and "--waiting" in result.stderr and "Traceback" not in result.stderr

@@ -472,3 +472,58 @@ def test_a_store_from_before_coverage_covers_from_its_earliest_post(tmp_path: Pa
     report = sc.report()
     assert report.coverage["baseline"].covered_from == at(days=50) and not report.coverage["baseline"].covered
     assert report.metrics["broadcast"] == 1 and report.baseline["broadcast"] is None
+
+
+def _many_waiting(sc: Scenario, count: int) -> None:
+    """`count` unanswered replies on one broadcast, a minute apart, the oldest first."""
+    sc.write(
+        post("b", ORG, at(days=20), text="Summer reading starts now"),
+        *(post(f"w{i:03}", f"member{i}", at(days=10, minutes=-i), parent_id="b", root_id="b") for i in range(count)),
+    )
+
+
+def test_waiting_lists_100_by_default_and_all_or_n_when_asked(sc: Scenario) -> None:
+    _many_waiting(sc, 130)
+    default = build_report(sc.store, sc.config, NOW).goals[0]
+    assert default.waiting_total == 130 and len(default.waiting) == 100
+    every = build_report(sc.store, sc.config, NOW, waiting_listed=None).goals[0]
+    assert [w.url for w in every.waiting[:100]] == [w.url for w in default.waiting]  # the same oldest first
+    assert len(every.waiting) == 130 and len({w.url for w in every.waiting}) == 130
+    assert [w.at for w in every.waiting] == sorted(w.at for w in every.waiting)
+    assert len(build_report(sc.store, sc.config, NOW, waiting_listed=7).goals[0].waiting) == 7
+
+
+def test_waiting_lists_all_of_a_filtered_goal_too(tmp_path: Path) -> None:
+    sc = Scenario(tmp_path, make_config(goals=[goal(hashtags=("books",))]))
+    sc.write(post("b", ORG, at(days=20), hashtags=("books",)))
+    sc.write(*(post(f"w{i:03}", f"m{i}", at(days=10, minutes=-i), parent_id="b", root_id="b") for i in range(120)))
+    every = build_report(sc.store, sc.config, NOW, waiting_listed=None).goals[0]
+    assert every.waiting_total == 120 and len(every.waiting) == 120
+
+
+def test_the_goal_screen_knows_what_each_waiting_message_answers(sc: Scenario) -> None:
+    sc.write(
+        post("b", ORG, at(days=5), text="Storytime on Saturday"),
+        post("q", "alice", at(days=2), parent_id="b", root_id="b", text="Is it for toddlers?"),
+        post("m", "bob", at(days=1), mentions_source=True, text="@org are you open on Monday?"),
+    )
+    waiting = build_report(sc.store, sc.config, NOW, daily=True).goals[0].waiting
+    assert [(w.broadcast, w.broadcast_at) for w in waiting] == [("Storytime on Saturday", at(days=5)), ("", None)]
+    assert [w.text for w in waiting] == ["", ""]  # community text is not kept by default
+    assert build_report(sc.store, sc.config, NOW).goals[0].waiting[0].broadcast == ""  # only for the goal screen
+
+
+def test_a_waiting_message_shows_its_words_when_community_text_is_kept(tmp_path: Path) -> None:
+    from twoway.store import StorePolicy
+
+    config = make_config()
+    config = config._replace(dashboard=config.dashboard._replace(store_community_text=True))
+    sc = Scenario(tmp_path, config)
+    sc.store.close()
+    sc.store = Store.open(sc.path, StorePolicy(keywords=config.keywords, keep_community_text=True, horizon=config.horizon))
+    sc.write(
+        post("b", ORG, at(days=5), text="Storytime on Saturday"),
+        post("q", "alice", at(days=2), parent_id="b", root_id="b", text="Is it for toddlers?"),
+    )
+    (waiting,) = build_report(sc.store, sc.config, NOW, daily=True).goals[0].waiting
+    assert (waiting.text, waiting.broadcast) == ("Is it for toddlers?", "Storytime on Saturday")

@@ -426,7 +426,8 @@ def test_waiting_and_unanswered_are_named_where_both_show(report: Report) -> Non
 def test_waiting_links_are_never_cut(report: Report, width: int) -> None:
     from rich.cells import cell_len
 
-    from twoway.tui.render import WAITING_LISTED, clean
+    from twoway.tui.render import clean
+    from twoway.tui.snapshot import WAITING_LISTED
 
     lines = _text(report, width=width).splitlines()
     assert max(cell_len(line) for line in lines) <= width

@@ -29,11 +29,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
 from twoway.text import excerpt
+from twoway.tui.explanations import explain
 from twoway.tui.render import (
     LABELS,
     UNICODE,
+    WAITING_NOTE,
     clean,
     coverage_note,
+    explains_waiting,
     format_value,
     goal_status,
     human_duration,
@@ -45,6 +48,8 @@ from twoway.tui.widgets.keys_footer import KeysFooter
 from twoway.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
+    from textual.coordinate import Coordinate
+
     from twoway.report import GoalReport, Report
 
 __all__ = ["GoalScreen", "has_display", "is_web_url"]
@@ -108,6 +113,16 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+class MetricTable(FitTable):
+    """The goal's numbers, a metric a row: the row under the mouse says what it means."""
+
+    def watch_hover_coordinate(self, old: Coordinate, value: Coordinate) -> None:
+        super().watch_hover_coordinate(old, value)
+        metrics = [key.value for key in self.rows]
+        metric = metrics[value.row] if 0 <= value.row < len(metrics) else None
+        self.tooltip = explain(metric) if metric is not None else None
+
+
 class GoalScreen(Screen[None]):
     """A goal's sources and its waiting list."""
 
@@ -124,7 +139,8 @@ class GoalScreen(Screen[None]):
         yield TitleBar(clean(self.goal_name), id="goal-bar")
         with VerticalScroll(id="goal-body", can_focus=False):
             yield Label("by source", id="by-source-title", classes="section")
-            yield FitTable(id="by-source", cursor_type="none", zebra_stripes=True)
+            yield MetricTable(id="by-source", cursor_type="row", zebra_stripes=True)
+            yield Label("", id="explain")
             yield Label("waiting for a response", id="waiting-title", classes="section")
             yield FitTable(id="waiting", cursor_type="row")
             yield Label("broadcasts", id="broadcasts-title", classes="section")
@@ -135,6 +151,26 @@ class GoalScreen(Screen[None]):
         # Focus without scrolling: the goal's numbers come first, even on a short terminal.
         self.set_focus(self.query_one("#waiting", DataTable), scroll_visible=False)
         self.watch(self.app, "report", self._show)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "by-source":
+            self._explain()
+
+    def on_descendant_focus(self) -> None:
+        self._explain()
+
+    def _explain(self) -> None:
+        """Under the numbers: the focused metric's definition, else why waiting and unanswered differ."""
+        table = self.query_one("#by-source", MetricTable)
+        goal = self._goal(getattr(self.app, "report", None))
+        text = ""
+        if table.has_focus and table.row_count:
+            text = explain(BY_SOURCE[min(table.cursor_row, len(BY_SOURCE) - 1)])
+        elif goal is not None and explains_waiting(goal):
+            text = WAITING_NOTE
+        label = self.query_one("#explain", Label)
+        label.update(Content(text))
+        label.display = bool(text)
 
     def _goal(self, report: Report | None) -> GoalReport | None:
         if report is None:
@@ -157,6 +193,7 @@ class GoalScreen(Screen[None]):
         self._by_source(goal)
         self._waiting(goal)
         self._broadcasts(goal)
+        self._explain()
         self.call_after_refresh(self._share_height)
 
     def on_resize(self) -> None:
@@ -196,6 +233,7 @@ class GoalScreen(Screen[None]):
 
     def _by_source(self, goal: GoalReport) -> None:
         table = self.query_one("#by-source", FitTable)
+        row = table.cursor_row
         sources = list(goal.by_source)
         labels = [Text(SHORT.get(m, LABELS[m])) for m in BY_SOURCE]
         totals = [Text(format_value(m, goal.metrics.get(m)), style="bold", justify="right") for m in BY_SOURCE]
@@ -221,6 +259,7 @@ class GoalScreen(Screen[None]):
             if hidden:
                 cells.append(Text())
             table.add_row(*cells, totals[index], key=metric)
+        table.move_cursor(row=row)
         title = "by source"
         if hidden:
             title += f" ({more_sources(len(hidden))} not shown: {', '.join(clean(s) for s in hidden)})"

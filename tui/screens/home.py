@@ -1,8 +1,13 @@
-"""The home screen: the header and one panel per goal in a responsive grid.
+"""The home screen: the header and one panel per goal in a responsive grid, or the
+compact overview, one row per goal.
 
 The grid's column count follows the screen's width class (`-narrow`, `-wide`,
 `-ultrawide`, set by the app's breakpoints); arrow keys move between panels by
 reading the grid's current column count, so keys and layout never disagree.
+
+Below `COMPACT_BELOW` rows the panels would not show every goal, so the overview
+takes their place; `v` switches by hand either way, and the choice holds until the
+next `v`. The selected goal goes along: the focused panel becomes the selected row.
 """
 
 from __future__ import annotations
@@ -13,18 +18,24 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from twoway.tui.screens.goal import GoalScreen
 from twoway.tui.widgets.goal_panel import GoalPanel
 from twoway.tui.widgets.header import DashboardHeader
 from twoway.tui.widgets.keys_footer import KeysFooter
+from twoway.tui.widgets.overview import Overview
 
 if TYPE_CHECKING:
     from twoway.hours import OpeningHours
     from twoway.report import Report
 
-__all__ = ["HomeScreen"]
+__all__ = ["COMPACT_BELOW", "HomeScreen"]
+
+COMPACT_BELOW = 32
+"""Fewer rows than this and the home screen opens on the compact overview."""
 
 
 class HomeScreen(Screen[None]):
@@ -35,26 +46,64 @@ class HomeScreen(Screen[None]):
         Binding("right", "move(1, 0)", "Right", show=False),
         Binding("up", "move(0, -1)", "Up", show=False),
         Binding("down", "move(0, 1)", "Down", show=False),
+        Binding("v", "toggle_view", "View"),
     ]
+
+    chosen: reactive[bool | None] = reactive(None, init=False)
+    """`v`'s choice: `True` for the overview, `False` for the panels, `None` to follow the height."""
 
     def __init__(self, goal_names: Sequence[str], source_ids: Sequence[str], hours: OpeningHours | None = None) -> None:
         super().__init__()
         self.goal_names = tuple(goal_names)
         self.source_ids = tuple(source_ids)
         self.hours = hours
+        self._shown_compact: bool | None = None
 
     def compose(self) -> ComposeResult:
         yield DashboardHeader(self.source_ids, hours=self.hours, id="header")
         with Grid(id="goals"):
             for index, name in enumerate(self.goal_names):
                 yield GoalPanel(name, id=f"goal-{index}")
+        yield Overview(id="overview", cursor_type="row")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "report", self._show)
-        panels = self.panels
-        if panels:
-            panels[0].focus()
+        self._lay_out()
+
+    @property
+    def compact(self) -> bool:
+        """Whether the overview shows: `v`'s choice, else whether the panels would not fit."""
+        return self.chosen if self.chosen is not None else self.size.height < COMPACT_BELOW
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def watch_chosen(self) -> None:
+        self._lay_out()
+
+    def action_toggle_view(self) -> None:
+        self.chosen = not self.compact
+
+    def _lay_out(self) -> None:
+        """Show the panels or the overview, keeping the same goal selected."""
+        overview, grid, panels = self.query_one(Overview), self.query_one("#goals", Grid), self.panels
+        compact = self.compact
+        if compact == self._shown_compact:
+            return
+        self._shown_compact = compact
+        focused = self.focused
+        index = panels.index(focused) if isinstance(focused, GoalPanel) and focused in panels else None
+        if index is None and overview.has_focus:
+            index = overview.cursor_row
+        grid.display, overview.display = not compact, compact
+        self.set_class(compact, "-compact")
+        if compact:
+            if index is not None and overview.row_count:
+                overview.move_cursor(row=index)
+            overview.focus()
+        elif panels:
+            panels[min(index or 0, len(panels) - 1)].focus()
 
     @property
     def panels(self) -> list[GoalPanel]:
@@ -64,6 +113,7 @@ class HomeScreen(Screen[None]):
         if report is None:
             return
         self.query_one(DashboardHeader).report = report
+        self.query_one(Overview).show(report.goals)
         goals = {g.name: g for g in report.goals}
         health = {s.id: s.status for s in report.sources}
         for panel in self.panels:
@@ -85,3 +135,13 @@ class HomeScreen(Screen[None]):
     def on_goal_panel_selected(self, event: GoalPanel.Selected) -> None:
         event.stop()
         self.app.push_screen(GoalScreen(event.goal_name))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.app.push_screen(GoalScreen(event.row_key.value))
+
+    def on_fit_table_resized(self, event: Overview.Resized) -> None:
+        report = getattr(self.app, "report", None)
+        if report is not None:
+            self.query_one(Overview).show(report.goals)

@@ -720,6 +720,24 @@ class Store:
             )
         return sorted(found)
 
+    def answering(self, source_id: str, post_ids: Sequence[str]) -> dict[str, tuple[str, int | None, str]]:
+        """What each waiting message answers: post id → (its own text, its broadcast's time and text).
+
+        The message's text is empty unless `store_community_text` kept it; a mention
+        outside any thread has no broadcast (`None`, empty text).
+        """
+        found: dict[str, tuple[str, int | None, str]] = {}
+        for chunk in _chunks(post_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT m.post_id, m.text, b.created_at, b.text FROM posts AS m"
+                " LEFT JOIN posts AS b ON b.source_id = m.source_id AND b.post_id = m.thread"
+                f" WHERE m.source_id = ? AND m.post_id IN ({marks})",
+                (source_id, *chunk),
+            )
+            found.update((post_id, (text or "", at, about or "")) for post_id, text, at, about in rows)
+        return found
+
     def known_posts(self, source_id: str, post_ids: Sequence[str]) -> set[str]:
         """Which of `post_ids` the source already has (an import's dry run)."""
         found: set[str] = set()
