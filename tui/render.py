@@ -67,6 +67,7 @@ __all__ = [
     "utc",
     "window_names",
     "WAITING_NOTE",
+    "WAITING_NOTE_SHORT",
     "explains_waiting",
     "waiting_headline",
     "waiting_summary",
@@ -453,6 +454,8 @@ WAITING_NOTE = (
     " answers; unanswered counts the messages on this window's broadcasts"
 )
 """Why the two numbers differ on one screen: a director will ask which is true (both are)."""
+WAITING_NOTE_SHORT = "waiting: all unanswered messages of the window; unanswered: on its broadcasts"
+"""The same in one line of 80 columns, where rows are few."""
 
 
 def explains_waiting(goal: GoalReport) -> bool:

@@ -34,6 +34,7 @@ from twoway.tui.render import (
     LABELS,
     UNICODE,
     WAITING_NOTE,
+    WAITING_NOTE_SHORT,
     clean,
     coverage_note,
     explains_waiting,
@@ -50,7 +51,7 @@ from twoway.tui.widgets.title_bar import TitleBar
 if TYPE_CHECKING:
     from textual.coordinate import Coordinate
 
-    from twoway.report import GoalReport, Report
+    from twoway.report import GoalReport, Report, Waiting
 
 __all__ = ["GoalScreen", "has_display", "is_web_url"]
 
@@ -113,6 +114,17 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def answering(item: Waiting, zone: str) -> str:
+    """`“Is it for toddlers?” on 11-02 Storytime on Saturday`: the message's words where they are
+    kept, and the broadcast it answers (its date and first words), or `a mention`."""
+    words = " ".join(clean(item.text).split())
+    said = f"“{words}” " if words else ""
+    if item.broadcast_at is None:
+        return f"{said}a mention"
+    about = " ".join(clean(item.broadcast).split())
+    return f"{said}on {local(item.broadcast_at, zone):%m-%d} {about}".rstrip()
+
+
 class MetricTable(FitTable):
     """The goal's numbers, a metric a row: the row under the mouse says what it means."""
 
@@ -156,6 +168,12 @@ class GoalScreen(Screen[None]):
         if event.data_table.id == "by-source":
             self._explain()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`Enter` on a waiting message or a broadcast opens it, as `o` does."""
+        if event.data_table.id in ("waiting", "broadcasts"):
+            event.stop()
+            self.action_open()
+
     def on_descendant_focus(self) -> None:
         self._explain()
 
@@ -167,7 +185,9 @@ class GoalScreen(Screen[None]):
         if table.has_focus and table.row_count:
             text = explain(BY_SOURCE[min(table.cursor_row, len(BY_SOURCE) - 1)])
         elif goal is not None and explains_waiting(goal):
-            text = WAITING_NOTE
+            room = self.query_one("#goal-body", VerticalScroll).scrollable_content_region.width - 2  # its padding
+            fits = len(WAITING_NOTE) <= room
+            text = WAITING_NOTE if fits else WAITING_NOTE_SHORT
         label = self.query_one("#explain", Label)
         label.update(Content(text))
         label.display = bool(text)
@@ -197,6 +217,7 @@ class GoalScreen(Screen[None]):
         self.call_after_refresh(self._share_height)
 
     def on_resize(self) -> None:
+        self._explain()
         self.call_after_refresh(self._share_height)
 
     def _share_height(self) -> None:
@@ -282,17 +303,26 @@ class GoalScreen(Screen[None]):
         ages = [Text(human_duration(item.waiting_seconds), justify="right") for item in goal.waiting]
         sources = [Text(clean(item.source)) for item in goal.waiting]
         urls = [clean(item.url) for item in goal.waiting]
+        contexts = [answering(item, goal.timezone) for item in goal.waiting]
         fixed = [column_width("waiting", ages), column_width("source", sources), len("2026-01-01 00:00")]
-        link_w = self._rest(table, fixed, urls, "link")
+        # what the message answers and its link share what is left: half each, or what the other leaves
+        pad = 2 * CELL_PADDING
+        room = self._width(table) - sum(w + pad for w in fixed) - 2 * pad
+        link_need, context_need = column_width("link", urls), column_width("answers", contexts)
+        context_w = max(TEXT_MIN, min(context_need, room // 2))
+        link_w = max(TEXT_MIN, min(link_need, room - context_w))
+        context_w = max(TEXT_MIN, min(context_need, room - link_w))
         table.clear(columns=True)
         for label, width in zip(("waiting", "source", "since"), fixed):
             table.add_column(label, width=width)
+        table.add_column("answers", width=context_w)
         table.add_column("link", width=link_w)
         for index, item in enumerate(goal.waiting):
             table.add_row(
                 ages[index],
                 sources[index],
                 Text(f"{local(item.at, goal.timezone):%Y-%m-%d %H:%M}"),
+                Text(excerpt(contexts[index], context_w), style="dim"),
                 Text(excerpt(urls[index], link_w)),
                 key=str(index),
             )
