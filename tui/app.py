@@ -127,6 +127,12 @@ class TwowayApp(App[int]):
     # -- lifecycle ------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        from twoway.tui.preferences import load_theme
+
+        remembered = load_theme()
+        if remembered in self.available_themes:
+            self.theme = remembered
+        self._remember_theme = True
         sources = [s.id for s in self.config.sources]
         await self.push_screen(HomeScreen(self.goal_names, sources, self.config.organization.hours))
         self.refresh_report(self.window)
@@ -142,6 +148,15 @@ class TwowayApp(App[int]):
             if hasattr(signal, name):
                 with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
                     loop.add_signal_handler(getattr(signal, name), self.exit)
+
+    _remember_theme = False
+    """Set once the remembered theme is applied, so applying it is not saved again."""
+
+    def watch_theme(self, theme: str) -> None:
+        if self._remember_theme:
+            from twoway.tui.preferences import save_theme
+
+            save_theme(theme)
 
     async def on_unmount(self) -> None:
         if self._client is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -275,6 +276,27 @@ async def test_t_toggles_light_and_dark(app: TwowayApp) -> None:
         assert app.theme != dark and app.current_theme.dark is False
         await pilot.press("t")
         assert app.current_theme.dark is True
+
+
+async def test_the_theme_is_remembered_between_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from twoway.tui.preferences import preferences_path
+
+    for app in demo_app(monkeypatch, tmp_path):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("t")
+            light = app.theme
+            assert app.current_theme.dark is False
+    assert json.loads(preferences_path().read_text())["theme"] == light
+    for app in demo_app(monkeypatch, tmp_path / "again"):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert app.theme == light
+    preferences_path().write_text("{not json")  # a broken file is as good as none
+    for app in demo_app(monkeypatch, tmp_path / "broken"):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            assert app.current_theme.dark is True
 
 
 async def test_the_palette_lists_goals_and_opens_one(app: TwowayApp) -> None:
