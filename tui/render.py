@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ONE_WAY",
     "STATUS_STYLE",
+    "bar_top",
     "bars",
     "delta_style",
     "join_texts",
@@ -310,8 +311,16 @@ def join_texts(parts: list[Text], separator: str) -> Text:
     return Text(separator, style="dim").join(parts)
 
 
-def bars(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
-    """Broadcast next to two-way as bars on one scale, numbers at the end."""
+def bar_top(goals: Sequence[GoalReport]) -> float:
+    """The longest bar of a screen: the largest broadcast or two-way count of its goals,
+    so every goal's bars are on one scale."""
+    values = [g.metrics.get(m) for g in goals for m in ("broadcast", "two_way")]
+    return max((v for v in values if v is not None), default=0)
+
+
+def bars(goal: GoalReport, width: int, glyphs: Glyphs, top: float = 0) -> Text:
+    """Broadcast next to two-way as bars on one scale (`top`, shared by the goals of a
+    screen, else the goal's own larger number), numbers at the end."""
     rows = [("broadcast", "broadcast", "blue"), ("two-way", "two_way", "green")]
     values = [goal.metrics.get(metric) for _, metric, _ in rows]
     numbers = [format_value(metric, v, glyphs) for (_, metric, _), v in zip(rows, values)]
@@ -323,7 +332,7 @@ def bars(goal: GoalReport, width: int, glyphs: Glyphs) -> Text:
     number_w = max(len(n) for n in numbers)
     delta_w = max(len(d) for d in deltas)
     bar_w = max(4, min(BAR_MAX, width - label_w - number_w - delta_w - 3))
-    scale = max((v for v in values if v is not None), default=0)
+    scale = max(top, *(v for v in values if v is not None), 0)
     lines = Text()
     for (label, metric, style), value, number, delta in zip(rows, values, numbers, deltas):
         length = 0
@@ -497,12 +506,12 @@ def goal_status(goal: GoalReport, glyphs: Glyphs = UNICODE) -> Text:
 
 
 def goal_panel(
-    goal: GoalReport, width: int, *, listed: int | None, glyphs: Glyphs = UNICODE
+    goal: GoalReport, width: int, *, listed: int | None, glyphs: Glyphs = UNICODE, top: float = 0
 ) -> RenderableType:
     """One goal: status, broadcast next to two-way, one-way apart, rates, targets, waiting.
 
     `width` is the whole panel's, borders included; `listed`, how many waiting messages
-    it lists (`None`: every one the report has).
+    it lists (`None`: every one the report has); `top`, the bars' shared scale.
     """
     inner = max(20, width - 4)
     window, before = window_names(goal, glyphs)
@@ -523,7 +532,7 @@ def goal_panel(
         status_line,
         *([Text(uncovered, style="yellow")] if uncovered else []),
         Text(),
-        bars(goal, inner, glyphs),
+        bars(goal, inner, glyphs, top),
         _breakdown(goal, len("broadcast") + 1, glyphs),
         Text(),
         one_way,

@@ -381,7 +381,7 @@ def _render_text(
     from rich.console import Console
     from rich.text import Text
 
-    from twoway.tui.render import glyphs_for, goal_panel, header, sources_table
+    from twoway.tui.render import bar_top, glyphs_for, goal_panel, header, sources_table
 
     glyphs = glyphs_for(encoding)
     styled = _isatty(out) if color is None else color
@@ -401,9 +401,10 @@ def _render_text(
         force_interactive=False,
     )
     console.print(header(report, glyphs=glyphs))
+    top = bar_top(report.goals)  # one scale for every goal's bars
     for goal in report.goals:
         console.print()
-        console.print(goal_panel(goal, console.width, glyphs=glyphs, listed=waiting))
+        console.print(goal_panel(goal, console.width, glyphs=glyphs, listed=waiting, top=top))
     if not report.goals:
         console.print()
         console.print(Text("No goals configured: add a [[goals]] table to config.toml.", style="dim"))

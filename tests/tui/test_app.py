@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 from textual.worker import WorkerState
 
 from tests.collecting import FakeSleep, write_config
@@ -27,7 +27,7 @@ from twoway.tui.screens.goal import GoalScreen
 from twoway.tui.screens.help import HelpScreen
 from twoway.tui.screens.home import HomeScreen
 from twoway.tui.screens.sources import SourcesScreen
-from twoway.tui.widgets.daily_chart import DailyChart
+from twoway.tui.widgets.daily_chart import DailyChart, bar_line, screen_scales
 from twoway.tui.widgets.goal_panel import GoalDetails, GoalPanel
 from twoway.tui.widgets.header import clock_state, next_change
 from twoway.wiring import build_app, demo_config
@@ -120,7 +120,7 @@ async def test_arrows_and_tab_move_between_panels(app: TwowayApp) -> None:
 
 
 async def test_arrows_follow_one_column_on_a_narrow_terminal(app: TwowayApp) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 40)) as pilot:  # below 32 rows, the overview shows instead
         await settle(app, pilot)
         assert app.screen.has_class("-narrow")
         await pilot.press("down")
@@ -323,17 +323,18 @@ async def test_each_panel_charts_its_window_day_by_day(app: TwowayApp) -> None:
         for panel in app.screen.query(GoalPanel).results(GoalPanel):
             assert panel.goal is not None and len(panel.goal.daily) == 31  # 30 days, both ends partial
             chart = panel.query_one(DailyChart)
-            assert chart.display and chart.region.height == 2
-            broadcast, two_way = chart.query(Sparkline).results(Sparkline)
-            assert list(broadcast.data or []) == [b for b, _ in panel.goal.daily]
-            assert list(two_way.data or []) == [t for _, t in panel.goal.daily]
-            assert broadcast.size.width % 31 == 0  # every day as wide as every other
+            assert chart.display and chart.region.height == 3  # broadcast, two-way, the dates
+            assert app.report is not None and chart.scales == screen_scales(app.report.goals)  # one per screen
+            lines = chart.render().plain.splitlines()  # type: ignore[union-attr]
+            assert lines[2].split() == ["10-27", "11-26"]  # the window's first and last day, Chicago time
+            assert f"top {chart.scales.broadcast}/day" in lines[0]
+            bars = lines[0][10:].split(" top")[0].rstrip()
+            assert len(bars) <= chart.content_size.width and bars  # every day as wide as every other
             assert sum(b for b, _ in panel.goal.daily) == panel.goal.metrics["broadcast"]
         await pilot.press("w")  # 7d: the chart follows the window
         await settle(app, pilot)
         panel = app.screen.query_one("#goal-0", GoalPanel)
         assert panel.goal is not None and len(panel.goal.daily) == 8
-        assert list(panel.query_one(Sparkline).data or []) == [b for b, _ in panel.goal.daily]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (44, 40)])
@@ -627,3 +628,24 @@ async def test_no_demo_badge_on_a_real_organization(monkeypatch: pytest.MonkeyPa
             assert isinstance(app.screen, GoalScreen)
             first = screen_text(app).splitlines()[0]
             assert "News" in first and "DEMO" not in first
+
+
+def test_bar_line_gives_each_day_the_same_width_against_the_screens_scale() -> None:
+    assert bar_line([0, 4, 8], 6, 8) == "  ▄▄██"
+    assert bar_line([1, 8], 2, 80) == "▁▁"  # a quiet day is never drawn as none
+    assert bar_line([1, 2, 3, 4], 2, 4) == "▄█"  # more days than cells: each its busiest
+
+
+async def test_a_short_terminal_opens_on_the_overview_and_v_switches(app: TwowayApp) -> None:
+    from twoway.tui.widgets.overview import Overview
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        overview = app.screen.query_one(Overview)
+        assert overview.display and overview.has_focus and overview.cursor_row == 0
+        assert overview.row_count == len(app.config.goals)  # every goal fits on 80×24
+        await pilot.press("down", "enter")
+        assert app.screen.goal_name == app.config.goals[1].name  # type: ignore[attr-defined]
+        await pilot.press("escape", "v")
+        assert not overview.display and isinstance(app.focused, GoalPanel)
+        assert app.focused.goal_name == app.config.goals[1].name  # the same goal stays selected

@@ -22,7 +22,9 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from twoway.tui.render import bar_top
 from twoway.tui.screens.goal import GoalScreen
+from twoway.tui.widgets.daily_chart import screen_scales
 from twoway.tui.widgets.goal_panel import GoalPanel
 from twoway.tui.widgets.header import DashboardHeader
 from twoway.tui.widgets.keys_footer import KeysFooter
@@ -116,8 +118,10 @@ class HomeScreen(Screen[None]):
         self.query_one(Overview).show(report.goals)
         goals = {g.name: g for g in report.goals}
         health = {s.id: s.status for s in report.sources}
+        top, scales = bar_top(report.goals), screen_scales(report.goals)  # one scale per screen
         for panel in self.panels:
             goal = goals.get(panel.goal_name)
+            panel.top, panel.scales = top, scales
             panel.goal = goal
             panel.stale = goal is not None and any(health.get(sid, "ok") != "ok" for sid in goal.by_source)
 

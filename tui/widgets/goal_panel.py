@@ -40,7 +40,7 @@ from twoway.tui.render import (
     targets,
     waiting_summary,
 )
-from twoway.tui.widgets.daily_chart import DailyChart
+from twoway.tui.widgets.daily_chart import DailyChart, Scales
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -61,6 +61,8 @@ class GoalTotals(Widget):
     """Status and window, then broadcast next to two-way as bars."""
 
     goal: reactive[GoalReport | None] = reactive(None, layout=True)
+    top: reactive[float] = reactive(0.0)
+    """The bars' scale, shared by every goal of the screen."""
 
     def render(self) -> RenderableType:
         goal = self.goal
@@ -72,7 +74,7 @@ class GoalTotals(Widget):
             (f"  {clean(goal.window)} {glyphs.dot} {local(goal.start, goal.timezone):%Y-%m-%d} {glyphs.arrow} ", "dim"),
             (f"{local(goal.end, goal.timezone):%Y-%m-%d}", "dim"),
         )
-        return Group(status, bars(goal, max(20, self.content_size.width), glyphs))
+        return Group(status, bars(goal, max(20, self.content_size.width), glyphs, self.top))
 
     def on_resize(self, event: Resize) -> None:
         # The bars were drawn for the width before: measured at the new one they could wrap onto a third line.
@@ -120,6 +122,10 @@ class GoalPanel(Widget, can_focus=True):
     """The goal's numbers; `None` until the first report lands."""
     stale: reactive[bool] = reactive(False)
     """A source of this goal is stale or in error: its numbers may be behind."""
+    top: reactive[float] = reactive(0.0)
+    """The longest bar of the screen: every goal's bars on one scale (`render.bar_top`)."""
+    scales: reactive[Scales] = reactive(Scales)
+    """The daily charts' scales, shared by every goal of the screen."""
 
     class Selected(Message):
         """The user asked for this goal's detail."""
@@ -146,8 +152,8 @@ class GoalPanel(Widget, can_focus=True):
         self.set_class(stale, "-stale")
 
     def compose(self) -> ComposeResult:
-        yield GoalTotals().data_bind(GoalPanel.goal)
-        yield DailyChart().data_bind(GoalPanel.goal)
+        yield GoalTotals().data_bind(GoalPanel.goal, GoalPanel.top)
+        yield DailyChart().data_bind(GoalPanel.goal, GoalPanel.scales)
         yield GoalDetails().data_bind(GoalPanel.goal)
 
     def on_resize(self, event: Resize) -> None:
