@@ -567,7 +567,8 @@ class _GoalScope:
                 oldest = store.oldest_waiting(sid, _dt(start), before, limit)
                 items += [(at, sid, post_id, url) for at, post_id, url in oldest]
             elif counts:
-                unresolved += [(at, sid, thread) for at, thread in broadcasts.oldest_waiting(counts, window.before, limit)]
+                oldest_ids = broadcasts.oldest_waiting(counts, window.before, limit)
+                unresolved += [(at, sid, thread) for at, thread in oldest_ids]
             mentions = self.reader.mentions(sid)
             waiting = sorted(self._waiting_counts(mentions, window))  # positions: oldest first
             total += len(waiting)
