@@ -5,22 +5,38 @@ from it, instead of gauges kept in sync with the store: a scrape shows what the 
 holds at that moment, like a snapshot. `twoway snapshot --format prometheus` and
 `--metrics`' `/metrics` use the same collector, so both expose the same series.
 
+`ProcessSeries` adds what only a serving process knows (`--metrics`, never in the
+snapshot): the requests each source sent and how long its polls took.
+(`twoway_alerts_sent_total{rule,channel}` joins them once alerts, SPEC §9, exist.)
+
 Every label value is neutralised (SPEC §8); `prometheus_client` escapes quotes,
 backslashes and newlines, so a goal's name always stays one label value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from twoway.report import METRICS, Report
 from twoway.text import neutralize
 
-__all__ = ["ReportCollector", "exposition"]
+if TYPE_CHECKING:
+    from twoway.model import Batch
+    from twoway.plugin import Collector as SourceCollector
+    from twoway.plugin import Context
+
+__all__ = ["POLL_BUCKETS", "ProcessSeries", "ReportCollector", "exposition"]
+
+POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+"""Seconds: a poll takes from a tenth of a second (nothing new) to minutes (a backfill, a rate limit)."""
 
 
 class ReportCollector(Collector):
@@ -79,3 +95,64 @@ def exposition(report: Report) -> str:
     registry = CollectorRegistry()
     registry.register(ReportCollector(lambda: report))
     return generate_latest(registry).decode("utf-8")
+
+
+class ProcessSeries(Collector):
+    """`twoway_source_requests_total` and `twoway_source_poll_seconds`, for this process only.
+
+    Requests are read at each collect from the collectors a factory made (`watch`), so
+    nothing is counted twice; poll durations are observed by the collectors `timed` wraps.
+    """
+
+    def __init__(self, sources: Sequence[str]) -> None:
+        """`sources`: the ids this process polls, each with its series from the start (at 0, no polls yet)."""
+        self._sources = tuple(sources)
+        self._made: list[Mapping[str, SourceCollector]] = []
+        self._poll_seconds = Histogram(
+            "twoway_source_poll_seconds",
+            "How long each poll of a source took, from its first request to its batch (the store's write aside).",
+            ["source"],
+            registry=None,
+            buckets=POLL_BUCKETS,
+        )
+        for source in self._sources:
+            self._poll_seconds.labels(source=neutralize(source))
+
+    def watch(self, made: Mapping[str, SourceCollector]) -> None:
+        """Count the requests of the collectors a factory keeps in `made` (filled as sources first poll)."""
+        self._made.append(made)
+
+    def timed(self, collector: SourceCollector) -> SourceCollector:
+        return _Timed(collector, self._poll_seconds.labels(source=neutralize(collector.context.source.id)).observe)
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "twoway_source_requests",
+            "HTTP requests a source sent since this process started, each retry and redirect counted.",
+            labels=["source"],
+        )
+        sent = dict.fromkeys(self._sources, 0)
+        for made in self._made:
+            for collector in list(made.values()):  # one C-level copy: polls may add a collector meanwhile
+                source = collector.context.source.id
+                sent[source] = sent.get(source, 0) + collector.context.http.requests
+        for source, count in sent.items():
+            requests.add_metric([neutralize(source)], count)
+        yield requests
+        yield from self._poll_seconds.collect()
+
+
+class _Timed:
+    """A source's collector whose every poll, failed or not, is observed in seconds."""
+
+    def __init__(self, inner: SourceCollector, observe: Callable[[float], None]) -> None:
+        self.context: Context = inner.context
+        self._inner = inner
+        self._observe = observe
+
+    async def poll(self, cursor: str | None, now: datetime) -> Batch:
+        started = time.perf_counter()
+        try:
+            return await self._inner.poll(cursor, now)
+        finally:
+            self._observe(time.perf_counter() - started)

@@ -7,8 +7,10 @@ without Textual, and without httpx when it has nothing to poll.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from twoway.progress import Progress, Tracker
     from twoway.report import Report
     from twoway.store import Store, StorePolicy
+    from twoway.tui.prometheus import ProcessSeries
 
 __all__ = ["main"]
 
@@ -49,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"twoway {__version__}")
+    metrics = {
+        "metavar": "HOST:PORT",
+        "type": _listen_address,
+        "default": argparse.SUPPRESS,
+        "help": "serve /metrics (Prometheus) and /healthz there; a port alone listens on 127.0.0.1",
+    }
+    parser.add_argument("--metrics", **metrics)  # type: ignore[arg-type]
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     snapshot = commands.add_parser("snapshot", parents=[common], help="render the dashboard once and exit")
@@ -89,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
     collect = commands.add_parser("collect", parents=[common], help="poll every source into the store")
     collect.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
+    collect.add_argument("--metrics", **metrics)  # type: ignore[arg-type]
 
     commands.add_parser("check-config", parents=[common], help="validate the configuration")
 
@@ -114,6 +125,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
+
+
+def _listen_address(value: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[IPv6]:PORT`, or a `PORT` alone (loopback): exactly where `--metrics` listens."""
+    import ipaddress
+
+    host, colon, port = value.rpartition(":")
+    if not colon:
+        host = "127.0.0.1"
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r}: {host!r} in brackets is not an IPv6 address") from None
+    elif ":" in host:
+        raise argparse.ArgumentTypeError(f"{value!r}: an IPv6 address goes in brackets, e.g. [::1]:9464")
+    elif not _HOSTNAME.fullmatch(host) or not (colon or port.isdigit()):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: want HOST:PORT or a PORT alone, e.g. 127.0.0.1:9464 (0.0.0.0:9464 for every interface)"
+        )
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise argparse.ArgumentTypeError(f"{value!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
+
+
 class _IntermixedParser(_Parser):
     """A subcommand whose options may come between its positional arguments."""
 
@@ -134,6 +172,8 @@ class _IntermixedParser(_Parser):
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
+        if args.command not in (None, "collect") and hasattr(args, "metrics"):
+            raise UsageError(f"twoway {args.command}: --metrics is for the live dashboard and collect only")
         handler = {
             None: _dashboard,
             "snapshot": _snapshot,
@@ -177,6 +217,7 @@ def _poll(
     *,
     deadline: float | None = None,
     progress: Progress | None = None,
+    series: ProcessSeries | None = None,
 ) -> dict[str, str | None]:
     """One cycle over `sources`."""
     import asyncio
@@ -188,7 +229,7 @@ def _poll(
 
     async def cycle() -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:
-            make = wiring.collector_factory(config, demo, client, {})
+            make = wiring.collector_factory(config, demo, client, {}, series=series)
             return await poll_once(store, sources, make, clock.now, deadline=deadline, progress=progress)
 
     return asyncio.run(cycle())
@@ -213,6 +254,24 @@ def _tell(results: dict[str, str | None], tracker: Tracker) -> dict[str, str]:
     return failed
 
 
+@contextmanager
+def _serving_metrics(args: argparse.Namespace, config: Config, demo: bool) -> Iterator[ProcessSeries | None]:
+    """`--metrics HOST:PORT`: `/metrics` and `/healthz` served while the command polls."""
+    if not hasattr(args, "metrics"):
+        yield None
+        return
+    from twoway.scheduler import polled_sources
+    from twoway.tui.prometheus import ProcessSeries
+
+    host, port = args.metrics
+    series = ProcessSeries([s.id for s in polled_sources(config)])
+    server = wiring.serve_metrics(config, demo, host, port, series)
+    try:
+        yield series
+    finally:
+        server.stop()
+
+
 # -- commands -------------------------------------------------------------------------
 
 
@@ -220,7 +279,9 @@ def _dashboard(args: argparse.Namespace) -> int:
     """`twoway` alone: the live dashboard, collecting in the background while open."""
     from twoway.tui.app import run_dashboard
 
-    return run_dashboard(wiring.build_app(_load(args), demo=_is_demo(args)))
+    config, demo = _load(args), _is_demo(args)
+    with _serving_metrics(args, config, demo) as series:
+        return run_dashboard(wiring.build_app(config, demo=demo, series=series))
 
 
 def _waiting_listed(value: str) -> int | None:
@@ -377,16 +438,19 @@ def _collect(args: argparse.Namespace) -> int:
     store = wiring.open_demo_store(config) if demo else Store.open(store_path(config), store_policy(config))
     try:
         _prune(config, store, clock.now())
-        if args.once:
-            with _backfills(config, store) as tracker:
-                results = _poll(config, store, polled_sources(config), demo, progress=tracker)
-            return EXIT_FAILED if _tell(results, tracker) else EXIT_OK
-        return _collect_forever(config, store, demo, clock.now)
+        with _serving_metrics(args, config, demo) as series:
+            if args.once:
+                with _backfills(config, store) as tracker:
+                    results = _poll(config, store, polled_sources(config), demo, progress=tracker, series=series)
+                return EXIT_FAILED if _tell(results, tracker) else EXIT_OK
+            return _collect_forever(config, store, demo, clock.now, series)
     finally:
         store.close()
 
 
-def _collect_forever(config: Config, store: Store, demo: bool, now: Callable[[], datetime]) -> int:
+def _collect_forever(
+    config: Config, store: Store, demo: bool, now: Callable[[], datetime], series: ProcessSeries | None
+) -> int:
     """Poll each source when due until SIGINT/SIGTERM, then finish the current write and exit 0."""
     import asyncio
     import signal
@@ -402,7 +466,7 @@ def _collect_forever(config: Config, store: Store, demo: bool, now: Callable[[],
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         client = httpx.AsyncClient()
-        factory = wiring.collector_factory(config, demo, client, {})
+        factory = wiring.collector_factory(config, demo, client, {}, series=series)
         pruned = now()
         while not stop.is_set():
             if (now() - pruned).total_seconds() >= 86400:

@@ -48,7 +48,7 @@ from twoway.report import (
 )
 from twoway.store import MATCH_SEPARATOR, RECORD_SEPARATOR, ImportRecord, Page, SourceState, Store, unpack
 
-__all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric"]
+__all__ = ["MEASURED_BY", "build_report", "goal_report", "measures_metric", "source_report"]
 
 WAITING_LISTED = 100
 """The oldest waiting messages a goal lists by default (SPEC §3); `waiting_listed=None` lists all."""

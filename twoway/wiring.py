@@ -1,5 +1,5 @@
 """The command line's assembly: the collectors that fill a store, the built-in demo,
-and the live app on its store.
+the live app on its store, and the `--metrics` server reading that store.
 
 The one place besides `twoway.cli` that imports `twoway.collectors` and `twoway.tui`
 (SPEC §1, checked by import-linter): the rest of the core knows collectors only by
@@ -26,15 +26,35 @@ if TYPE_CHECKING:
     from twoway.scheduler import CollectorFor
     from twoway.store import Store
     from twoway.tui.app import TwowayApp
+    from twoway.tui.metrics_server import MetricsServer
+    from twoway.tui.prometheus import ProcessSeries
 
-__all__ = ["build_app", "collector_factory", "demo_config", "demo_config_path", "open_demo_store"]
+__all__ = [
+    "build_app",
+    "collector_factory",
+    "demo_config",
+    "demo_config_path",
+    "open_demo_store",
+    "serve_metrics",
+]
 
 
 def collector_factory(
-    config: Config, demo: bool, client: httpx.AsyncClient, made: dict[str, Collector]
+    config: Config,
+    demo: bool,
+    client: httpx.AsyncClient,
+    made: dict[str, Collector],
+    *,
+    series: ProcessSeries | None = None,
 ) -> CollectorFor:
-    """Each source's collector around the shared client, made once and kept in `made` for the process."""
+    """Each source's collector around the shared client, made once and kept in `made` for the process.
+
+    With `series` (`--metrics`), their requests are counted and their polls timed there.
+    """
     from twoway.plugin import Context, Http
+
+    if series is not None:
+        series.watch(made)
 
     windows = [g.window or config.dashboard.window for g in config.goals] or [config.dashboard.window]
     horizon = 2 * max(windows)
@@ -57,6 +77,8 @@ def collector_factory(
         prefix = f"{source.platform}:"
         also = tuple(entry[len(prefix) :] for entry in config.organization.also if entry.startswith(prefix))
         made[source.id] = collector(Context(source, http, horizon, config.dashboard.thread_refresh, also))
+        if series is not None:
+            made[source.id] = series.timed(made[source.id])
         return made[source.id]
 
     return make
@@ -111,7 +133,7 @@ def _fill_demo_store(store: Store, now: datetime) -> None:
 # -- the live app ------------------------------------------------------------------------
 
 
-def build_app(config: Config, *, demo: bool) -> TwowayApp:
+def build_app(config: Config, *, demo: bool, series: ProcessSeries | None = None) -> TwowayApp:
     """The app on its store (the demo's filled temporary store, or the configured one) and its collectors."""
     from functools import partial
 
@@ -119,4 +141,45 @@ def build_app(config: Config, *, demo: bool) -> TwowayApp:
     from twoway.tui.app import TwowayApp
 
     store = open_demo_store(config) if demo else Store.open(store_path(config), store_policy(config))
-    return TwowayApp(config, store, partial(collector_factory, config, demo), demo=demo)
+    return TwowayApp(config, store, partial(collector_factory, config, demo, series=series), demo=demo)
+
+
+# -- --metrics -------------------------------------------------------------------------
+
+
+def serve_metrics(config: Config, demo: bool, host: str, port: int, series: ProcessSeries) -> MetricsServer:
+    """`/metrics` (the store's series, read at each scrape, and this process's) and `/healthz`, started.
+
+    Each scrape reads the store on a read-only connection of its own, like the live app's
+    report worker, so it never sees a poll's write half done.
+    """
+    from prometheus_client.registry import CollectorRegistry
+
+    from twoway import clock
+    from twoway.metrics import build_report, source_report
+    from twoway.report import Report, SourceReport
+    from twoway.scheduler import polled_sources
+    from twoway.store import Store, store_path, store_policy
+    from twoway.tui.metrics_server import MetricsServer, health
+    from twoway.tui.prometheus import ReportCollector
+
+    def read_report() -> Report:
+        store = Store.open_readonly(store_path(config), store_policy(config))
+        try:
+            return build_report(store, config, clock.now(), demo=demo)
+        finally:
+            store.close()
+
+    def polled() -> list[SourceReport]:
+        store = Store.open_readonly(store_path(config), store_policy(config))
+        try:
+            states = store.source_states()
+        finally:
+            store.close()
+        now = clock.now()
+        return [source_report(config, states.get(s.id), s.id, now) for s in polled_sources(config)]
+
+    registry = CollectorRegistry()
+    registry.register(ReportCollector(read_report))
+    registry.register(series)
+    return MetricsServer(host, port, registry, lambda: health(polled())).start()

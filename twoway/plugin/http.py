@@ -111,6 +111,9 @@ class Http:
     on_page: Callable[[], None] | None = None
     """Called once per request answered (a page read), retries and redirects not counted:
     how the scheduler shows a backfill's progress with no collector reporting anything."""
+    requests: int = 0
+    """Requests sent for this source since the process started, each retry and redirect
+    counted: `twoway_source_requests_total` on `--metrics`."""
     _validators: dict[str, tuple[str | None, str | None, Response]] = field(default_factory=dict)
 
     async def get(
@@ -251,6 +254,7 @@ class Http:
         return response
 
     async def _send(self, method: str, url: str, headers: dict[str, str], body: _Body) -> Response:
+        self.requests += 1
         try:
             async with self.client.stream(
                 method,
