@@ -283,7 +283,9 @@ def test_a_collectors_scrape_holds_what_the_json_says_and_what_it_sent(
             assert httpx.get(f"{url}/other").status_code == 404
             sent = {MASTODON.sid: len(mastodon.requests()), RSS.sid: len(rss.requests())}
         assert process.returncode == 0
-        assert process.communicate() == (b"", b"")
+        out, err = process.communicate()
+        assert err == b""  # no failure, no traceback from the server's threads
+        assert sorted(line.split(":")[0] for line in out.decode().splitlines()) == sorted(sources)  # the backfills' lines
     families = samples(text)
     doc = snapshot_json(config)
     assert store_series(families) == expected_from_json(doc)
