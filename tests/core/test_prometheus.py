@@ -49,6 +49,14 @@ HOSTILE_NAMES = (
 FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
+@pytest.fixture
+def fresh_demo() -> Iterator[None]:
+    """A demo store of its own, filled at this test's `TWOWAY_NOW`, not one an earlier test of the process filled."""
+    wiring._demo_workdir.cache_clear()
+    yield
+    wiring._demo_workdir.cache_clear()
+
+
 def samples(text: str) -> dict[str, list[Sample]]:
     """Every family's samples, by family name, as Prometheus' own parser reads them."""
     return {family.name: family.samples for family in text_string_to_metric_families(text)}
@@ -98,7 +106,7 @@ def store_series(families: dict[str, list[Sample]]) -> dict[str, dict[Any, float
     }
 
 
-def test_the_snapshot_holds_what_the_json_says(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_snapshot_holds_what_the_json_says(monkeypatch: pytest.MonkeyPatch, fresh_demo: None) -> None:
     monkeypatch.setenv("TWOWAY_NOW", NOW.isoformat())
     code, text, err = run_cli("--demo", "snapshot", "--format", "prometheus")
     assert code == 0 and err == "twoway: DEMO: built-in demo organization, not real data\n"
@@ -295,7 +303,7 @@ def test_a_collectors_scrape_holds_what_the_json_says_and_what_it_sent(
             if s.name == "twoway_source_requests_total"} == sent
 
 
-def test_the_snapshot_has_no_series_of_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_snapshot_has_no_series_of_a_process(monkeypatch: pytest.MonkeyPatch, fresh_demo: None) -> None:
     monkeypatch.setenv("TWOWAY_NOW", NOW.isoformat())
     _, text, _ = run_cli("--demo", "snapshot", "--format", "prometheus")
     assert not {"twoway_source_requests", "twoway_source_poll_seconds"} & set(samples(text))
@@ -394,7 +402,9 @@ def test_a_port_alone_means_loopback_and_a_host_is_taken_as_given() -> None:
     assert _listen_address("metrics.library.example:9464") == ("metrics.library.example", 9464)
 
 
-def test_the_live_app_serves_while_it_runs_and_times_its_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_live_app_serves_while_it_runs_and_times_its_polls(
+    monkeypatch: pytest.MonkeyPatch, fresh_demo: None
+) -> None:
     """`twoway --demo --metrics PORT`: on loopback, from before the dashboard to after it; `r` polls are timed."""
     import asyncio
 

@@ -107,7 +107,7 @@ def _detached() -> None:
 
 
 @contextmanager
-def _server(argv: list[str], what: str, log: Path, ready: Callable[[], bool]) -> Iterator[int]:
+def server_process(argv: list[str], what: str, log: Path, ready: Callable[[], bool]) -> Iterator[int]:
     """A server process in the foreground, stopped (SIGTERM) on leaving; yields its pid."""
     with log.open("ab") as errors:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, preexec_fn=_detached)
@@ -138,7 +138,7 @@ def _mariadb(stack: ExitStack, tmp: Path, password: str) -> tuple[int, int]:
     client = ["mariadb", "--no-defaults", f"--socket={sock}", "--user=root"]
     argv = ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
             "--bind-address=127.0.0.1", "--skip-name-resolve", "--user=root", f"--pid-file={tmp / 'mariadb.pid'}"]
-    pid = stack.enter_context(_server(argv, "mariadbd", tmp / "mariadb.log",
+    pid = stack.enter_context(server_process(argv, "mariadbd", tmp / "mariadb.log",
                                       lambda: subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode == 0))
     _run([*client, "-e", f"CREATE DATABASE wordpress; CREATE USER wordpress@'127.0.0.1' IDENTIFIED BY '{password}';"
           " GRANT ALL ON wordpress.* TO wordpress@'127.0.0.1';"])
@@ -151,7 +151,7 @@ def _apache(stack: ExitStack, tmp: Path, port: int, config_name: str) -> int:
     conf = (HERE / "apache2.conf").read_text().format(tmp=tmp, port=port, php=php_module, config=config_name)
     (tmp / "apache2.conf").write_text(conf)
     argv = ["apache2", "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"]
-    return stack.enter_context(_server(argv, "apache2", tmp / "apache2.log", lambda: _answers(f"http://127.0.0.1:{port}/readme.html")))
+    return stack.enter_context(server_process(argv, "apache2", tmp / "apache2.log", lambda: _answers(f"http://127.0.0.1:{port}/readme.html")))
 
 
 def _wordpress_config(stack: ExitStack, name: str, db_port: int, password: str, url: str) -> None:
