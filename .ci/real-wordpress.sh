@@ -1,30 +1,11 @@
 #!/usr/bin/env bash
 # The packages tests/real/test_wordpress.py runs: Debian's WordPress on Apache with mod_php,
-# and MariaDB. Installed by name every time (idempotent); policy-rc.d keeps the packages from
-# starting their services during the install: the tests start their own on 127.0.0.1.
-# Exit 75 with one line when the Debian mirror cannot be reached at all (the tests then
-# skip with that line); any other failure fails loudly.
+# and MariaDB, installed by .ci/debian-install.sh (exit 75 when the Debian mirror cannot be
+# reached). The tests start their own servers on 127.0.0.1.
 set -euo pipefail
 PACKAGES=(wordpress apache2 libapache2-mod-php php-mysql mariadb-server)
-UNREACHABLE=75
-
-if ! log=$(apt-get update -qq --error-on=any -o Acquire::Retries=0 -o Acquire::http::Timeout=20 2>&1); then
-    if grep -qiE 'could not resolve|temporary failure resolving|could not connect|unable to connect|connection (failed|timed out|refused)|network is unreachable' <<<"$log"; then
-        echo "real-wordpress: the Debian mirror cannot be reached: $(grep -m1 -iE 'err|fail' <<<"$log" | tr -s ' ')"
-        exit "$UNREACHABLE"
-    fi
-    printf '%s\n' "$log" >&2
-    exit 1
-fi
-
-policy=/usr/sbin/policy-rc.d
-saved=""
-if [[ -e $policy ]]; then saved=$(mktemp) && cp -p "$policy" "$saved"; fi
-restore() { if [[ -n $saved ]]; then mv "$saved" "$policy"; else rm -f "$policy"; fi; }
-trap restore EXIT
-printf '#!/bin/sh\n# written by .ci/real-wordpress.sh for the install only\nexit 101\n' >"$policy"
-chmod 755 "$policy"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${PACKAGES[@]}" >/dev/null
+source "$(dirname "$0")/debian-install.sh"
+debian_install real-wordpress "${PACKAGES[@]}"
 test -r /usr/share/wordpress/wp-load.php
 command -v mariadbd mariadb-install-db apache2 php >/dev/null
 echo "real-wordpress: ${PACKAGES[*]} installed"
