@@ -83,12 +83,12 @@ class DailyChart(Widget):
         days = len(goal.daily)
         drawn = days * (cells // days) if days <= cells else cells
         text = Text(no_wrap=True, overflow="crop")
-        series = (("broadcast", 0, scales.broadcast, "-broadcast"), ("two-way", 1, scales.two_way, "-two-way"))
-        for label, index, top, name in series:
+        series = (("broadcast", 0, scales.broadcast), ("two-way", 1, scales.two_way))
+        for label, index, top in series:
             values = [day[index] for day in goal.daily]
             top = max(top, *values)
             text.append(label.ljust(LABEL_W), "bold")
-            text.append(bar_line(values, drawn, top), self.get_component_rich_style(f"daily--{name[1:]}"))
+            text.append(bar_line(values, drawn, top), self.get_component_rich_style(f"daily--{label}"))
             text.append(f" top {top:,}/day\n", "dim")
         first, last = local(goal.start, goal.timezone), local(goal.end, goal.timezone)
         left, right = f"{first:%m-%d}", f"{last:%m-%d}"
