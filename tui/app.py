@@ -94,6 +94,8 @@ class TwowayApp(App[int]):
     """The `w` override in seconds, or `None` for each goal's own window."""
     schedule: reactive[Mapping[str, SourcePlan]] = reactive(dict, init=False)
     """Source id → its `SourcePlan`; replaced whole whenever a poll starts, ends or is armed."""
+    backfilling: reactive[tuple[int, int]] = reactive((0, 0), init=False)
+    """(sources still in their first backfill, polled sources): the header's "backfilling 2/3 sources"."""
 
     class ReportReady(Message):
         """A fresh report from the report worker; a newer one replaces a queued older one."""
@@ -136,6 +138,7 @@ class TwowayApp(App[int]):
         sources = [s.id for s in self.config.sources]
         await self.push_screen(HomeScreen(self.goal_names, sources, self.config.organization.hours))
         self.refresh_report(self.window)
+        self._count_backfilling()
         self.poll()
         # Relative times and `stale` depend on now, not only on new data.
         self.set_interval(REREAD_SECONDS, lambda: self.refresh_report(self.window), name="reread")
@@ -218,8 +221,14 @@ class TwowayApp(App[int]):
             for source in todo:
                 self._arm(source, source.interval)
         self.polls += 1
+        self._count_backfilling()
         self._tell_failures(results)
         self.refresh_report(self.window)
+
+    def _count_backfilling(self) -> None:
+        from twoway.scheduler import backfilling, polled_sources
+
+        self.backfilling = (len(backfilling(self.config, self.store)), len(polled_sources(self.config)))
 
     def _arm(self, source: Source, delay: float) -> None:
         from twoway import clock

@@ -649,3 +649,45 @@ async def test_a_short_terminal_opens_on_the_overview_and_v_switches(app: Twoway
         await pilot.press("escape", "v")
         assert not overview.display and isinstance(app.focused, GoalPanel)
         assert app.focused.goal_name == app.config.goals[1].name  # the same goal stays selected
+
+
+async def test_the_header_counts_the_sources_in_their_first_backfill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On an empty store every polled source backfills; one that fails stays counted until a poll succeeds."""
+    from functools import partial
+
+    from twoway.scheduler import polled_sources
+    from twoway.store import Store, store_path, store_policy
+    from twoway.wiring import collector_factory
+
+    monkeypatch.setenv("TWOWAY_NOW", NOW)
+    monkeypatch.setenv("TWOWAY_DEMO_FAIL", "library-bluesky=HTTP 503")
+    config = demo_config()
+    config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "empty.db"))
+    store = Store.open(store_path(config), store_policy(config))  # not the demo's history: nothing polled yet
+    app = TwowayApp(config, store, partial(collector_factory, config, True), demo=True)
+    polled = len(polled_sources(config))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            seen: list[tuple[int, int]] = []
+            app.watch(app, "backfilling", lambda counts: seen.append(counts))
+            await settle(app, pilot)
+            row = app.screen.query_one("#backfill-row")
+            assert seen[0] == (polled, polled)  # before the first poll ends: every source
+            assert app.backfilling == (1, polled)
+            assert row.display
+            assert f"backfilling 1/{polled} sources" in screen_text(app)
+
+            monkeypatch.delenv("TWOWAY_DEMO_FAIL")
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.backfilling == (0, polled)
+            assert not row.display
+            assert "backfilling" not in screen_text(app)
+    finally:
+        store.close()
+
+
+def screen_text(app: TwowayApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -71,6 +71,7 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "report", self._show)
+        self.watch(self.app, "backfilling", self._show_backfilling)
         self._lay_out()
 
     @property
@@ -110,6 +111,9 @@ class HomeScreen(Screen[None]):
     @property
     def panels(self) -> list[GoalPanel]:
         return list(self.query(GoalPanel).results(GoalPanel))
+
+    def _show_backfilling(self, backfilling: tuple[int, int]) -> None:
+        self.query_one(DashboardHeader).backfilling = backfilling
 
     def _show(self, report: Report | None) -> None:
         if report is None:

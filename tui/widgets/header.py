@@ -10,6 +10,10 @@ its IANA name (`06:00 America/Chicago`), since every time on every screen is in 
 opening hours configured, it also says whether the response clock runs: waits count
 open hours only, so outside them the numbers hold still on purpose, and the header
 says so (`-paused`) with the next opening.
+
+A fifth row shows only while sources are in their first backfill (`backfilling 2/3
+sources`): long work, which the numbers above do not show yet, on a row of its own so
+it never crowds the others at 80 columns.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class DashboardHeader(Widget):
     """Organization, window, DEMO badge, last successful poll, source health, and the clock."""
 
     report: reactive[Report | None] = reactive(None)
+    backfilling: reactive[tuple[int, int]] = reactive((0, 0))
+    """(sources in their first backfill, polled sources), from the app: shown until the count is 0."""
 
     def __init__(self, source_ids: Sequence[str], *, hours: OpeningHours | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -97,10 +103,20 @@ class DashboardHeader(Widget):
         with Horizontal(classes="row", id="clock-row"):
             yield Label("", id="now")
             yield Label("", id="clock")
+        with Horizontal(classes="row", id="backfill-row"):
+            yield Label("", id="backfilling")
 
     def on_mount(self) -> None:
         self.query_one("#clock").display = self.hours is not None
         self.watch_report(self.report)
+        self.watch_backfilling(self.backfilling)
+
+    def watch_backfilling(self, backfilling: tuple[int, int]) -> None:
+        if not self.is_mounted:
+            return
+        busy, polled = backfilling
+        self.query_one("#backfill-row").display = busy > 0
+        self.query_one("#backfilling", Label).update(Content(f"backfilling {busy}/{polled} source{'s' * (polled != 1)}"))
 
     def watch_report(self, report: Report | None) -> None:
         if report is None or not self.is_mounted:
