@@ -31,7 +31,7 @@ from twoway.text import excerpt, neutralize
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from twoway.report import ImportNote
 
@@ -42,6 +42,8 @@ __all__ = [
     "bars",
     "delta_style",
     "join_texts",
+    "Flowing",
+    "flow",
     "metric_inline",
     "targets",
     "titled_table",
@@ -311,6 +313,36 @@ def join_texts(parts: list[Text], separator: str) -> Text:
     return Text(separator, style="dim").join(parts)
 
 
+def flow(atoms: Sequence[Text], width: int, *, separator: str = " ", lead: Text | None = None) -> Text:
+    """`atoms` on lines of `width` cells, breaking only between two of them, so `likes 605 (−62)`
+    or `median 6h 25m (−6h 30m)` is never split mid-value; the lines after the first start under
+    the first atom, past `lead` (an atom wider than a line still wraps, as nothing else can)."""
+    text = lead.copy() if lead is not None else Text()
+    indent = text.cell_len
+    column, empty = indent, True
+    for atom in atoms:
+        gap = 0 if empty else cell_len(separator)
+        if not empty and column + gap + atom.cell_len > width:
+            text.append("\n" + " " * indent)
+            column, gap = indent, 0
+        if gap:
+            text.append(separator, "dim")
+        text.append_text(atom)
+        column += gap + atom.cell_len
+        empty = False
+    return text
+
+
+class Flowing:
+    """`flow` at the width a renderable is given when drawn: a widget's width is not known before its layout."""
+
+    def __init__(self, atoms: Sequence[Text], *, separator: str = " ", lead: Text | None = None) -> None:
+        self.atoms, self.separator, self.lead = atoms, separator, lead
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield flow(self.atoms, options.max_width, separator=self.separator, lead=self.lead)
+
+
 def bar_top(goals: Sequence[GoalReport]) -> float:
     """The longest bar of a screen: the largest broadcast or two-way count of its goals,
     so every goal's bars are on one scale."""
@@ -349,30 +381,28 @@ def bars(goal: GoalReport, width: int, glyphs: Glyphs, top: float = 0) -> Text:
     return lines
 
 
-def _breakdown(goal: GoalReport, indent: int, glyphs: Glyphs) -> Text:
-    """What the two-way number is made of: messages, responses, people."""
+def _breakdown(goal: GoalReport, indent: int, width: int, glyphs: Glyphs) -> Text:
+    """What the two-way number is made of: messages, responses, people; each count beside its noun."""
     m = goal.metrics
+
+    def part(*pieces: str | tuple[str, str]) -> Text:
+        return Text.assemble(*(p if isinstance(p, tuple) else (p, "dim") for p in pieces))
 
     def value(metric: str) -> tuple[str, str]:
         return (format_value(metric, m.get(metric), glyphs), "bold")
 
-    pad = " " * indent
-    return Text.assemble(
-        pad,
-        value("community_messages"),
-        (" community messages (", "dim"),
-        value("replies"),
-        (" replies, ", "dim"),
-        value("mentions"),
-        (" mentions) from ", "dim"),
-        value("voices"),
-        (" voices", "dim"),
-        "\n" + pad,
-        value("responses"),
-        (" responses, ", "dim"),
-        value("answered"),
-        (" messages answered", "dim"),
-    )
+    pad = Text(" " * indent)
+    messages = [
+        part(value("community_messages"), " community messages"),
+        part("(", value("replies"), " replies,"),
+        part(value("mentions"), " mentions)"),
+        part("from ", value("voices"), " voices"),
+    ]
+    responses = [part(value("responses"), " responses,"), part(value("answered"), " messages answered")]
+    text = flow(messages, width, lead=pad)
+    text.append("\n")
+    text.append_text(flow(responses, width, lead=pad))
+    return text
 
 
 def _rates(goal: GoalReport, glyphs: Glyphs) -> Table:
@@ -515,25 +545,25 @@ def goal_panel(
     """
     inner = max(20, width - 4)
     window, before = window_names(goal, glyphs)
-    status_line = Text.assemble(
-        goal_status(goal, glyphs),
-        ("  ", ""),
-        (
-            f"{window}: {local(goal.start, goal.timezone):%Y-%m-%d} {glyphs.arrow}"
-            f" {local(goal.end, goal.timezone):%Y-%m-%d},"
-            f" compared with {before}",
-            "dim",
-        ),
+    dates = f"{local(goal.start, goal.timezone):%Y-%m-%d} {glyphs.arrow} {local(goal.end, goal.timezone):%Y-%m-%d},"
+    status_line = flow(
+        [Text(f"{window}: {dates}", "dim"), Text(f"compared with {before}", "dim")],
+        inner,
+        lead=goal_status(goal, glyphs) + "  ",
     )
-    one_way = Text.assemble(("one-way  ", "bold"))
-    one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
+    one_way = flow(
+        [metric_inline(goal, m, glyphs) for m in ONE_WAY],
+        inner,
+        separator=f" {glyphs.dot} ",
+        lead=Text("one-way  ", style="bold"),
+    )
     uncovered = coverage_note(goal, glyphs)
     parts: list[RenderableType] = [
         status_line,
         *([Text(uncovered, style="yellow")] if uncovered else []),
         Text(),
         bars(goal, inner, glyphs, top),
-        _breakdown(goal, len("broadcast") + 1, glyphs),
+        _breakdown(goal, len("broadcast") + 1, inner, glyphs),
         Text(),
         one_way,
         Text(),
@@ -588,9 +618,7 @@ def header(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
             (f" {glyphs.dot} social communication", ""),
         )
     )
-    window = (
-        f"window {clean(report.window, glyphs)} for every goal" if report.window else "each goal's own window"
-    )
+    window = f"window {clean(report.window, glyphs)} for every goal" if report.window else "each goal's own window"
     if report.period is not None:
         window = f"{report.period.name} for every goal"
     # the organization's clock, named once here by its IANA name (SPEC §4: JSON and CSV stay UTC)
@@ -618,10 +646,10 @@ def titled_table(title: str) -> Table:
 def sources_table(report: Report, *, glyphs: Glyphs = UNICODE) -> RenderableType:
     """One row per source: is it collecting, and since when; errors in full below."""
     table = titled_table("sources")
-    table.add_column("source", overflow="fold")
+    table.add_column("source", no_wrap=True)  # a source id is never split: "last success" wraps first
     table.add_column("platform", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("last success", no_wrap=True)
+    table.add_column("last success")
     table.add_column("followers", justify="right", no_wrap=True)
     errors = Text()
     for source in report.sources:

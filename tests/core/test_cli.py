@@ -68,10 +68,26 @@ def test_text_snapshot_says_demo_and_fits_80_columns() -> None:
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
 
-def test_text_snapshot_under_ascii_encoding_and_c_locale() -> None:
-    result = run("snapshot", "--demo", env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"})
-    assert result.returncode == 0, result.stderr
-    result.stdout.encode("ascii")
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_snapshot_under_the_c_locale_and_an_ascii_stream_is_clean(fmt: str) -> None:
+    """`LANG=C`/`LC_ALL=C`: Python still writes UTF-8, the same text as in a UTF-8 locale (no mojibake);
+    `PYTHONIOENCODING=ascii`, alone or with `C`: the plain fallback, exactly what `--ascii` asks for."""
+    utf8 = run("snapshot", "--demo", "--format", fmt, env={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
+    c_locale = run("snapshot", "--demo", "--format", fmt, env={"LANG": "C", "LC_ALL": "C"})
+    asked = run("snapshot", "--demo", "--format", fmt, "--ascii", env={"LANG": "C", "LC_ALL": "C"})
+    ascii_streams = [
+        run("snapshot", "--demo", "--format", fmt, env={"PYTHONIOENCODING": "ascii"}),
+        run("snapshot", "--demo", "--format", fmt, env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"}),
+    ]
+    for result in (utf8, c_locale, asked, *ascii_streams):
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert not utf8.stdout.isascii()  # arrows and boxes where the stream holds them
+    assert c_locale.stdout == utf8.stdout
+    assert asked.stdout.isascii() and "DEMO" in asked.stdout
+    assert "\ufffd" not in asked.stdout and "?" * 3 not in asked.stdout  # nothing replaced: written as ASCII
+    for result in ascii_streams:
+        assert result.stdout == asked.stdout
 
 
 def test_csv_has_one_row_per_goal_and_metric(demo_json: dict[str, Any]) -> None:

@@ -687,7 +687,3 @@ async def test_the_header_counts_the_sources_in_their_first_backfill(
             assert "backfilling" not in screen_text(app)
     finally:
         store.close()
-
-
-def screen_text(app: TwowayApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

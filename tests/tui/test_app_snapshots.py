@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from tests.tui.test_app import SUNDAY, WEEKDAYS, demo_app, settle
 from twoway.tui.app import TwowayApp
+from twoway.tui.screens.home import COMPACT_BELOW
 
 Compare = Callable[..., bool]
 
@@ -40,10 +41,6 @@ def settled(*keys: str, theme: str | None = None) -> Callable[[Pilot[Any]], Any]
     return run_before
 
 
-def test_home_80x24(snap_compare: Compare, app: TwowayApp) -> None:
-    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
-
-
 def test_home_160x48(snap_compare: Compare, app: TwowayApp) -> None:
     """Two columns of panels, each with its per-day chart under the bars."""
     assert snap_compare(app, terminal_size=(160, 48), run_before=settled())
@@ -57,16 +54,29 @@ def test_goal_screen(snap_compare: Compare, app: TwowayApp) -> None:
     assert snap_compare(app, terminal_size=(100, 32), run_before=settled("enter"))
 
 
-def test_goal_screen_80x24(snap_compare: Compare, app: TwowayApp) -> None:
-    assert snap_compare(app, terminal_size=(80, 24), run_before=settled("enter"))
+SIZES = [(80, 24), (80, 30), (120, 40), (200, 60)]
+by_size = pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 
 
-@pytest.mark.parametrize("size", [(80, 30), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
-def test_home_at(snap_compare: Compare, app: TwowayApp, size: tuple[int, int]) -> None:
-    assert snap_compare(app, terminal_size=size, run_before=settled())
+def opens_compact(size: tuple[int, int]) -> bool:
+    return size[1] < COMPACT_BELOW
 
 
-@pytest.mark.parametrize("size", [(80, 30), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+@by_size
+def test_home_panels_at(snap_compare: Compare, app: TwowayApp, size: tuple[int, int]) -> None:
+    """The goal panels, with `v` where the overview opens by itself."""
+    keys = ("v",) if opens_compact(size) else ()
+    assert snap_compare(app, terminal_size=size, run_before=settled(*keys))
+
+
+@by_size
+def test_overview_at(snap_compare: Compare, app: TwowayApp, size: tuple[int, int]) -> None:
+    """The compact overview, with `v` where the panels open by themselves."""
+    keys = () if opens_compact(size) else ("v",)
+    assert snap_compare(app, terminal_size=size, run_before=settled(*keys))
+
+
+@by_size
 def test_goal_screen_at(snap_compare: Compare, app: TwowayApp, size: tuple[int, int]) -> None:
     """The first line pinned, every row of the goal's numbers whole, links and posts as wide as there is room."""
     assert snap_compare(app, terminal_size=size, run_before=settled("enter"))

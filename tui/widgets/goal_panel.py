@@ -26,6 +26,7 @@ from textual.widget import Widget
 from twoway.tui.render import (
     ONE_WAY,
     UNICODE,
+    Flowing,
     bars,
     clean,
     coverage_note,
@@ -34,7 +35,6 @@ from twoway.tui.render import (
     format_value,
     goal_status,
     imported_note,
-    join_texts,
     local,
     metric_inline,
     targets,
@@ -94,9 +94,12 @@ class GoalDetails(Widget):
         if goal is None:
             return Text()
         glyphs = UNICODE
-        one_way = Text("one-way  ", style="bold")
-        one_way.append_text(join_texts([metric_inline(goal, m, glyphs) for m in ONE_WAY], f" {glyphs.dot} "))
-        rates = join_texts([self._rate(goal, m, label) for m, label in RATES.items()], "  ")
+        one_way = Flowing(
+            [metric_inline(goal, m, glyphs) for m in ONE_WAY],
+            separator=f" {glyphs.dot} ",
+            lead=Text("one-way  ", style="bold"),
+        )
+        rates = Flowing([self._rate(goal, m, label) for m, label in RATES.items()], separator="  ")
         imported = imported_note(goal.imported, glyphs)
         parts = [one_way, rates, targets(goal, glyphs), waiting_summary(goal, glyphs)]
         notes = [Text(note, style="dim") for note in (coverage_note(goal, glyphs),) if note is not None]
@@ -110,7 +113,6 @@ class GoalDetails(Widget):
         if value is not None:
             text.append(f" ({format_delta(metric, delta)})", delta_style(metric, delta))
         return text
-
 
 
 class GoalPanel(Widget, can_focus=True):

@@ -116,7 +116,9 @@ class DashboardHeader(Widget):
             return
         busy, polled = backfilling
         self.query_one("#backfill-row").display = busy > 0
-        self.query_one("#backfilling", Label).update(Content(f"backfilling {busy}/{polled} source{'s' * (polled != 1)}"))
+        self.query_one("#backfilling", Label).update(
+            Content(f"backfilling {busy}/{polled} source{'s' * (polled != 1)}")
+        )
 
     def watch_report(self, report: Report | None) -> None:
         if report is None or not self.is_mounted:
