@@ -31,6 +31,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from twoway.tui import palette
 from twoway.tui.commands import GoalCommands
 from twoway.tui.screens.home import HomeScreen
 
@@ -79,6 +80,8 @@ class TwowayApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (210, "-ultrawide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     COMMANDS = App.COMMANDS | {GoalCommands}
+    ansi_theme_dark = reactive(palette.DARK, init=False)
+    ansi_theme_light = reactive(palette.LIGHT, init=False)
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("r", "poll_now", "Poll"),

@@ -7,6 +7,7 @@ relative-luminance contrast ratio.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,3 +149,59 @@ async def test_titles_and_status_text_reach_aa(app: TwowayApp, theme: str) -> No
 def test_contrast_of_black_on_white_is_21() -> None:
     assert contrast(Color(0, 0, 0), Color(255, 255, 255)) == pytest.approx(21)
     assert contrast(Color(119, 119, 119), Color(119, 119, 119)) == pytest.approx(1)
+
+
+def drawn(app: TwowayApp) -> Iterator[tuple[str, Color, Color]]:
+    """Every run of text on the screen as the terminal gets it: its characters, colour and background.
+
+    The compositor's segments carry the colours after Textual's filters, so Rich's named
+    colours in `twoway.tui.render` (`green`, `red`, `yellow`) come already mapped through the
+    theme's ANSI palette, as a terminal shows them.
+    """
+    for strip in app.screen._compositor.render_strips():
+        for segment in strip:
+            style = segment.style
+            if style is None or style.color is None or style.bgcolor is None:
+                continue
+            color, background = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+            if style.reverse:
+                color, background = background, color
+            yield segment.text, color, background
+
+
+SCREENS = {"panels": (), "overview": ("v",), "goal screen": ("enter",), "sources": ("s",)}
+"""Each screen and the keys that open it from the home screen's panels."""
+STATUS_TEXT = re.compile(r"[✓✗] (met|missed)|\([−+]\d|\d+ waiting")
+"""The Rich-coloured status text of render.py: met green, missed red, a change, what waits."""
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("screen", SCREENS)
+async def test_every_word_drawn_reaches_aa(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, theme: str, screen: str
+) -> None:
+    """Not only the CSS classes: the titles (the first line, each goal's name) and the status text
+    whatever coloured it, Rich's colours from render.py included, as drawn."""
+    for app in demo_app(monkeypatch, tmp_path):
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.theme = theme
+            await settle(app, pilot)
+            for key in SCREENS[screen]:
+                await pilot.press(key)
+                await settle(app, pilot)
+            names = [g.name for g in app.config.goals]
+            first = app.screen._compositor.render_strips()[0].text if screen != "panels" else ""
+            runs = [
+                (text, fg, bg)
+                for text, fg, bg in drawn(app)
+                if text.strip()
+                and (STATUS_TEXT.search(text) or any(n in text for n in names) or text.strip() in first)
+            ]
+            failing = {
+                (text.strip()[:40], fg.hex, bg.hex): round(contrast(fg, bg), 2)
+                for text, fg, bg in runs
+                if contrast(fg, bg) < AA
+            }
+            assert not failing, failing
+            if screen in ("panels", "overview"):
+                assert any(STATUS_TEXT.search(text) for text, _, _ in runs)  # the Rich colours were measured

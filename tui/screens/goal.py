@@ -206,8 +206,9 @@ class GoalScreen(Screen[None]):
         window, named = f"{clean(goal.window)} {UNICODE.dot} ", f" {UNICODE.dot} {clean(zone)}"
         # the zone before the window's length, which the dates also tell
         forms = (window + dates + named, dates + named, window + dates, dates)
-        details = tuple(Text(form, style="dim") for form in forms)
-        self.query_one(TitleBar).show(demo=report.demo, status=goal_status(goal, UNICODE), details=details)
+        details = tuple(Text(form) for form in forms)
+        status = Text(goal_status(goal, UNICODE).plain)  # coloured by the screen's status class
+        self.query_one(TitleBar).show(demo=report.demo, status=status, details=details)
         for name in ("met", "missed", "no-data", "no-targets"):
             self.set_class(goal.status == name, f"-{name}")
         self._by_source(goal)
@@ -322,7 +323,7 @@ class GoalScreen(Screen[None]):
                 ages[index],
                 sources[index],
                 Text(f"{local(item.at, goal.timezone):%Y-%m-%d %H:%M}"),
-                Text(excerpt(contexts[index], context_w), style="dim"),
+                Text(excerpt(contexts[index], context_w), style="italic"),
                 Text(excerpt(urls[index], link_w)),
                 key=str(index),
             )

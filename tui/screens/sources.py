@@ -114,6 +114,6 @@ class SourcesScreen(Screen[None]):
         health = [s.status for s in report.sources]
         counts = ", ".join(f"{health.count(s)} {s}" for s in ("error", "stale", "ok") if health.count(s))
         total = f"{len(health)} source{'s' * (len(health) != 1)}: {counts}"
-        self.query_one(TitleBar).show(demo=report.demo, status=Text(total, style="dim"))
+        self.query_one(TitleBar).show(demo=report.demo, status=Text(total))
         self.set_class("error" in statuses, "-error")
         self.set_class("stale" in statuses, "-stale")

@@ -101,7 +101,7 @@ class GoalDetails(Widget):
         )
         rates = Flowing([self._rate(goal, m, label) for m, label in RATES.items()], separator="  ")
         imported = imported_note(goal.imported, glyphs)
-        parts = [one_way, rates, targets(goal, glyphs), waiting_summary(goal, glyphs)]
+        parts: list[RenderableType] = [one_way, rates, targets(goal, glyphs), waiting_summary(goal, glyphs)]
         notes = [Text(note, style="dim") for note in (coverage_note(goal, glyphs),) if note is not None]
         return Group(*parts, *notes, *([imported] if imported is not None else []))
 
