@@ -87,6 +87,7 @@ class TwowayApp(App[int]):
         Binding("r", "poll_now", "Poll"),
         Binding("w", "cycle_window", "Window"),
         Binding("s", "sources", "Sources"),
+        Binding("R", "write_report", "Report"),
         Binding("t", "toggle_dark", "Theme", show=False),
         Binding("question_mark", "help", "Help"),
     ]
@@ -173,17 +174,39 @@ class TwowayApp(App[int]):
     @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def refresh_report(self, window: int | None) -> None:
         """Read the store on its own read-only connection, so a poll's write is never seen half done."""
+        report = self._read_report(window, daily=True)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ReportReady(report))
+
+    def _read_report(
+        self, window: int | None, goals: Sequence[str] = (), *, daily: bool = False, weekly: bool = False
+    ) -> Report:
         from twoway import clock
         from twoway.metrics import build_report
         from twoway.store import Store, store_path, store_policy
 
         store = Store.open_readonly(store_path(self.config), store_policy(self.config))
         try:
-            report = build_report(store, self.config, clock.now(), window=window, demo=self.demo, daily=True)
+            now = clock.now()
+            return build_report(
+                store, self.config, now, window=window, goal_names=goals, demo=self.demo, daily=daily, weekly=weekly
+            )
         finally:
             store.close()
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.ReportReady(report))
+
+    @work(thread=True, group="write-report", exit_on_error=False)
+    def write_report(self, window: int | None, goals: Sequence[str]) -> None:
+        """`R`: the HTML report (twoway/publish) of `window` and `goals` into the documents folder, and where."""
+        from twoway.tui.report_file import documents_dir, write_report
+
+        report = self._read_report(window, goals, weekly=True)
+        try:
+            path = write_report(report, documents_dir())
+        except OSError as e:
+            said = " ".join(str(e).split())
+            self.call_from_thread(self.notify, f"report not written: {said}", severity="error", markup=False)
+            return
+        self.call_from_thread(self.notify, str(path), title="Report written", markup=False)
 
     def on_twoway_app_report_ready(self, message: ReportReady) -> None:
         self.report = message.report
@@ -308,6 +331,10 @@ class TwowayApp(App[int]):
     def watch_window(self, window: int | None) -> None:
         self.refresh_report(window)
 
+    def action_write_report(self) -> None:
+        goal = getattr(self.screen, "goal_name", None)  # on a goal's screen, that goal's report
+        self.write_report(self.window, (goal,) if goal else ())
+
     def action_sources(self) -> None:
         from twoway.tui.screens.sources import SourcesScreen
 
@@ -325,6 +352,9 @@ class TwowayApp(App[int]):
         yield SystemCommand("Cycle window", "Each goal's own window, 7d, 30d, 90d", self.action_cycle_window)
         yield SystemCommand("Sources", "Every source's status, last success and errors", self.action_sources)
         yield SystemCommand("Poll now", "Poll every source now", self.action_poll_now)
+        yield SystemCommand(
+            "Write the report", "The HTML report of this window into your documents folder", self.action_write_report
+        )
         yield SystemCommand("Toggle light/dark", "Switch between the light and dark theme", self.action_toggle_dark)
         yield SystemCommand("Help", "The keys", self.action_help)
         yield SystemCommand("Quit", "Quit twoway", self.action_quit)

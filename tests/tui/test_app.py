@@ -314,7 +314,9 @@ async def test_the_palette_lists_our_commands_before_textuals(app: TwowayApp) ->
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert titles == ["Cycle window", "Sources", "Poll now", "Toggle light/dark", "Help", "Quit", "Screenshot"]
+        assert titles == [
+            "Cycle window", "Sources", "Poll now", "Write the report", "Toggle light/dark", "Help", "Quit", "Screenshot"
+        ]
 
 
 async def test_each_panel_charts_its_window_day_by_day(app: TwowayApp) -> None:
@@ -687,3 +689,30 @@ async def test_the_header_counts_the_sources_in_their_first_backfill(
             assert "backfilling" not in screen_text(app)
     finally:
         store.close()
+
+
+async def test_the_goal_screen_shows_its_description_wrapped_and_inert(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Under the first line, the goal's purpose from the config: wrapped, markup and escapes shown as text."""
+    hostile = "Answer [bold red]every[/] question\x1b[2J within a day, " + "so families come back " * 6 + "\u202eevil"
+    monkeypatch.setenv("TWOWAY_NOW", NOW)
+    config = demo_config()
+    goals = (config.goals[0]._replace(description=hostile), *config.goals[1:])
+    config = config._replace(goals=goals, dashboard=config.dashboard._replace(database=tmp_path / "demo.db"))
+    app = build_app(config, demo=True)
+    try:
+        async with app.run_test(size=(80, 30)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("v", "enter")  # the panels, then the first goal
+            await settle(app, pilot)
+            assert isinstance(app.screen, GoalScreen)
+            label = app.screen.query_one("#description", Label)
+            assert label.display and label.region.y == 1 and label.region.height >= 2  # under the first line, wrapped
+            lines = screen_text(app).splitlines()[1 : 1 + label.region.height]
+            shown = " ".join(line.strip() for line in lines)
+            assert shown.startswith("Answer [bold red]every[/] question")
+            assert "\x1b" not in shown and "\u202e" not in shown
+            assert "so families come back" in shown
+    finally:
+        app.store.close()

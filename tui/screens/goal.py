@@ -6,7 +6,8 @@ when there is a display; over SSH the URL is shown and copied with OSC 52 instea
 so a text browser never takes over the terminal (SPEC §8).
 
 The first line (`TitleBar`) is docked: the goal's name, its status and DEMO stay in
-view while the rest scrolls. Every table is laid out for the width it has (see
+view while the rest scrolls. Under it, the goal's `description` (the purpose behind it),
+wrapped. Every table is laid out for the width it has (see
 `twoway.tui.widgets.fit`): by source, each row keeps its label and the goal's total
 and the source columns that do not fit give way, whole, to a `+N sources` column;
 a post's text and a link take whatever width the other columns leave.
@@ -150,6 +151,7 @@ class GoalScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar(clean(self.goal_name), id="goal-bar")
         with VerticalScroll(id="goal-body", can_focus=False):
+            yield Label("", id="description")
             yield Label("by source", id="by-source-title", classes="section")
             yield MetricTable(id="by-source", cursor_type="row", zebra_stripes=True)
             yield Label("", id="explain")
@@ -211,6 +213,9 @@ class GoalScreen(Screen[None]):
         self.query_one(TitleBar).show(demo=report.demo, status=status, details=details)
         for name in ("met", "missed", "no-data", "no-targets"):
             self.set_class(goal.status == name, f"-{name}")
+        description = self.query_one("#description", Label)
+        description.update(Content(" ".join(clean(goal.description or "").split())))  # the purpose, as configured
+        description.display = bool(goal.description)
         self._by_source(goal)
         self._waiting(goal)
         self._broadcasts(goal)

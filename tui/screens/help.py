@@ -35,6 +35,7 @@ KEYS = (
     ("r", "poll every source now"),
     ("w", "cycle the window: each goal's own, 7d, 30d, 90d"),
     ("s", "sources: status, last success, errors, followers"),
+    ("R", "write the report (HTML) of this window, or of this goal on its screen, into your documents folder"),
     ("t", "toggle light and dark theme (remembered)"),
     ("ctrl+p", "command palette: goals and actions"),
     ("?", "this help"),
