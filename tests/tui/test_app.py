@@ -653,13 +653,11 @@ async def test_a_short_terminal_opens_on_the_overview_and_v_switches(app: Twoway
         assert app.focused.goal_name == app.config.goals[1].name  # the same goal stays selected
 
 
-async def test_the_header_counts_the_sources_in_their_first_backfill(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """On an empty store every polled source backfills; one that fails stays counted until a poll succeeds."""
+def backfilling_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
+    """The demo app on an empty store (not the demo's history), so every polled source backfills;
+    library-bluesky fails until `TWOWAY_DEMO_FAIL` is unset."""
     from functools import partial
 
-    from twoway.scheduler import polled_sources
     from twoway.store import Store, store_path, store_policy
     from twoway.wiring import collector_factory
 
@@ -667,10 +665,19 @@ async def test_the_header_counts_the_sources_in_their_first_backfill(
     monkeypatch.setenv("TWOWAY_DEMO_FAIL", "library-bluesky=HTTP 503")
     config = demo_config()
     config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "empty.db"))
-    store = Store.open(store_path(config), store_policy(config))  # not the demo's history: nothing polled yet
-    app = TwowayApp(config, store, partial(collector_factory, config, True), demo=True)
-    polled = len(polled_sources(config))
-    try:
+    store = Store.open(store_path(config), store_policy(config))
+    yield TwowayApp(config, store, partial(collector_factory, config, True), demo=True)
+    store.close()
+
+
+async def test_the_header_counts_the_sources_in_their_first_backfill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On an empty store every polled source backfills; one that fails stays counted until a poll succeeds."""
+    from twoway.scheduler import polled_sources
+
+    for app in backfilling_app(monkeypatch, tmp_path):
+        polled = len(polled_sources(app.config))
         async with app.run_test(size=(80, 24)) as pilot:
             seen: list[tuple[int, int]] = []
             app.watch(app, "backfilling", lambda counts: seen.append(counts))
@@ -687,8 +694,6 @@ async def test_the_header_counts_the_sources_in_their_first_backfill(
             assert app.backfilling == (0, polled)
             assert not row.display
             assert "backfilling" not in screen_text(app)
-    finally:
-        store.close()
 
 
 async def test_the_goal_screen_shows_its_description_wrapped_and_inert(

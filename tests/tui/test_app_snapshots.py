@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.test_app import SUNDAY, WEEKDAYS, demo_app, settle
+from tests.tui.test_app import SUNDAY, WEEKDAYS, backfilling_app, demo_app, settle
 from twoway.tui.app import TwowayApp
 from twoway.tui.screens.home import COMPACT_BELOW
 
@@ -108,3 +108,9 @@ def test_home_light_theme(snap_compare: Compare, app: TwowayApp) -> None:
 
 def test_home_250x70(snap_compare: Compare, app: TwowayApp) -> None:
     assert snap_compare(app, terminal_size=(250, 70), run_before=settled())
+
+
+def test_header_while_backfilling(snap_compare: Compare, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A first run: one source's backfill failed, so the header's own row says `backfilling 1/3 sources`."""
+    for app in backfilling_app(monkeypatch, tmp_path):
+        assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
