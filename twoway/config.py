@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import tomli
 
+from twoway.alerts.model import Alerts
 from twoway.errors import ConfigError
 from twoway.hosts import is_loopback
 from twoway.hours import OpeningHours, parse_hours
@@ -153,6 +154,8 @@ class Config(NamedTuple):
     warnings: tuple[str, ...] = ()
     source_errors: tuple[str, ...] = ()
     """Required credentials absent from the environment, one line each (see `Source.missing`)."""
+    alerts: Alerts = Alerts()
+    """`[alerts]` and its rules (SPEC §9); no rules by default."""
 
     @property
     def clock(self) -> Literal["always", "opening-hours"]:
@@ -743,7 +746,7 @@ _GOAL: Mapping[str, _Key] = {
     "description": _Key(_text),
 }
 
-_same_fields(_TOP, Config._fields, computed=("path", "warnings", "source_errors"))
+_same_fields(_TOP, Config._fields, computed=("path", "warnings", "source_errors", "alerts"))
 _same_fields(_ORGANIZATION, Organization._fields)
 _same_fields(_DASHBOARD, Dashboard._fields)
 _same_fields(_SOURCE, Source._fields, computed=("options", "missing"))
