@@ -90,7 +90,10 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
 
 def _drive(terminal: Terminal, argv: list[str]) -> None:
     terminal.start(argv)
-    home = terminal.wait_for(lambda s: "Summer reading" in s and "broadcast" in s, "the home screen")
+    # the header paints row by row as the first report lands: wait for its last poll and its clock
+    home = terminal.wait_for(
+        lambda s: "Summer reading" in s and "last poll" in s and "America/Chicago" in s, "the home screen with its report"
+    )
     assert "DEMO" in home and "Riverside Public Library" in home
     assert "last poll 06:00, just now" in home and "America/Chicago" in home  # the organization's clock
 

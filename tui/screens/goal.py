@@ -153,6 +153,7 @@ class GoalScreen(Screen[None]):
         with VerticalScroll(id="goal-body", can_focus=False):
             yield Label("", id="description")
             yield Label("by source", id="by-source-title", classes="section")
+            yield Label("", id="coverage")
             yield MetricTable(id="by-source", cursor_type="row", zebra_stripes=True)
             yield Label("", id="explain")
             yield Label("waiting for a response", id="waiting-title", classes="section")
@@ -290,10 +291,12 @@ class GoalScreen(Screen[None]):
         title = "by source"
         if hidden:
             title += f" ({more_sources(len(hidden))} not shown: {', '.join(clean(s) for s in hidden)})"
-        note = coverage_note(goal)
-        if note is not None:
-            title += f" · {note}"
         self.query_one("#by-source-title", Label).update(Content(title))
+        # Wrapped on a line of its own: cut at the edge, it lost the sources and what it means for the changes.
+        note = coverage_note(goal)
+        coverage = self.query_one("#coverage", Label)
+        coverage.update(Content(note or ""))
+        coverage.display = note is not None
 
     def _waiting(self, goal: GoalReport) -> None:
         title = f"waiting for a response: {goal.waiting_total:,}"
