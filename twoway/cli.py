@@ -111,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--format", metavar="NAME", help="the importer (default: the source's platform)")
     imports.add_argument("--dry-run", action="store_true", help="say what would be stored, store nothing")
 
+    done = commands.add_parser(
+        "done", parents=[common], help='mark a waiting message "no reply needed": it leaves the waiting list'
+    )
+    done.add_argument("url", metavar="URL", help="the message's link, as the waiting list shows it")
+    done.add_argument("--undo", action="store_true", help="take the mark back")
+
     forget = commands.add_parser("forget", parents=[common], help="remove everything a source stored")
     forget.add_argument("source", metavar="ID")
 
@@ -180,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "report": _publish,
             "collect": _collect,
             "check-config": _check_config,
+            "done": _done,
             "forget": _forget,
             "import": _import,
             "init": _init,
@@ -506,6 +513,39 @@ def _check_config(args: argparse.Namespace) -> int:
     for line in lines:
         print(line, file=sys.stdout if code == 0 else sys.stderr)
     return code
+
+
+def _done(args: argparse.Namespace) -> int:
+    """`twoway done URL`: a waiting message needs no reply (a "thanks!"); `--undo` takes it back (SPEC §9)."""
+    from zoneinfo import ZoneInfo
+
+    from twoway import clock
+    from twoway.store import Store, store_path, store_policy
+    from twoway.text import neutralize
+
+    if _is_demo(args):
+        raise UsageError("twoway done: not with --demo (the demo store is rebuilt on every run)")
+    config = _load(args)
+    now = clock.now()
+    store = Store.open(store_path(config), store_policy(config))
+    try:
+        marks = store.unmark_done(args.url) if args.undo else store.mark_done(args.url, now)
+    finally:
+        store.close()
+    if not marks:
+        what = "community message" if args.undo else "waiting community message"
+        raise TwowayError(f"twoway done: {neutralize(args.url)}: no {what} in the store has this link")
+    zone = config.organization.timezone
+    written = marks[0].written_at.astimezone(ZoneInfo(zone))
+    message = f"the message of {written:%Y-%m-%d %H:%M} {zone} on {', '.join(m.source_id for m in marks)}"
+    marked = min((m.marked_at for m in marks if m.marked_at is not None), default=None)
+    if args.undo:
+        print(f"no longer marked done: {message}" if marked else f"not marked done: {message}, nothing to undo")
+    elif marked is not None and marked < now.replace(microsecond=0):
+        print(f"already marked done on {marked.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}: {message}")
+    else:
+        print(f"no reply needed: {message} leaves the waiting list")
+    return EXIT_OK
 
 
 def _forget(args: argparse.Namespace) -> int:

@@ -550,7 +550,11 @@ class _GoalScope:
         self, window: _Waits, now: datetime, clock: Callable[[int, int], int], limit: int, *, answering: bool = False
     ) -> tuple[int, tuple[Waiting, ...]]:
         """Unanswered community messages written in the window, whatever the broadcast's age: how many,
-        and the `limit` oldest; with `answering`, each with what it answers (for the goal screen)."""
+        and the `limit` oldest; with `answering`, each with what it answers (for the goal screen).
+
+        A message marked "no reply needed" (SPEC §9) is left out of the pages' unanswered times
+        and the store's lists when it is marked, so it costs nothing here; it still counts in
+        `unanswered`, which comes from the answered counts."""
         start, end = window.start, int(now.timestamp())
         store = self.reader.store
         total = 0

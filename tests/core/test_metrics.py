@@ -527,3 +527,52 @@ def test_a_waiting_message_shows_its_words_when_community_text_is_kept(tmp_path:
     )
     (waiting,) = build_report(sc.store, sc.config, NOW, daily=True).goals[0].waiting
     assert (waiting.text, waiting.broadcast) == ("Is it for toddlers?", "Storytime on Saturday")
+
+
+def test_a_message_marked_done_leaves_the_waiting_list_and_nothing_else(tmp_path: Path) -> None:
+    """SPEC §9: `waiting` and `waiting_total` lose it; answered, response_rate, unanswered, the response
+    times and every other number stay as they were (it was not answered). Unfiltered goals list from the
+    posts, filtered ones from the pages; a twin written at the same second in the same thread stays."""
+    config = make_config(goals=[goal("all"), goal("books", hashtags=("books",))])
+    sc = Scenario(tmp_path, config)
+    sc.write(
+        post("old", ORG, at(days=100), hashtags=("books",)),  # its page is read only for what still waits
+        post("w1", "alice", at(days=3), parent_id="old", root_id="old"),
+        post("w2", "bob", at(days=1), parent_id="old", root_id="old"),
+        post("new", ORG, at(days=5), hashtags=("books",)),
+        post("w3", "carol", at(days=2), parent_id="new", root_id="new"),
+        post("a3", ORG, at(days=2, hours=-1), parent_id="w3", root_id="new"),
+        post("w4", "dan", at(days=4), parent_id="new", root_id="new"),
+        post("twin", "erin", at(days=4), parent_id="new", root_id="new"),
+        post("other", ORG, at(days=5)),
+        post("w5", "fay", at(days=1), parent_id="other", root_id="other"),
+        post("m1", "gus", at(days=2), mentions_source=True, hashtags=("books",)),
+        post("m2", "hal", at(days=2, hours=-1), mentions_source=True),
+        post("b0", ORG, at(days=40)),
+        post("w0", "ida", at(days=39), parent_id="b0", root_id="b0"),
+    )
+
+    def snapshot(listed: int | None = None) -> dict[str, object]:
+        return build_report(sc.store, sc.config, NOW, waiting_listed=listed).to_json()
+
+    before, before_two = snapshot(), snapshot(2)
+    marked = {f"https://x.example/{pid}" for pid in ("w1", "w4", "m1")}
+    for url in sorted(marked):
+        assert sc.store.mark_done(url, NOW)
+    after, after_two = snapshot(), snapshot(2)
+    for old, new, new_two in zip(before["goals"], after["goals"], after_two["goals"]):  # type: ignore[call-overload]
+        kept = [w for w in old["waiting"] if w["url"] not in marked]
+        assert len(kept) < len(old["waiting"]) == old["waiting_total"]  # every goal lost some
+        assert new["waiting"] == kept and new["waiting_total"] == len(kept)
+        assert new_two["waiting"] == kept[:2] and new_two["waiting_total"] == len(kept)
+        assert {k: v for k, v in new.items() if not k.startswith("waiting")} == {
+            k: v for k, v in old.items() if not k.startswith("waiting")
+        }
+        assert (new["metrics"]["answered"], new["metrics"]["unanswered"]) == (1, old["metrics"]["unanswered"])
+        assert new["metrics"]["response_rate"] == old["metrics"]["response_rate"] is not None
+    assert after["sources"] == before["sources"]
+    twins = [w["url"] for w in after["goals"][1]["waiting"]]  # type: ignore[index]
+    assert "https://x.example/twin" in twins and "https://x.example/w4" not in twins
+    for url in sorted(marked):
+        sc.store.unmark_done(url)
+    assert snapshot() == before and snapshot(2) == before_two

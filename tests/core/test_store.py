@@ -160,9 +160,58 @@ def test_coverage_is_recorded_once_and_a_schema_2_store_covers_from_its_earliest
     sc.store.write(later)
     assert sc.store.coverage() == {"src": NOW - timedelta(seconds=sc.config.horizon)}
     sc.store.conn.execute("ALTER TABLE sources DROP COLUMN covers_from")
+    sc.store.conn.execute("DROP TABLE no_reply_needed")  # schema 2 had neither
     sc.store.conn.execute("PRAGMA user_version = 2")
     sc.store.close()
     store = Store.open(sc.path, sc.policy)
     assert store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert store.coverage() == {"src": at(days=50)}
     store.close()
+
+
+def _thread(sc: Scenario) -> None:
+    sc.write(
+        post("b1", ORG, at(days=3)),
+        post("r1", "alice", at(days=2), parent_id="b1", root_id="b1"),
+        post("r2", "bob", at(days=2, hours=-1), parent_id="b1", root_id="b1"),
+        post("a2", ORG, at(days=2, hours=-2), parent_id="r2", root_id="b1"),
+        post("m1", "carol", at(days=1), mentions_source=True),
+    )
+
+
+def test_marking_done_is_per_message_idempotent_and_reversible(sc: Scenario) -> None:
+    """SPEC §9: a waiting message marked "no reply needed" keeps its first mark; undoing removes it."""
+    from twoway.store import DoneMark
+
+    _thread(sc)
+    url = "https://x.example/r1"
+    assert sc.store.mark_done(url, NOW) == (DoneMark("src", "r1", at(days=2), NOW),)
+    assert sc.store.mark_done(url, NOW + timedelta(hours=1)) == (DoneMark("src", "r1", at(days=2), NOW),)
+    rows = "SELECT source_id, post_id, marked_at FROM no_reply_needed"
+    assert sc.store.conn.execute(rows).fetchall() == [("src", "r1", int(NOW.timestamp()))]
+    assert sc.store.unmark_done(url) == (DoneMark("src", "r1", at(days=2), NOW),)
+    assert sc.store.unmark_done(url) == (DoneMark("src", "r1", at(days=2), None),)  # nothing left to undo
+    assert sc.store.conn.execute(rows).fetchall() == []
+    assert sc.store.mark_done("https://x.example/m1", NOW) == (DoneMark("src", "m1", at(days=1), NOW),)
+
+
+def test_only_an_unanswered_community_message_can_be_marked_done(sc: Scenario) -> None:
+    _thread(sc)
+    for url in ("https://x.example/nowhere", "https://x.example/b1", "https://x.example/a2", "https://x.example/r2"):
+        assert sc.store.mark_done(url, NOW) == (), url  # unknown, a broadcast, a response, answered
+    assert sc.store.unmark_done("https://x.example/nowhere") == ()
+    assert sc.store.unmark_done("https://x.example/b1") == ()
+    assert sc.store.conn.execute("SELECT COUNT(*) FROM no_reply_needed").fetchone() == (0,)
+
+
+def test_a_mark_survives_deriving_again_and_goes_with_its_source(sc: Scenario) -> None:
+    _thread(sc)
+    sc.store.mark_done("https://x.example/r1", NOW)
+    assert [w.url for w in sc.report().waiting] == ["https://x.example/m1"]
+    sc.store.close()
+    sc.store = Store.open(sc.path, sc.policy._replace(also=("mastodon:@jane",)))  # every thread derived again
+    assert [w.url for w in sc.report().waiting] == ["https://x.example/m1"]
+    sc.write(post("r3", "dave", at(hours=5), parent_id="b1", root_id="b1"))  # the thread derived again
+    assert [w.url for w in sc.report().waiting] == ["https://x.example/m1", "https://x.example/r3"]
+    sc.store.forget("src")
+    assert sc.store.conn.execute("SELECT COUNT(*) FROM no_reply_needed").fetchone() == (0,)

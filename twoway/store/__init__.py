@@ -6,7 +6,7 @@ columns metrics count.
 """
 
 from twoway.store.configured import store_path, store_policy
-from twoway.store.database import ImportRecord, SourceState, Store, StorePolicy, default_path
+from twoway.store.database import DoneMark, ImportRecord, SourceState, Store, StorePolicy, default_path
 from twoway.store.packing import MATCH_SEPARATOR, PAGE_COUNTS, RECORD_SEPARATOR, Page, unpack, voice
 from twoway.store.schema import SCHEMA_VERSION
 
@@ -15,6 +15,7 @@ __all__ = [
     "PAGE_COUNTS",
     "RECORD_SEPARATOR",
     "SCHEMA_VERSION",
+    "DoneMark",
     "ImportRecord",
     "Page",
     "SourceState",

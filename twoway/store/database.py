@@ -37,7 +37,7 @@ from twoway.store.schema import MIGRATIONS, SCHEMA_VERSION
 if TYPE_CHECKING:
     from twoway.model import Batch, Counters, Post
 
-__all__ = ["ImportRecord", "SourceState", "Store", "StorePolicy", "default_path"]
+__all__ = ["DoneMark", "ImportRecord", "SourceState", "Store", "StorePolicy", "default_path"]
 
 _COUNTERS = ("replies", "reposts", "quotes", "likes")
 DAY = 86400
@@ -140,6 +140,20 @@ class ImportRecord(NamedTuple):
     first_at: datetime | None
     """The oldest and newest post in the file: which windows the file's numbers reach."""
     last_at: datetime | None
+
+
+class DoneMark(NamedTuple):
+    """A community message marked "no reply needed" (SPEC §9): which, written when, marked when."""
+
+    source_id: str
+    post_id: str
+    written_at: datetime
+    marked_at: datetime | None
+    """`None` from `unmark_done` for a message that was not marked."""
+
+
+def _mark(source_id: str, post_id: str, written: int, marked: int | None) -> DoneMark:
+    return DoneMark(source_id, post_id, _dt(written), _dt(marked))  # type: ignore[arg-type]
 
 
 class SourceState(NamedTuple):
@@ -568,6 +582,7 @@ class Store:
             self._derive(sid, roots, org)
 
     def _derive(self, sid: str, roots: Sequence[str], org: set[str]) -> None:
+        done = self._marked_done(sid)
         for chunk in _chunks(roots):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
@@ -583,7 +598,7 @@ class Store:
             updates: list[tuple[object, ...]] = []
             units: list[tuple[object, ...]] = []
             for root in chunk:
-                derived = Derivation(root, by_root.get(root, []), org, self.policy.wait)
+                derived = Derivation(root, by_root.get(root, []), org, self.policy.wait, done)
                 updates += derived.post_updates()
                 units += derived.unit_rows(own)
             self.conn.executemany(
@@ -691,15 +706,17 @@ class Store:
         self._dirty = set()
 
     def oldest_waiting(self, source_id: str, start: datetime, end: datetime, limit: int) -> list[tuple[int, str, str]]:
-        """The `limit` oldest unanswered replies written in [start, end): (created_at, post_id, url)."""
+        """The `limit` oldest waiting replies (unanswered, not marked done) written in [start, end):
+        (created_at, post_id, url)."""
         return self.conn.execute(
             "SELECT created_at, post_id, url FROM posts WHERE source_id = ? AND role = 'reply'"
-            " AND answered_at IS NULL AND created_at >= ? AND created_at < ? ORDER BY created_at LIMIT ?",
+            " AND answered_at IS NULL AND created_at >= ? AND created_at < ?"
+            f" AND NOT {_MARKED_DONE} ORDER BY created_at LIMIT ?",
             (source_id, _ts(start), _ts(end), limit),
         ).fetchall()
 
     def waiting_replies(self, source_id: str, times: Sequence[tuple[str, int]]) -> list[tuple[int, str, str]]:
-        """The unanswered replies written at these (thread, time) pairs: (created_at, post_id, url).
+        """The waiting replies written at these (thread, time) pairs: (created_at, post_id, url).
 
         Metrics know from the pages when the oldest waiting replies were written and in
         which threads; each pair is one seek in `posts_by_root`.
@@ -712,11 +729,12 @@ class Store:
             chunk += [chunk[-1]] * (_PAIRS - len(chunk))  # one statement text, prepared once
             found.update(
                 (at, post_id, url)
-                for at, post_id, url, role, answered_at in self.conn.execute(
-                    f"SELECT created_at, post_id, url, role, answered_at FROM posts WHERE source_id = ? AND ({either})",
+                for at, post_id, url, role, answered_at, done in self.conn.execute(
+                    f"SELECT created_at, post_id, url, role, answered_at, {_MARKED_DONE} FROM posts"
+                    f" WHERE source_id = ? AND ({either})",
                     (source_id, *(value for pair in chunk for value in pair)),
                 )
-                if role == "reply" and answered_at is None
+                if role == "reply" and answered_at is None and not done
             )
         return sorted(found)
 
@@ -750,6 +768,60 @@ class Store:
                 )
             )
         return found
+
+    # -- no reply needed (SPEC §9) -------------------------------------------------------
+
+    def mark_done(self, url: str, now: datetime) -> tuple[DoneMark, ...]:
+        """Mark the waiting community message at `url` "no reply needed"; none when no unanswered
+        message has that URL. Marking again keeps the first mark's time.
+
+        Every source storing the message is marked (a mention two accounts saw). Its thread is
+        derived again, so it leaves the waiting list while its counts stay as they were.
+        """
+        with self.transaction():
+            found = self.conn.execute(
+                f"SELECT source_id, post_id, root_id, created_at FROM posts WHERE url = ? AND {_MESSAGE}"
+                " AND answered_at IS NULL ORDER BY source_id, post_id",
+                (url,),
+            ).fetchall()
+            for sid, post_id, root, _ in found:
+                added = self.conn.execute(
+                    "INSERT INTO no_reply_needed (source_id, post_id, marked_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (source_id, post_id) DO NOTHING",
+                    (sid, post_id, _ts(now)),
+                ).rowcount
+                if added:
+                    self._derive(sid, [root], self.organization_hashes())
+            marks = self.conn.execute(
+                "SELECT p.source_id, p.post_id, p.created_at, d.marked_at FROM no_reply_needed d"
+                " JOIN posts p ON p.source_id = d.source_id AND p.post_id = d.post_id"
+                f" WHERE p.url = ? AND {_MESSAGE} AND p.answered_at IS NULL ORDER BY p.source_id, p.post_id",
+                (url,),
+            ).fetchall()
+        return tuple(_mark(*row) for row in marks)
+
+    def unmark_done(self, url: str) -> tuple[DoneMark, ...]:
+        """Undo `mark_done`: the community messages at `url`, each with the mark removed (`None`
+        when it had none); none when no community message has that URL."""
+        with self.transaction():
+            found = self.conn.execute(
+                "SELECT p.source_id, p.post_id, p.created_at, d.marked_at, p.root_id FROM posts p"
+                " LEFT JOIN no_reply_needed d ON d.source_id = p.source_id AND d.post_id = p.post_id"
+                f" WHERE p.url = ? AND {_MESSAGE} ORDER BY p.source_id, p.post_id",
+                (url,),
+            ).fetchall()
+            for sid, post_id, _, marked, root in found:
+                if marked is not None:
+                    self.conn.execute(
+                        "DELETE FROM no_reply_needed WHERE source_id = ? AND post_id = ?", (sid, post_id)
+                    )
+                    self._derive(sid, [root], self.organization_hashes())
+        return tuple(_mark(*row[:4]) for row in found)
+
+    def _marked_done(self, source_id: str) -> set[str]:
+        """The source's messages marked "no reply needed", which derivation keeps off the waiting list."""
+        rows = self.conn.execute("SELECT post_id FROM no_reply_needed WHERE source_id = ?", (source_id,))
+        return {r[0] for r in rows}
 
     # -- sources: cursor, lease, health ------------------------------------------------
 
@@ -805,7 +877,8 @@ class Store:
         """Remove everything a source stored; returns how many posts went."""
         with self.transaction():
             n = self.conn.execute("DELETE FROM posts WHERE source_id = ?", (source_id,)).rowcount
-            for table in ("pages", "units", "counters", "reactions", "accounts", "imports", "sources"):
+            tables = ("pages", "units", "counters", "reactions", "accounts", "imports", "no_reply_needed", "sources")
+            for table in tables:
                 self.conn.execute(f"DELETE FROM {table} WHERE source_id = ?", (source_id,))
             return int(n)
 
@@ -839,6 +912,11 @@ class Store:
         self.conn.execute("ANALYZE")
 
 
+_MESSAGE = "role IN ('reply', 'mention')"
+"""A community message (SPEC §2), as derived: a deleted one is `gone`."""
+_MARKED_DONE = (
+    "EXISTS (SELECT 1 FROM no_reply_needed d WHERE d.source_id = posts.source_id AND d.post_id = posts.post_id)"
+)
 _PAGE_COLUMNS = ", ".join(Page._fields)
 _PAIRS = 50
 """(thread, time) pairs per waiting-replies lookup."""

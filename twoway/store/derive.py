@@ -8,7 +8,7 @@ or a mention) that metrics count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from typing import NamedTuple
 
 from twoway.store.packing import match, pack
@@ -44,8 +44,17 @@ class ThreadPost(NamedTuple):
 class Derivation:
     """Roles for one conversation (SPEC §2), from its stored posts and the organization's accounts."""
 
-    def __init__(self, root: str, rows: list[ThreadPost], org: set[str], wait: Callable[[int, int], int]) -> None:
+    def __init__(
+        self,
+        root: str,
+        rows: list[ThreadPost],
+        org: set[str],
+        wait: Callable[[int, int], int],
+        done: Set[str] = frozenset(),
+    ) -> None:
         self.root = root
+        self.done = done
+        """Messages marked "no reply needed": unanswered, yet waiting for nobody (SPEC §9)."""
         self.posts = {r.post_id: r for r in rows}
         top = self.posts.get(root)
         self.top = top
@@ -118,11 +127,12 @@ class Derivation:
                 units.append(self._broadcast(post, own))
             elif role == "mention":
                 answered = pid in self.answered_at
+                waiting = not answered and pid not in self.done
                 units.append((
                     "mention", post.created_at, pid, self.root, post.platform, post.url,
                     match(post.hashtags, post.links, post.keywords, post.text or ""),
                     None, None, None, 0, 0, 0, 0, self.responses.get(pid, 0), int(answered), None, None, None,
-                    post.voice, self.waits.get(pid), None if answered else post.created_at,
+                    post.voice, self.waits.get(pid), post.created_at if waiting else None,
                 ))
         return units
 
@@ -132,7 +142,9 @@ class Derivation:
             key=lambda p: (p.created_at, p.post_id),
         )
         replies = [p for pid, p in self.posts.items() if self.role[pid] == "reply"]
-        unanswered = sorted(p.created_at for p in replies if p.post_id not in self.answered_at)
+        unanswered = sorted(  # waiting, rather: marked "no reply needed" is not
+            p.created_at for p in replies if p.post_id not in self.answered_at and p.post_id not in self.done
+        )
         filters = match(
             " ".join(dict.fromkeys(t for p in chain for t in p.hashtags.split())),
             "\n".join(p.links for p in chain if p.links),

@@ -29,7 +29,8 @@ class Page(NamedTuple):
     `PAGE_COUNTS` one after the other; and three variable-length lists stored flat
     with each unit's length: the community members who took part (`voices`), the
     response waits of the answered messages (`waits`) and the times of the messages
-    nobody has answered (`unanswered`).
+    waiting for a response (`unanswered`: nobody answered them, and no one marked them
+    "no reply needed", SPEC §9).
     """
 
     day: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -160,5 +160,16 @@ WHERE last_success IS NOT NULL
 """Coverage (SPEC §3): from when a source's data exists, the horizon its first successful
 backfill asked for; a store from before it covers from each polled source's earliest post."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+CREATE TABLE no_reply_needed (
+    source_id TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    marked_at BIGINT NOT NULL,
+    PRIMARY KEY (source_id, post_id)
+)
+"""
+"""No reply needed (SPEC §9): community messages staff marked done, kept apart from `posts`
+so a mark survives every re-derivation and is undone by deleting its row."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 """Migration N brings the schema from version N to N+1; never edit a released one."""
