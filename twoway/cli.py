@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("html", "markdown"), default="html")
     report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)")
     report.add_argument("--no-poll", action="store_true", help="read the store only, never poll")
+    report.add_argument(
+        "--email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="send the report there through [alerts] smtp, as an attachment (repeatable; for a monthly cron line)",
+    )
 
     collect = commands.add_parser("collect", parents=[common], help="poll every source into the store")
     collect.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
@@ -304,13 +311,15 @@ def _waiting_listed(value: str) -> int | None:
     return count
 
 
-def _report(args: argparse.Namespace, *, default_period: bool = False, weekly: bool = False) -> Report:
+def _report(
+    args: argparse.Namespace, *, config: Config | None = None, default_period: bool = False, weekly: bool = False
+) -> Report:
     """The Report for `--window`, `--period` (else the last complete month where `default_period`), `--goal`."""
     from twoway import clock
     from twoway.config import parse_window
     from twoway.metrics import build_report
 
-    config = _load(args)
+    config = config or _load(args)
     demo = _is_demo(args)
     now = clock.now()
     window = None
@@ -413,7 +422,11 @@ def _publish(args: argparse.Namespace) -> int:
     import gc
 
     gc.disable()  # as for snapshot: a one-shot process of many small objects
-    report = _report(args, default_period=True, weekly=True)
+    config = _load(args)
+    if args.email and config.alerts.smtp is None:  # said before any poll
+        where = config.path or "the configuration"
+        raise UsageError(f"twoway report --email: {where} has no [alerts] smtp to send it through")
+    report = _report(args, config=config, default_period=True, weekly=True)
     if args.format == "markdown":
         from twoway.publish.markdown import render_markdown
 
@@ -423,16 +436,44 @@ def _publish(args: argparse.Namespace) -> int:
 
         text = render_html(report)
     data = text.encode("utf-8")
-    if args.output is None:
+    if args.output is not None:
+        try:
+            with open(args.output, "wb") as out:
+                out.write(data)
+        except OSError as e:
+            raise UsageError(f"twoway report: -o {args.output}: cannot write it ({e.strerror or e})") from None
+    if args.email:
+        _email_report(config, report, data, args.format, args.email)
+    elif args.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-        return EXIT_OK
-    try:
-        with open(args.output, "wb") as out:
-            out.write(data)
-    except OSError as e:
-        raise UsageError(f"twoway report: -o {args.output}: cannot write it ({e.strerror or e})") from None
     return EXIT_OK
+
+
+def _email_report(config: Config, report: Report, data: bytes, fmt: str, to: list[str]) -> None:
+    """The report as an attachment with its headline numbers in the body; a failed send exits 1 in one line."""
+    import asyncio
+
+    from twoway.alerts.channels import send_mail
+    from twoway.alerts.mail import Attachment
+    from twoway.publish import letter
+
+    assert config.alerts.smtp is not None  # checked before the report was built
+    extension, mime = ("md", "text/markdown") if fmt == "markdown" else ("html", "text/html")
+    name = letter.attachment_name(report, extension)
+    outcome = asyncio.run(
+        send_mail(
+            config.alerts.smtp,
+            to,
+            letter.subject(report),
+            letter.body(report, name),
+            date=report.generated_at,
+            attachments=[Attachment(name, data, mime)],
+            timeout=config.dashboard.timeout,
+        )
+    )
+    if not outcome.ok:
+        raise TwowayError(f"twoway report --email: {outcome.detail}")
 
 
 def _collect(args: argparse.Namespace) -> int:

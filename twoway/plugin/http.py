@@ -111,6 +111,9 @@ class Http:
     on_page: Callable[[], None] | None = None
     """Called once per request answered (a page read), retries and redirects not counted:
     how the scheduler shows a backfill's progress with no collector reporting anything."""
+    redirects: bool = True
+    """Follow redirects (credentials only to the same host); `False` makes every redirect a
+    failure, for a body that must reach the URL configured or nowhere (an alert's webhook)."""
     requests: int = 0
     """Requests sent for this source since the process started, each retry and redirect
     counted: `twoway_source_requests_total` on `--metrics`."""
@@ -226,7 +229,11 @@ class Http:
                 request_headers.update(credentials)
             response = await self._send(method, url, request_headers, body)
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
+                target = urljoin(url, response.headers["location"])
+                if not self.redirects:
+                    to = urlsplit(target).hostname or "?"
+                    raise FetchError(f"{_where(url)}: redirected to {to}, not followed", status=response.status)
+                url = target
                 if response.status == 303:
                     method, body = "GET", _Body(None, None)
                 continue
