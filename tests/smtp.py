@@ -9,17 +9,19 @@ with the stdlib's modern policy, the way a mail client would read it.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-__all__ = ["LocalSmtp", "Received", "smtp_server"]
+__all__ = ["LocalSmtp", "Received", "certificate", "smtp_server"]
 
 
 @dataclass
@@ -50,14 +52,24 @@ class LocalSmtp:
 
 
 @contextmanager
-def smtp_server(*, auth: bool = False) -> Iterator[LocalSmtp]:
-    """A server on a free port; with `auth`, it offers AUTH over plain SMTP (loopback only, as tests need)."""
+def smtp_server(
+    *, auth: bool = False, tls: ssl.SSLContext | None = None, implicit: bool = False
+) -> Iterator[LocalSmtp]:
+    """A server on a free port. With `auth`, it offers AUTH (over plain SMTP unless `tls`);
+    with `tls`, it offers STARTTLS and takes nothing before it, or with `implicit` speaks
+    TLS from the first byte (port 465's way)."""
     local = LocalSmtp()
-    options: dict[str, Any] = {"authenticator": local.authenticate, "auth_require_tls": False} if auth else {}
+    # aiosmtpd counts only STARTTLS as TLS: under implicit TLS its AUTH must not ask for it again
+    starttls = tls is not None and not implicit
+    options: dict[str, Any] = {"authenticator": local.authenticate, "auth_require_tls": starttls} if auth else {}
+    if starttls:
+        options.update(tls_context=tls, require_starttls=True)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    listening = loop.create_server(lambda: SMTP(local, hostname="localhost", **options), "127.0.0.1", 0)
+    listening = loop.create_server(
+        lambda: SMTP(local, hostname="localhost", **options), "127.0.0.1", 0, ssl=tls if implicit else None
+    )
     server = asyncio.run_coroutine_threadsafe(listening, loop).result()
     local.port = server.sockets[0].getsockname()[1]
     try:
@@ -72,3 +84,25 @@ def smtp_server(*, auth: bool = False) -> Iterator[LocalSmtp]:
 async def _close(server: asyncio.Server) -> None:
     server.close()
     await server.wait_closed()
+
+
+def certificate(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for localhost made by the openssl command (the PEM a client
+    trusts through SSL_CERT_FILE), and the server's context holding it."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not installed: no certificate to test TLS with")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context

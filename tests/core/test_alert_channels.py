@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.replay import ReplayServer, Reply, Request, json_reply, replay_server
-from tests.smtp import LocalSmtp, smtp_server
+from tests.smtp import LocalSmtp, certificate, smtp_server
 from twoway.alerts.channels import APPRISE_MISSING, Outcome, deliver
 from twoway.alerts.model import Alert, Apprise, Command, Digest, Email, Smtp, Webhook
 from twoway.config import Credential
@@ -181,14 +181,11 @@ async def test_hostile_text_stays_in_the_body_and_adds_no_header() -> None:
     assert "\x1b" not in body and "ZXZpbA==" not in body and "https://evil.example" not in body
 
 
-async def test_an_smtp_login_on_loopback_sends_the_password() -> None:
+async def test_an_smtp_login_on_loopback_sends_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     with smtp_server(auth=True) as server:
-        os.environ["TWOWAY_TEST_SMTP_PASSWORD"] = "hunter2-secret"
-        try:
-            smtp = _smtp(server, user="dash", password=Credential(env="TWOWAY_TEST_SMTP_PASSWORD"))
-            outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=smtp, timeout=5)
-        finally:
-            del os.environ["TWOWAY_TEST_SMTP_PASSWORD"]
+        monkeypatch.setenv("TWOWAY_TEST_SMTP_PASSWORD", "hunter2-secret")
+        smtp = _smtp(server, user="dash", password=Credential(env="TWOWAY_TEST_SMTP_PASSWORD"))
+        outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=smtp, timeout=5)
         assert outcome.ok, outcome.detail
         assert server.logins == [("dash", "hunter2-secret")] and len(server.received) == 1
 
@@ -201,13 +198,35 @@ async def test_a_password_never_goes_in_the_clear_to_another_machine(monkeypatch
     assert outcome == Outcome(False, "refusing to send the SMTP password to smtp.example.org without SSL or STARTTLS")
 
 
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "ssl"])
+async def test_the_password_goes_over_starttls_or_ssl(
+    implicit: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, context = certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's own certificate, and only it
+    monkeypatch.setenv("TWOWAY_TEST_SMTP_PASSWORD", "hunter2-secret")
+    with smtp_server(auth=True, tls=context, implicit=implicit) as server:
+        smtp = Smtp("localhost", server.port, starttls=not implicit, ssl=implicit, user="dash",
+                    password=Credential(env="TWOWAY_TEST_SMTP_PASSWORD"), sender="twoway@riverside.example")
+        outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=smtp, timeout=5)
+        assert outcome == Outcome(True, f"sent to 1 recipient through localhost:{server.port}")
+        assert server.logins == [("dash", "hunter2-secret")] and len(server.received) == 1
+
+
+async def test_a_certificate_nobody_vouches_for_sends_nothing(tmp_path: Path) -> None:
+    _, context = certificate(tmp_path)
+    with smtp_server(tls=context) as server:
+        smtp = Smtp("localhost", server.port, sender="twoway@riverside.example")
+        outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=smtp, timeout=5)
+        assert server.received == []
+    assert not outcome.ok and "CERTIFICATE_VERIFY_FAILED" in outcome.detail and "\n" not in outcome.detail
+
+
 async def test_starttls_asked_of_a_server_without_it_sends_nothing() -> None:
     with smtp_server() as server:
         outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=_smtp(server, starttls=True), timeout=5)
         assert server.received == []
-    assert outcome == Outcome(
-        False, f"127.0.0.1:{server.port} offers no STARTTLS: set starttls = false only for a server on this machine"
-    )
+    assert outcome == Outcome(False, f"127.0.0.1:{server.port} offers no STARTTLS: nothing sent without it")
 
 
 async def test_an_smtp_server_that_never_greets_times_out() -> None:
@@ -219,6 +238,15 @@ async def test_an_smtp_server_that_never_greets_times_out() -> None:
         smtp = Smtp("127.0.0.1", silent.getsockname()[1], starttls=False, sender="twoway@riverside.example")
         outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=smtp, timeout=0.3)
     assert outcome == Outcome(False, "email timed out after 0.3s")
+
+
+async def test_a_login_the_server_does_not_offer(monkeypatch: pytest.MonkeyPatch) -> None:
+    with smtp_server() as server:  # no AUTH at all
+        monkeypatch.setenv("TWOWAY_TEST_SMTP_PASSWORD", "hunter2-secret")
+        smtp = _smtp(server, user="dash", password=Credential(env="TWOWAY_TEST_SMTP_PASSWORD"))
+        outcome = await deliver(Email(("comms@riverside.example",)), digest(), smtp=smtp, timeout=5)
+        assert server.received == []
+    assert outcome == Outcome(False, f"127.0.0.1:{server.port} offers no login (SMTP AUTH) for the user and password given")
 
 
 async def test_email_without_smtp() -> None:

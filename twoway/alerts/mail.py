@@ -96,6 +96,9 @@ def transmit(smtp: Smtp, message: EmailMessage, *, timeout: float) -> str:
         )
         with client:
             if smtp.starttls and not smtp.ssl:
+                client.ehlo()
+                if not client.has_extn("starttls"):
+                    raise MailError(f"{where} offers no STARTTLS: nothing sent without it")
                 client.starttls(context=context)
             if smtp.user and password:
                 client.login(smtp.user, password)
@@ -103,7 +106,7 @@ def transmit(smtp: Smtp, message: EmailMessage, *, timeout: float) -> str:
     except TimeoutError:
         raise  # the caller says how long it waited
     except smtplib.SMTPNotSupportedError:
-        raise MailError(f"{where} offers no STARTTLS: set starttls = false only for a server on this machine") from None
+        raise MailError(f"{where} offers no login (SMTP AUTH) for the user and password given") from None
     except smtplib.SMTPAuthenticationError as e:
         raise MailError(f"{where} refused the login ({e.smtp_code})") from None
     except smtplib.SMTPRecipientsRefused:
