@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from twoway.report import DURATIONS, RATIOS, GoalReport, Report
+from twoway.report import DURATIONS, RATIOS, GoalReport, Report, human_duration
 from twoway.text import excerpt, neutralize
 
 if TYPE_CHECKING:
@@ -222,21 +222,6 @@ def window_names(goal: GoalReport, glyphs: Glyphs = UNICODE) -> tuple[str, str]:
         window = clean(goal.window, glyphs)
         return window, f"the {window} before"
     return goal.period.name, goal.period.baseline
-
-
-def human_duration(seconds: float) -> str:
-    """Two units at most: `45s`, `12m`, `3h 20m`, `2d 4h`."""
-    total = int(round(abs(seconds)))
-    if total < 60:
-        return f"{total}s"
-    minutes, _ = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h" if hours else f"{days}d"
 
 
 def relative_time(moment: datetime | None, now: datetime) -> str:

@@ -156,6 +156,9 @@ class Config(NamedTuple):
     """Required credentials absent from the environment, one line each (see `Source.missing`)."""
     alerts: Alerts = Alerts()
     """`[alerts]` and its rules (SPEC §9); no rules by default."""
+    channel_errors: tuple[str, ...] = ()
+    """Alert channels that cannot deliver as configured (a credential not set, a webhook's URL neither
+    https:// nor loopback), one line each: `check-config` exits 2, other commands let those deliveries fail."""
 
     @property
     def clock(self) -> Literal["always", "opening-hours"]:
@@ -270,7 +273,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TARGET = re.compile(r"^\s*(>=|<=|==|>|<)\s*(\S(?:.*\S)?)\s*$")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
-_TOP = ("organization", "dashboard", "sources", "goals")
+_TOP = ("organization", "dashboard", "sources", "goals", "alerts")
 _SECRET_IN_FILE = 'secrets never sit in the file: use { env = "NAME" } (or { keyring = "NAME" })'
 
 
@@ -313,6 +316,7 @@ class _Checker:
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.source_errors: list[str] = []
+        self.channel_errors: list[str] = []
 
     def line_of(self, path: str) -> int | None:
         while path:
@@ -465,6 +469,8 @@ class _Scope:
     """Unique names taken by earlier tables of the same array, and where."""
     source_ids: tuple[str, ...] = ()
     """Every source id given, for goals to name."""
+    names: tuple[str, ...] = ()
+    """Every goal name given, for alert rules to name."""
 
 
 _Reader = Callable[[_Checker, object, str, _Scope], object]
@@ -746,7 +752,7 @@ _GOAL: Mapping[str, _Key] = {
     "description": _Key(_text),
 }
 
-_same_fields(_TOP, Config._fields, computed=("path", "warnings", "source_errors", "alerts"))
+_same_fields(_TOP, Config._fields, computed=("path", "warnings", "source_errors", "channel_errors"))
 _same_fields(_ORGANIZATION, Organization._fields)
 _same_fields(_DASHBOARD, Dashboard._fields)
 _same_fields(_SOURCE, Source._fields, computed=("options", "missing"))
@@ -908,17 +914,23 @@ def _check(ck: _Checker, data: dict[str, Any], path: Path) -> Config:
                 source_ids.append(source_id)
 
     goals: list[Goal] = []
+    names: dict[str, str] = {}
     raw_goals = data.get("goals", [])
     if not isinstance(raw_goals, list):
         ck.error("goals", f"expected an array of tables ([[goals]]), got {_type_name(raw_goals)}")
     else:
-        names: dict[str, str] = {}
         for n, raw in enumerate(raw_goals):
             goal = _goal(ck, raw, n, source_ids, names)
             if goal is not None:
                 goals.append(goal)
         if not raw_goals:
             ck.warn("goals", "no goals: add [[goals]] tables to see broadcast next to engagement")
+
+    alerts = Alerts()
+    if "alerts" in data:
+        from twoway.alerts.config import read_alerts  # beside the alert types; it uses this module's readers
+
+        alerts = read_alerts(ck, data["alerts"], organization, tuple(names))
 
     if ck.problems:
         raise ConfigError(ck.problems)
@@ -930,6 +942,8 @@ def _check(ck: _Checker, data: dict[str, Any], path: Path) -> Config:
         goals=tuple(goals),
         warnings=tuple(ck.warnings),
         source_errors=tuple(ck.source_errors),
+        alerts=alerts,
+        channel_errors=tuple(ck.channel_errors),
     )
 
 
@@ -995,11 +1009,14 @@ def check_config(path: Path) -> tuple[int, list[str]]:
         config = load_config(path)
     except ConfigError as exc:
         return 2, list(exc.problems)
-    if config.source_errors:
-        return 2, [*config.source_errors, *config.warnings]
+    if config.source_errors or config.channel_errors:
+        return 2, [*config.source_errors, *config.channel_errors, *config.warnings]
     platforms = ", ".join(dict.fromkeys(s.platform for s in config.sources))
     n, m = len(config.sources), len(config.goals)
     summary = (
         f"ok: {path}: {n} source{'s' if n != 1 else ''} ({platforms}), {m} goal{'s' if m != 1 else ''}"
     )
+    if config.alerts.rules:
+        r = len(config.alerts.rules)
+        summary += f", {r} alert rule{'s' if r != 1 else ''}"
     return 0, [summary, *config.warnings]

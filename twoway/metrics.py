@@ -856,6 +856,7 @@ def source_report(
         error=error,
         followers=state.followers if state else None,
         imports=tuple(_note(source_id, record) for record in imports),
+        down_since=(state.down_since or state.last_error_at) if state and status == "error" else None,
     )
 
 

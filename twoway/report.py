@@ -30,6 +30,7 @@ __all__ = [
     "Waiting",
     "Week",
     "YearBefore",
+    "human_duration",
     "iso",
 ]
 
@@ -73,6 +74,21 @@ def iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
     return moment.isoformat()[:19] + "Z"
+
+
+def human_duration(seconds: float) -> str:
+    """How every view says a duration, two units at most: `45s`, `12m`, `3h 20m`, `2d 4h`."""
+    total = int(round(abs(seconds)))
+    if total < 60:
+        return f"{total}s"
+    minutes, _ = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
 
 
 class TargetResult(NamedTuple):
@@ -301,6 +317,8 @@ class SourceReport(NamedTuple):
     followers: int | None
     imports: tuple[ImportNote, ...] = ()
     """Every file imported into the source, the newest export first."""
+    down_since: datetime | None = None
+    """While in error, since when: its first failed poll after its last success (not in the JSON of schema 1)."""
 
     def to_json(self) -> dict[str, object]:
         return {

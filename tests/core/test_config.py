@@ -404,6 +404,125 @@ def test_third_party_platform(monkeypatch: pytest.MonkeyPatch) -> None:
         platform_keys("gophr")
 
 
+# ------------------------------------------------------------------ [alerts] (SPEC §9)
+
+ALERTS = """
+[[goals]]
+name = "Answer every question"
+
+[alerts]
+repeat = "4h"
+quiet = "outside-hours"
+smtp = { host = "smtp.example.org", port = 587, starttls = true, user = "dash@example.org",
+         password = { env = "TWOWAY_SMTP_PASSWORD" }, from = "twoway@example.org" }
+
+[[alerts.rules]]
+name = "Questions waiting"
+when = "waiting  >  2h"
+goals = ["Answer every question"]
+notify = ["app", "bell", { webhook = { env = "TWOWAY_ALERT_WEBHOOK" } },
+          { email = "comms@riverside.example" }, { command = ["notify-send", "twoway"] },
+          { apprise = { env = "TWOWAY_APPRISE_URLS" } }]
+
+[[alerts.rules]]
+name = "Down"
+when = "source down > 30m"
+
+[[alerts.rules]]
+name = "Missed"
+when = "missed"
+notify = [{ email = ["a@example.org", "b@example.org"] }]
+"""
+HOURS = 'hours = "Mon-Fri 09:00-17:00"\n'
+CHANNEL_ENV = ("TWOWAY_SMTP_PASSWORD", "TWOWAY_ALERT_WEBHOOK", "TWOWAY_APPRISE_URLS")
+
+
+def _alerts_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Path:
+    for name in CHANNEL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return write(tmp_path, ORG + HOURS + SOURCE + ALERTS)
+
+
+def test_alerts_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twoway.alerts.model import Apprise, Command, Email, Rule, Smtp, Webhook
+
+    path = _alerts_config(
+        tmp_path, monkeypatch, TWOWAY_SMTP_PASSWORD="pw", TWOWAY_ALERT_WEBHOOK="https://hooks.example.org/T/B/X",
+        TWOWAY_APPRISE_URLS="ntfys://ntfy.example.org/riverside",
+    )
+    config = load_config(path)
+    alerts = config.alerts
+    assert (alerts.repeat, alerts.quiet) == (4 * 3600, "outside-hours")
+    assert alerts.smtp == Smtp(
+        "smtp.example.org", 587, True, False, "dash@example.org", Credential(env="TWOWAY_SMTP_PASSWORD"),
+        "twoway@example.org",
+    )
+    waiting, down, missed = alerts.rules
+    assert waiting == Rule(
+        "Questions waiting", "waiting > 2h", "waiting", 7200, ("Answer every question",),
+        ("app", "bell", Webhook(Credential(env="TWOWAY_ALERT_WEBHOOK")), Email(("comms@riverside.example",)),
+         Command(("notify-send", "twoway")), Apprise(Credential(env="TWOWAY_APPRISE_URLS"))),
+    )
+    assert down == Rule("Down", "source down > 30m", "source_down", 1800)  # every goal, the app's notification
+    assert missed.kind == "missed" and missed.seconds is None
+    assert missed.notify == (Email(("a@example.org", "b@example.org")),)
+    assert config.channel_errors == () and config.warnings == ()
+    code, lines = check_config(path)
+    assert (code, lines) == (0, [f"ok: {path}: 1 source (mastodon), 1 goal, 3 alert rules"])
+
+
+def test_channel_credentials_are_checked_where_they_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset: check-config exits 2, other commands load; a webhook URL in the environment
+    must be https:// or loopback, and the URL itself is never printed."""
+    path = _alerts_config(tmp_path, monkeypatch)
+    config = load_config(path)
+    by_key = {p.split(": ")[1]: p for p in config.channel_errors}
+    assert set(by_key) == {"alerts.smtp.password", "alerts.rules[0].notify[2].webhook", "alerts.rules[0].notify[5].apprise"}
+    assert by_key["alerts.rules[0].notify[2].webhook"] == (
+        f"{path}:23: alerts.rules[0].notify[2].webhook: TWOWAY_ALERT_WEBHOOK is not set:"
+        " rule 'Questions waiting' cannot send there"
+    )
+    assert check_config(path)[0] == 2
+
+    secret = "http://hooks.example.org/T0/B0/s3cr3t"
+    _alerts_config(
+        tmp_path, monkeypatch, TWOWAY_SMTP_PASSWORD="pw", TWOWAY_ALERT_WEBHOOK=secret,
+        TWOWAY_APPRISE_URLS="json://ntfy.example.org/x, jsons://b.example.org json://127.0.0.1:8080/",
+    )
+    code, lines = check_config(path)
+    assert code == 2
+    assert lines[0] == (
+        f"{path}:23: alerts.rules[0].notify[2].webhook: the URL in TWOWAY_ALERT_WEBHOOK is plain HTTP to another"
+        " machine: a webhook goes only to https:// or loopback"
+    )
+    assert not any("s3cr3t" in line for line in lines)
+    (warning,) = lines[1:]
+    assert "alerts.rules[0].notify[5].apprise: an Apprise URL in TWOWAY_APPRISE_URLS uses json:// to another" in warning
+    monkeypatch.setenv("TWOWAY_ALERT_WEBHOOK", "http://127.0.0.1:9/hook")
+    assert check_config(path)[0] == 0
+
+
+def test_the_examples_commented_alerts_load_once_uncommented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    start = text.index("\n# [alerts]\n") + 1
+    block = [line.removeprefix("# ") if line != "#" else "" for line in text[start:].splitlines()]
+    path = write(tmp_path, text[:start] + "\n".join(block) + "\n")
+    monkeypatch.setenv("TWOWAY_SMTP_PASSWORD", "pw")
+    monkeypatch.setenv("TWOWAY_ALERT_WEBHOOK", "https://hooks.example.org/T/B/X")
+    config = load_config(path)
+    assert [r.name for r in config.alerts.rules] == ["Questions waiting", "A source is down"]
+    assert config.alerts.quiet == "outside-hours" and config.channel_errors == ()
+
+
+def test_source_down_ignores_goals(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + '[[goals]]\nname = "G"\n[[alerts.rules]]\nname = "D"\nwhen = "source down > 1h"\ngoals = ["G"]\n')
+    config = load_config(path)
+    assert config.alerts.rules[0].kind == "source_down"
+    assert config.warnings == (f"{path}:14: alerts.rules[0].goals: ignored: \"source down\" watches every source",)
+
+
 # ------------------------------------------------------------------ finding the file
 
 

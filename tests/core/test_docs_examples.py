@@ -2,8 +2,8 @@
 
 A fragment (a lone `[[sources]]`, `[[goals]]` or `[dashboard]` block) is completed with
 the least it needs to be a whole configuration: an `[organization]` with a name, and,
-when it has none, the sources its goals name (or one source) and the goal a
-`[goals.targets]` table belongs to. Credentials are `{ env = "..." }`: one missing from
+when it has none, the sources its goals name (or one source), the goal a
+`[goals.targets]` table belongs to, and an `[alerts]` fragment's goals and opening hours. Credentials are `{ env = "..." }`: one missing from
 the environment is a `source_errors` line, not a load error, so examples need no secrets.
 A deliberately wrong example (the check-config demo) is fenced as plain text, not toml.
 A block of a plugin's `pyproject.toml` (only `[project]`, `[build-system]` or `[tool]`
@@ -12,6 +12,7 @@ tables) is no configuration: it only has to be valid TOML.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +31,8 @@ NAME = 'name = "Example Library"'
 SOURCE = '\n[[sources]]\nid = "{id}"\nplatform = "rss"\nurl = "https://blog.example.org/feed/"\n'
 """A source without credentials, for a fragment whose goals name sources it does not define."""
 GOAL = '[[goals]]\nname = "Example goal"\n'
+HOURS = 'hours = "Mon-Fri 09:00-17:00"\n'
+"""For an `[alerts]` fragment holding its alerts outside opening hours."""
 ORGANIZATION_HEADER = re.compile(r"^[ \t]*\[[ \t]*organization[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
 GOALS_SUBTABLE = re.compile(r"^[ \t]*\[[ \t]*goals[ \t]*\.", re.MULTILINE)
 PYPROJECT = frozenset({"project", "build-system", "tool"})
@@ -81,8 +84,9 @@ def complete(text: str) -> tuple[str, int]:
         return text, 0  # the loader names the syntax error
     before, after = "", ""
     organization = data.get("organization")
+    alerts: dict[str, Any] = data["alerts"] if isinstance(data.get("alerts"), dict) else {}
     if organization is None:
-        before += ORGANIZATION + "\n"
+        before += ORGANIZATION + (HOURS if alerts.get("quiet") == "outside-hours" else "") + "\n"
     elif isinstance(organization, dict) and "name" not in organization:
         header = ORGANIZATION_HEADER.search(text)
         if header is not None:
@@ -92,6 +96,10 @@ def complete(text: str) -> tuple[str, int]:
         subtable = GOALS_SUBTABLE.search(text)
         if subtable is not None:
             text = text[: subtable.start()] + GOAL + text[subtable.start():]
+    rules: list[Any] = alerts["rules"] if isinstance(alerts.get("rules"), list) else []
+    if "goals" not in data:  # the goals an [alerts] fragment's rules watch
+        for name in dict.fromkeys(g for r in rules if isinstance(r, dict) for g in r.get("goals", ())):
+            after += f"\n[[goals]]\nname = {json.dumps(name)}\n"
     if "sources" not in data:
         goals = data.get("goals")
         named: list[str] = []

@@ -159,6 +159,7 @@ def test_coverage_is_recorded_once_and_a_schema_2_store_covers_from_its_earliest
     later = sc.batch([post("b2", ORG, at(days=1))])._replace(polled_at=NOW + timedelta(days=5))
     sc.store.write(later)
     assert sc.store.coverage() == {"src": NOW - timedelta(seconds=sc.config.horizon)}
+    _back_to_schema_4(sc.store)
     sc.store.conn.execute("ALTER TABLE sources DROP COLUMN covers_from")
     sc.store.conn.execute("DROP TABLE no_reply_needed")  # schema 2 had neither
     sc.store.conn.execute("PRAGMA user_version = 2")
@@ -215,3 +216,30 @@ def test_a_mark_survives_deriving_again_and_goes_with_its_source(sc: Scenario) -
     assert [w.url for w in sc.report().waiting] == ["https://x.example/m1", "https://x.example/r3"]
     sc.store.forget("src")
     assert sc.store.conn.execute("SELECT COUNT(*) FROM no_reply_needed").fetchone() == (0,)
+
+
+def _back_to_schema_4(store: Store) -> None:
+    """What schema 5 added (the alert ledger, `down_since`), gone: a store as twoway left it before."""
+    for statement in ("DROP TABLE alert_deliveries", "DROP TABLE alerts", "ALTER TABLE sources DROP COLUMN down_since"):
+        store.conn.execute(statement)
+    store.conn.execute("PRAGMA user_version = 4")
+
+
+def test_down_since_is_the_first_failure_after_the_last_success_and_a_schema_4_store_knows_its_last(
+    sc: Scenario,
+) -> None:
+    sc.write(post("b1", ORG, at(days=1)))
+    sc.store.record_error("src", "mastodon", NOW + timedelta(minutes=5), "HTTP 503")
+    sc.store.record_error("src", "mastodon", NOW + timedelta(minutes=10), "HTTP 503")
+    assert sc.store.source_states()["src"].down_since == NOW + timedelta(minutes=5)
+    sc.store.write(sc.batch()._replace(polled_at=NOW + timedelta(minutes=15)))
+    assert sc.store.source_states()["src"].down_since is None
+    sc.store.record_error("src", "mastodon", NOW + timedelta(minutes=20), "HTTP 503")
+    assert sc.store.source_states()["src"].down_since == NOW + timedelta(minutes=20)
+    sc.store.record_error("src", "mastodon", NOW + timedelta(minutes=25), "HTTP 503")
+    _back_to_schema_4(sc.store)
+    sc.store.close()
+    store = Store.open(sc.path, sc.policy)
+    assert store.source_states()["src"].down_since == NOW + timedelta(minutes=25)
+    assert store.ledger.firing() == []
+    store.close()

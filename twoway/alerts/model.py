@@ -30,6 +30,8 @@ __all__ = [
     "RuleKind",
     "Smtp",
     "Webhook",
+    "channel_id",
+    "channel_name",
 ]
 
 DIGEST_LISTED = 20
@@ -69,6 +71,23 @@ Channel = Union[Local, Webhook, Email, Command, Apprise]
 def channel_name(channel: Channel) -> str:
     """`app`, `webhook`, `email`, …: how the sources screen and the metrics name a channel."""
     return channel if isinstance(channel, str) else type(channel).__name__.lower()
+
+
+def channel_id(channel: Channel) -> str:
+    """The channel as the ledger keeps its deliveries: its kind and where it goes, never a secret
+    (`webhook env TWOWAY_ALERT_WEBHOOK`, `email comms@example.org`), so reordering a rule's
+    `notify` sends nothing again."""
+    if isinstance(channel, str):
+        return channel
+    if isinstance(channel, (Webhook, Apprise)):
+        where = str(channel[0])
+    elif isinstance(channel, Email):
+        where = ",".join(channel.to)
+    else:
+        import json
+
+        where = json.dumps(list(channel.argv), ensure_ascii=False)
+    return f"{channel_name(channel)} {where}"
 
 
 class Smtp(NamedTuple):

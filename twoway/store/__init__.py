@@ -1,16 +1,22 @@
 """The store: SQLite in WAL mode, written by collectors, read by metrics.
 
-`database` holds every SQL statement; `schema` the tables and migrations; `derive`
-and `packing` the pure-Python steps between the posts collectors saw and the
-columns metrics count.
+`database` holds every SQL statement but the alert ledger's (`alert_ledger`); `schema`
+the tables and migrations; `derive` and `packing` the pure-Python steps between the
+posts collectors saw and the columns metrics count.
 """
 
+from twoway.store.alert_ledger import AlertLedger, ChannelDeliveries, Due, Firing, LedgerAlert
 from twoway.store.configured import store_path, store_policy
 from twoway.store.database import DoneMark, ImportRecord, SourceState, Store, StorePolicy, default_path
 from twoway.store.packing import MATCH_SEPARATOR, PAGE_COUNTS, RECORD_SEPARATOR, Page, unpack, voice
 from twoway.store.schema import SCHEMA_VERSION
 
 __all__ = [
+    "AlertLedger",
+    "ChannelDeliveries",
+    "Due",
+    "Firing",
+    "LedgerAlert",
     "MATCH_SEPARATOR",
     "PAGE_COUNTS",
     "RECORD_SEPARATOR",

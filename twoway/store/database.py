@@ -36,6 +36,7 @@ from twoway.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from twoway.model import Batch, Counters, Post
+    from twoway.store.alert_ledger import AlertLedger
 
 __all__ = ["DoneMark", "ImportRecord", "SourceState", "Store", "StorePolicy", "default_path"]
 
@@ -167,6 +168,8 @@ class SourceState(NamedTuple):
     last_error: str | None
     lease_owner: str | None
     lease_until: datetime | None
+    down_since: datetime | None = None
+    """The first failed poll since the last success: `source down > 30m` counts from it (SPEC §9)."""
 
 
 class Store:
@@ -249,6 +252,13 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    @property
+    def ledger(self) -> AlertLedger:
+        """The alert ledger over this connection (SPEC §9): its SQL lives in `alert_ledger`."""
+        from twoway.store.alert_ledger import AlertLedger
+
+        return AlertLedger(self)
 
     def _migrate(self, path: Path, deadline: float) -> None:
         """Bring the schema and the derived data up to date, under the exclusive lock.
@@ -421,7 +431,7 @@ class Store:
             self._record_import(batch)
             return
         self.conn.execute(
-            "UPDATE sources SET platform = ?, last_success = ?, last_error_at = NULL, "
+            "UPDATE sources SET platform = ?, last_success = ?, last_error_at = NULL, down_since = NULL, "
             "cursor = COALESCE(?, cursor), followers = COALESCE(?, followers), "
             "measures = COALESCE(?, measures) WHERE source_id = ?",
             (
@@ -828,13 +838,13 @@ class Store:
     def source_states(self) -> dict[str, SourceState]:
         rows = self.conn.execute(
             "SELECT source_id, platform, measures, cursor, followers, last_success, last_error_at,"
-            " last_error, lease_owner, lease_until FROM sources"
+            " last_error, lease_owner, lease_until, down_since FROM sources"
         )
         states = {}
         for r in rows:
             measures = None if r[2] is None else frozenset(p for p in r[2].split(",") if p in PARTS)
             states[r[0]] = SourceState(
-                r[0], r[1], measures, r[3], r[4], _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9])
+                r[0], r[1], measures, r[3], r[4], _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9]), _dt(r[10])
             )
         return states
 
@@ -849,9 +859,9 @@ class Store:
         with self.transaction():
             self._ensure_source(source_id, platform)
             self.conn.execute(
-                "UPDATE sources SET last_error_at = ?, last_error = ?, cursor = COALESCE(?, cursor)"
-                " WHERE source_id = ?",
-                (_ts(at), message, cursor, source_id),
+                "UPDATE sources SET last_error_at = ?, last_error = ?, cursor = COALESCE(?, cursor),"
+                " down_since = COALESCE(down_since, ?) WHERE source_id = ?",
+                (_ts(at), message, cursor, _ts(at), source_id),
             )
 
     def acquire_lease(self, source_id: str, platform: str, owner: str, now: datetime, seconds: int) -> bool:

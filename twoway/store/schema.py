@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -171,5 +171,43 @@ CREATE TABLE no_reply_needed (
 """No reply needed (SPEC §9): community messages staff marked done, kept apart from `posts`
 so a mark survives every re-derivation and is undone by deleting its row."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+_V5 = """
+CREATE TABLE alerts (
+    alert_key TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    goal TEXT,
+    source_id TEXT,
+    url TEXT,
+    at BIGINT,
+    fired_at BIGINT NOT NULL,
+    resolved_at BIGINT,
+    snoozed_until BIGINT
+);
+CREATE INDEX alerts_by_rule ON alerts (rule, resolved_at);
+CREATE TABLE alert_deliveries (
+    alert_key TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    sent_state TEXT,
+    sent_at BIGINT,
+    pending TEXT,
+    tries INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claimed_until BIGINT,
+    failed_at BIGINT,
+    last_error TEXT,
+    last_error_at BIGINT,
+    version INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (alert_key, channel)
+);
+CREATE INDEX alert_deliveries_by_rule ON alert_deliveries (rule, channel);
+ALTER TABLE sources ADD COLUMN down_since BIGINT;
+UPDATE sources SET down_since = last_error_at WHERE last_error_at IS NOT NULL
+"""
+"""Alerts (SPEC §9): what fires or fired, per rule, and per channel what it last accepted and
+the claim on the delivery being made (see `alert_ledger`); and since when a source is down,
+its first failed poll after its last success (a store from before knows only its last failure)."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 """Migration N brings the schema from version N to N+1; never edit a released one."""
