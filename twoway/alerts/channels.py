@@ -83,16 +83,6 @@ def subject(digest: Digest) -> str:
     return f"{digest.organization}: {digest.rule}" + (f" ({listed})" if listed else "")
 
 
-def _email_body(digest: Digest) -> str:
-    """The digest's summary, then each alert on a line of its own with its link."""
-    lines = [digest.text, ""] if digest.text else []
-    for alert in digest.alerts:
-        lines.append(" · ".join(p for p in (alert.state, alert.goal or alert.source, alert.url) if p))
-    if digest.more:
-        lines.append(f"and {digest.more} more")
-    return "\n".join(lines)
-
-
 async def _bounded(name: str, work: Awaitable[str], timeout: float) -> Outcome:
     try:
         return Outcome(True, await asyncio.wait_for(work, timeout))
@@ -116,7 +106,7 @@ async def _send(
     if isinstance(channel, Email):
         if smtp is None:
             raise _Failure("email needs [alerts] smtp")
-        return await _mail(smtp, channel.to, subject(digest), _email_body(digest), digest.generated_at, (), timeout)
+        return await _mail(smtp, channel.to, subject(digest), digest.text, digest.generated_at, (), timeout)
     if isinstance(channel, Command):
         return await _command(channel.argv, digest)
     return await _apprise(channel.urls, digest, timeout)
