@@ -34,6 +34,7 @@ __all__ = [
     "Dashboard",
     "Goal",
     "Organization",
+    "PostgresURL",
     "Source",
     "Target",
     "check_config",
@@ -85,6 +86,16 @@ class Credential(NamedTuple):
         return f"env {self.env}" if self.env is not None else f"keyring {self.keyring}"
 
 
+class PostgresURL(NamedTuple):
+    """`[dashboard] database` naming a PostgreSQL store (SPEC §11): a libpq URL, checked to
+    hold no password and to ask for TLS to any host that is not this machine."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
 class Organization(NamedTuple):
     name: str
     also: tuple[str, ...] = ()
@@ -96,7 +107,12 @@ class Organization(NamedTuple):
 class Dashboard(NamedTuple):
     refresh: int = 300
     window: int = 30 * DAY
-    database: Path | None = None
+    database: Path | PostgresURL | None = None
+    """A SQLite file, or a PostgreSQL server; `None` is the platform data dir's file."""
+    password: Credential | None = None
+    """The PostgreSQL role's password, when libpq's `.pgpass` does not give it."""
+    schema: str | None = None
+    """The PostgreSQL schema holding this organization's tables (one per organization)."""
     store_community_text: bool = False
     retain: int = 400 * DAY
     timeout: float = 10.0
@@ -337,6 +353,10 @@ class _Checker:
     def error(self, path: str, message: str) -> None:
         self.problems.append(self.format(path, message))
 
+    def failed(self, path: str) -> bool:
+        """Whether a problem was already reported at `path`: a key that depends on it stays quiet."""
+        return any(p.startswith(self.format(path, "")) for p in self.problems)
+
     def warn(self, path: str, message: str) -> None:
         self.warnings.append(self.format(path, message))
 
@@ -546,6 +566,97 @@ def _file(ck: _Checker, value: object, path: str, scope: _Scope) -> Path | None:
     return file if file.is_absolute() else ck.base / file
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_POSTGRES = re.compile(r"^postgres(ql)?:", re.IGNORECASE)
+_STRICT_SSL = ("require", "verify-ca", "verify-full")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NO_PASSWORD = (
+    'a password never sits in the URL: use [dashboard] password = { env = "NAME" } (or { keyring }),'
+    " or libpq's .pgpass"
+)
+
+
+def _database(ck: _Checker, value: object, path: str, scope: _Scope) -> Path | PostgresURL | None:
+    """A path is a SQLite file; a `postgresql://` URL a PostgreSQL store; any other URL a
+    mistake, never a relative file named after it."""
+    text = ck.string(value, path)
+    if text is None:
+        return None
+    text = text.strip()
+    if _POSTGRES.match(text):
+        return _postgres(ck, text, path)
+    if _URL.match(text):
+        ck.error(path, "not a store: a path (SQLite) or a postgresql:// URL")
+        return None
+    return _file(ck, text, path, scope)
+
+
+def _postgres(ck: _Checker, text: str, path: str) -> PostgresURL | None:
+    """No password in it; `sslmode=require` or stricter for a host that is not this machine
+    (a unix socket, `localhost` or a loopback address need none)."""
+    from urllib.parse import parse_qs, unquote
+
+    parts = urlsplit(text)
+    if not parts.scheme.lower().startswith("postgres") or not text[len(parts.scheme) :].startswith("://"):
+        ck.error(path, "expected a URL like postgresql://role@host/database")
+        return None
+    if any(c.isspace() for c in text):
+        ck.error(path, "a URL has no spaces")
+        return None
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if ":" in userinfo or "password" in query:
+        ck.error(path, _NO_PASSWORD)
+        return None
+    hosts = [unquote(_without_port(h)) for h in hostlist.split(",")]
+    hosts += [h for key in ("host", "hostaddr") for given in query.get(key, []) for h in given.split(",")]
+    remote = [h for h in hosts if h and not h.startswith(("/", "@")) and not is_loopback(h)]
+    sslmode = (query.get("sslmode") or [""])[-1]
+    if remote and sslmode not in _STRICT_SSL:
+        ck.error(
+            path,
+            f"{remote[0]} is not this machine: add sslmode=require (or verify-ca, verify-full) to the URL",
+        )
+        return None
+    return PostgresURL(text)
+
+
+def _without_port(host: str) -> str:
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rpartition(":")[0] if ":" in host else host
+
+
+def _postgres_only(ck: _Checker, path: str, scope: _Scope, key: str) -> bool:
+    """`password` and `schema` belong to a PostgreSQL `database`; with SQLite they are a mistake."""
+    if isinstance(scope.values.get("database"), PostgresURL):
+        return True
+    database = join_key(scope.path, "database")
+    if not ck.failed(database):
+        ck.error(path, f"{key} is for a PostgreSQL store (database = \"postgresql://...\"), not SQLite")
+    return False
+
+
+def _password(ck: _Checker, value: object, path: str, scope: _Scope) -> Credential | None:
+    credential = ck.credential(value, path)
+    return credential if credential is not None and _postgres_only(ck, path, scope, "password") else None
+
+
+def _schema(ck: _Checker, value: object, path: str, scope: _Scope) -> str | None:
+    """A PostgreSQL identifier twoway may create: lowercase, at most 63 characters, not `pg_`."""
+    name = ck.string(value, path)
+    if name is None:
+        return None
+    if not _SCHEMA.match(name) or len(name) > 63 or name.startswith("pg_"):
+        ck.error(
+            path,
+            f"{name!r} is not a schema name: lowercase letters, digits and _, not starting with a digit"
+            " or pg_, at most 63 characters",
+        )
+        return None
+    return name if _postgres_only(ck, path, scope, "schema") else None
+
+
 def _words(ck: _Checker, value: object, path: str, scope: _Scope) -> tuple[str, ...] | None:
     """Strings without repeats, in the order written."""
     items = ck.strings(value, path)
@@ -731,7 +842,9 @@ _DASHBOARD: Mapping[str, _Key] = {
     "retain": _Key(_duration),
     "timeout": _Key(_seconds),
     "thread_refresh": _Key(_duration),
-    "database": _Key(_file),
+    "database": _Key(_database),
+    "password": _Key(_password),  # after database: both are PostgreSQL's only
+    "schema": _Key(_schema),
     "store_community_text": _Key(_boolean),
     "max_response_bytes": _Key(_positive_int),
 }

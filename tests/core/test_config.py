@@ -14,6 +14,7 @@ import tomli
 
 from twoway.config import (
     Credential,
+    PostgresURL,
     check_config,
     find_config,
     format_duration,
@@ -358,6 +359,41 @@ def test_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("HOME", str(tmp_path))
     config = load_config(write(tmp_path, VALID + '[dashboard]\ndatabase = "~/riverside.db"\n'))
     assert config.dashboard.database == tmp_path / "riverside.db"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://twoway@db.example.org/twoway?sslmode=require",
+        "postgres://twoway@db.example.org:5433/twoway?sslmode=verify-full&application_name=twoway",
+        "postgresql://twoway@localhost/twoway",
+        "postgresql://twoway@127.0.0.1:5433/twoway",
+        "postgresql://twoway@[::1]/twoway",
+        "postgresql:///twoway",
+        "postgresql://%2Fvar%2Frun%2Fpostgresql/twoway",
+        "postgresql:///twoway?host=/var/run/postgresql&port=5433",
+    ],
+)
+def test_a_postgresql_url_selects_postgresql(tmp_path: Path, url: str) -> None:
+    """SPEC §11: TLS for a host that is not this machine; loopback and unix sockets need none."""
+    text = VALID + f'[dashboard]\ndatabase = "{url}"\nschema = "riverside"\npassword = {{ env = "TWOWAY_PG" }}\n'
+    dashboard = load_config(write(tmp_path, text)).dashboard
+    assert dashboard.database == PostgresURL(url) and str(dashboard.database) == url
+    assert dashboard.schema == "riverside" and dashboard.password == Credential(env="TWOWAY_PG")
+    assert not list(tmp_path.glob("postgres*"))  # never a file named after the URL
+
+
+def test_a_password_in_the_url_is_never_repeated(tmp_path: Path) -> None:
+    for url in ("postgresql://twoway:s3cret-pw@localhost/twoway", "postgresql://twoway@localhost/t?password=s3cret-pw"):
+        code, lines = check_config(write(tmp_path, VALID + f'[dashboard]\ndatabase = "{url}"\n'))
+        assert code == 2 and lines and not any("s3cret-pw" in line for line in lines)
+
+
+def test_a_schema_after_a_bad_database_says_only_what_is_wrong(tmp_path: Path) -> None:
+    text = VALID + '[dashboard]\ndatabase = "postgresql://db.example.org/t"\nschema = "riverside"\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert len(info.value.problems) == 1 and "dashboard.database" in info.value.problems[0]
 
 
 def test_no_goals_is_a_warning(tmp_path: Path) -> None:

@@ -14,7 +14,13 @@ __all__ = ["store_path", "store_policy"]
 
 
 def store_path(config: Config) -> Path:
-    return config.dashboard.database or default_path()
+    from twoway.config import PostgresURL
+    from twoway.errors import StoreError
+
+    database = config.dashboard.database
+    if isinstance(database, PostgresURL):  # never a file named after the URL
+        raise StoreError(f"{database}: this twoway has no PostgreSQL store yet")
+    return database or default_path()
 
 
 def store_policy(config: Config) -> StorePolicy:
