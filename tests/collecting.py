@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import io
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,14 +18,17 @@ from typing import Any, Generic, TypeVar
 import httpx
 import pytest
 
+from tests import pg
 from tests.fakes import Platform
 from tests.replay import ReplayServer, replay_server
 from twoway import plugins
 from twoway.cli import main
 from twoway.config import Source
+from twoway.errors import StoreError
 from twoway.model import Batch
 from twoway.plugin.http import Http
 from twoway.plugin.protocol import Context
+from twoway.store import Store
 
 W = TypeVar("W")
 REFRESH = 'thread_refresh = "1h"'
@@ -55,7 +57,7 @@ def write_config(tmp_path: Path, sources: str, goals: str = "", organization: st
     config = tmp_path / "config.toml"
     config.write_text(
         f'[organization]\nname = "Test Library"\n{organization}\n'
-        f'[dashboard]\ndatabase = "{tmp_path / "store.db"}"\ntimeout = "2s"\n{dashboard}\n\n{sources}\n{goals}\n',
+        f'[dashboard]\n{pg.current.dashboard(tmp_path)}\ntimeout = "2s"\n{dashboard}\n\n{sources}\n{goals}\n',
         encoding="utf-8",
     )
     return config
@@ -184,7 +186,11 @@ def poll(context: Context, now: datetime, cursor: str | None = None) -> Batch:
 
 def cursor(config: Path, sid: str) -> dict[str, Any]:
     """What the store remembers for a source between cycles (its cursor), `{}` before the first."""
-    with contextlib.closing(sqlite3.connect(config.parent / "store.db")) as db:
-        row = db.execute("SELECT cursor FROM sources WHERE source_id = ?", (sid,)).fetchone()
-    remembered: dict[str, Any] = json.loads(row[0]) if row and row[0] else {}
+    try:
+        store = Store.open_readonly(pg.current.location(config.parent))
+    except StoreError:  # no store yet
+        return {}
+    with contextlib.closing(store):
+        row = store.cursor(sid)
+    remembered: dict[str, Any] = json.loads(row) if row else {}
     return remembered

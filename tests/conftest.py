@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+from tests import pg
+
+if TYPE_CHECKING:
+    from twoway.store import PgTarget
+    from twoway.store.dialect import Postgres
+    from twoway.store.postgres import PgConnection
 
 # Textual drops colour under NO_COLOR, which would change every SVG snapshot.
 os.environ.pop("NO_COLOR", None)
@@ -42,6 +51,39 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer | str]:
+    """The session's PostgreSQL server (tests/pg.py), or why there is none."""
+    yield from pg.postgres_server()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[pg.Backend]:
+    """The test once on SQLite and once on PostgreSQL: `Scenario` and `write_config` store there.
+
+    A test's stores are left open as SQLite's may be; PostgreSQL's connections are closed after it."""
+    chosen = pg.Backend("sqlite")
+    opened: list[PgConnection] = []
+    if request.param == "postgres":
+        server = request.getfixturevalue("pg_server")
+        if isinstance(server, str):
+            pytest.skip(f"PostgreSQL: {server}")
+        chosen = pg.Backend("postgres", server)
+        from twoway.store import postgres
+
+        def connect(target: PgTarget, timeout: float) -> tuple[PgConnection, Postgres]:
+            conn, dialect = real(target, timeout)
+            opened.append(conn)
+            return conn, dialect
+
+        real = postgres.connect
+        monkeypatch.setattr(postgres, "connect", connect)
+    monkeypatch.setattr(pg, "current", chosen)
+    yield chosen
+    for conn in opened:
+        conn.close()
 
 
 # -- the real servers' share of the run (tests/real/), said at the end so CI's log shows it --

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from tests import pg
 from twoway.config import Config, Dashboard, Goal, Organization, Source, Target
 from twoway.metrics import build_report
 from twoway.model import PARTS, Account, Batch, Counters, Part, Post
@@ -49,8 +50,15 @@ def goal(name: str = "G", sources: Sequence[str] = ("src",), targets: Sequence[T
 class Scenario:
     def __init__(self, tmp: Path, config: Config | None = None) -> None:
         self.config = config or make_config()
-        self.path = tmp / "store.db"
+        self.path = pg.current.location(tmp)
+        """The store's file, or its PostgreSQL schema, on the test's backend (`tests.pg`)."""
         self.store = Store.open(self.path, self.policy)
+
+    @property
+    def file(self) -> Path:
+        """The SQLite file, for what only SQLite has."""
+        assert isinstance(self.path, Path), self.path
+        return self.path
 
     @property
     def policy(self) -> StorePolicy:

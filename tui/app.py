@@ -183,9 +183,9 @@ class TwowayApp(App[int]):
     ) -> Report:
         from twoway import clock
         from twoway.metrics import build_report
-        from twoway.store import Store, store_path, store_policy
+        from twoway.store import Store, store_location, store_policy
 
-        store = Store.open_readonly(store_path(self.config), store_policy(self.config))
+        store = Store.open_readonly(store_location(self.config), store_policy(self.config))
         try:
             now = clock.now()
             return build_report(

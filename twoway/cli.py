@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from twoway.periods import Period
     from twoway.progress import Progress, Tracker
     from twoway.report import Report
-    from twoway.store import Store, StorePolicy
+    from twoway.store import PgTarget, Store, StorePolicy
     from twoway.tui.prometheus import ProcessSeries
 
 __all__ = ["main"]
@@ -124,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     done.add_argument("url", metavar="URL", help="the message's link, as the waiting list shows it")
     done.add_argument("--undo", action="store_true", help="take the mark back")
 
+    commands.add_parser("migrate", parents=[common], help="create or upgrade the store's schema, then exit")
+
     forget = commands.add_parser("forget", parents=[common], help="remove everything a source stored")
     forget.add_argument("source", metavar="ID")
 
@@ -195,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check-config": _check_config,
             "done": _done,
             "forget": _forget,
+            "migrate": _migrate,
             "import": _import,
             "init": _init,
         }[args.command]
@@ -373,9 +376,9 @@ def _fresh_store(config: Config, *, poll: bool) -> Store:
     """The store opened read-only, after polling the sources that are due when allowed to."""
     from twoway.errors import StoreError
     from twoway.scheduler import due_sources, polled_sources
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
 
-    path, policy = store_path(config), store_policy(config)
+    path, policy = store_location(config), store_policy(config)
     if not poll:
         return Store.open_readonly(path, policy)
     try:
@@ -479,11 +482,11 @@ def _email_report(config: Config, report: Report, data: bytes, fmt: str, to: lis
 def _collect(args: argparse.Namespace) -> int:
     from twoway import clock
     from twoway.scheduler import polled_sources
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
 
     config = _load(args)
     demo = _is_demo(args)
-    store = wiring.open_demo_store(config) if demo else Store.open(store_path(config), store_policy(config))
+    store = wiring.open_demo_store(config) if demo else Store.open(store_location(config), store_policy(config))
     try:
         _prune(config, store, clock.now())
         with _serving_metrics(args, config, demo) as series:
@@ -561,14 +564,14 @@ def _done(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from twoway import clock
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
     from twoway.text import neutralize
 
     if _is_demo(args):
         raise UsageError("twoway done: not with --demo (the demo store is rebuilt on every run)")
     config = _load(args)
     now = clock.now()
-    store = Store.open(store_path(config), store_policy(config))
+    store = Store.open(store_location(config), store_policy(config))
     try:
         marks = store.unmark_done(args.url) if args.undo else store.mark_done(args.url, now)
     finally:
@@ -589,11 +592,25 @@ def _done(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    """`twoway migrate`: the store created or brought to this twoway's schema, for IT to run
+    alone before dashboards whose role only reads (SPEC §11)."""
+    from twoway.store import SCHEMA_VERSION, Store, store_location, store_policy
+
+    if _is_demo(args):
+        raise UsageError("twoway migrate: not with --demo (the demo store is rebuilt on every run)")
+    config = _load(args)
+    where = store_location(config)
+    Store.open(where, store_policy(config)).close()
+    print(f"{where}: schema {SCHEMA_VERSION}, up to date")
+    return EXIT_OK
+
+
 def _forget(args: argparse.Namespace) -> int:
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
 
     config = _load(args)
-    store = Store.open(store_path(config), store_policy(config))
+    store = Store.open(store_location(config), store_policy(config))
     try:
         removed = store.forget(args.source)
     finally:
@@ -608,7 +625,7 @@ def _import(args: argparse.Namespace) -> int:
 
     from twoway import clock, plugins, progress
     from twoway.model import Imported
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
 
     if _is_demo(args):
         raise UsageError("twoway import: not with --demo (the demo store is rebuilt on every run)")
@@ -637,7 +654,7 @@ def _import(args: argparse.Namespace) -> int:
         now = min(now, exported)
     except OSError:
         pass  # the importer says what is wrong with the file
-    db, policy = store_path(config), store_policy(config)
+    db, policy = store_location(config), store_policy(config)
     # a large archive takes a while: shown live on a terminal, gone before the one line below
     with progress.Tracker([source.id], progress.terminal(), reading=f"reading {path.name}") as tracker:
         tracker.started(source.id)
@@ -661,7 +678,7 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _known_posts(db: Path, policy: StorePolicy, source_id: str, batch: Batch) -> set[str]:
+def _known_posts(db: Path | PgTarget, policy: StorePolicy, source_id: str, batch: Batch) -> set[str]:
     """Which of the batch's posts the store already has; none without a store yet."""
     from twoway.errors import StoreError
     from twoway.store import Store

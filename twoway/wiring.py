@@ -112,9 +112,9 @@ def demo_config() -> Config:
 def open_demo_store(config: Config) -> Store:
     """The demo's store, filled with its generated history the first time."""
     from twoway import clock
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
 
-    store = Store.open(store_path(config), store_policy(config))
+    store = Store.open(store_location(config), store_policy(config))
     _fill_demo_store(store, clock.now())
     return store
 
@@ -137,10 +137,10 @@ def build_app(config: Config, *, demo: bool, series: ProcessSeries | None = None
     """The app on its store (the demo's filled temporary store, or the configured one) and its collectors."""
     from functools import partial
 
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
     from twoway.tui.app import TwowayApp
 
-    store = open_demo_store(config) if demo else Store.open(store_path(config), store_policy(config))
+    store = open_demo_store(config) if demo else Store.open(store_location(config), store_policy(config))
     return TwowayApp(config, store, partial(collector_factory, config, demo, series=series), demo=demo)
 
 
@@ -159,19 +159,19 @@ def serve_metrics(config: Config, demo: bool, host: str, port: int, series: Proc
     from twoway.metrics import build_report, source_report
     from twoway.report import Report, SourceReport
     from twoway.scheduler import polled_sources
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
     from twoway.tui.metrics_server import MetricsServer, health
     from twoway.tui.prometheus import ReportCollector
 
     def read_report() -> Report:
-        store = Store.open_readonly(store_path(config), store_policy(config))
+        store = Store.open_readonly(store_location(config), store_policy(config))
         try:
             return build_report(store, config, clock.now(), demo=demo)
         finally:
             store.close()
 
     def polled() -> list[SourceReport]:
-        store = Store.open_readonly(store_path(config), store_policy(config))
+        store = Store.open_readonly(store_location(config), store_policy(config))
         try:
             states = store.source_states()
         finally:

@@ -1,4 +1,5 @@
-"""`twoway collect --once` across sources: one source's failure never touches another."""
+"""`twoway collect --once` across sources: one source's failure never touches another.
+Every test on SQLite and on PostgreSQL (`backend`, tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ FEED = """<?xml version="1.0"?>
 <item><title>Storytime on Saturday</title><link>https://library.example/storytime</link>
 <guid>https://library.example/storytime</guid><pubDate>Mon, 29 Jun 2026 10:00:00 GMT</pubDate></item>
 </channel></rss>"""
+
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.fixture

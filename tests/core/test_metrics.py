@@ -14,6 +14,9 @@ from twoway.model import Account, Counters, Reaction
 from twoway.report import METRICS
 from twoway.store import Store
 
+pytestmark = pytest.mark.usefixtures("backend")
+"""Every test on SQLite and on PostgreSQL (tests/pg.py)."""
+
 
 @pytest.fixture
 def sc(tmp_path: Path) -> Scenario:

@@ -28,7 +28,7 @@ from twoway.config import load_config
 from twoway.model import Batch
 from twoway.progress import Tally
 from twoway.scheduler import backfilling
-from twoway.store import Store, store_path
+from twoway.store import Store, store_location
 
 
 @pytest.fixture
@@ -272,7 +272,7 @@ def test_backfilling_is_every_polled_source_without_a_successful_poll(
         '[[sources]]\nid = "page"\nplatform = "facebook"\npage_id = "1"\ntoken = { env = "PROGRESS_TEST_TOKEN" }\n'
     )
     config = load_config(config_path)
-    store = Store.open(store_path(config))
+    store = Store.open(store_location(config))
     try:
         # only files fill the CSV source; the Facebook page cannot poll without its token
         assert backfilling(config, store) == ["blog", "news"]

@@ -349,7 +349,7 @@ def test_an_unreadable_store_fails_the_scrape_in_one_line(failing: Scenario, mon
     monkeypatch.setenv("TWOWAY_NOW", at().isoformat())
     with _serving(failing) as url:
         failing.store.close()
-        for path in failing.path.parent.glob("store.db*"):
+        for path in failing.file.parent.glob("store.db*"):
             path.unlink()
         for page, status in (("metrics", 500), ("healthz", 503)):
             answer = httpx.get(f"{url}/{page}")

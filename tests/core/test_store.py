@@ -1,17 +1,21 @@
-"""The store on its own: transactions, readers beside a writer, leases, health, pruning, schema."""
+"""The store on its own: transactions, readers beside a writer, leases, health, pruning, schema.
+Every test runs on SQLite and on PostgreSQL (`backend`, tests/pg.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.pg import Backend
 from tests.scenario import NOW, ORG, Scenario, at, post
 from twoway.errors import StoreError
+from twoway.metrics import build_report
 from twoway.model import Counters
 from twoway.store import SCHEMA_VERSION, Store
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.fixture
@@ -19,7 +23,7 @@ def sc(tmp_path: Path) -> Scenario:
     return Scenario(tmp_path)
 
 
-def test_reader_sees_committed_data_while_a_writer_is_mid_transaction(sc: Scenario) -> None:
+def test_reader_sees_committed_data_while_a_writer_is_mid_transaction(sc: Scenario, backend: Backend) -> None:
     sc.write(post("b1", ORG, at(days=1)))
     reader = Store.open_readonly(sc.path)
     with sc.store.transaction():
@@ -28,7 +32,7 @@ def test_reader_sees_committed_data_while_a_writer_is_mid_transaction(sc: Scenar
         assert rows == [("b1",)]  # the half-written poll is invisible
     # a reader is one report's snapshot: what it read stays as it was; the next reader sees the poll
     assert reader.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (1,)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(backend.read_only_error):
         reader.conn.execute("DELETE FROM posts")
     reader.close()
     again = Store.open_readonly(sc.path)
@@ -41,6 +45,14 @@ def test_a_failed_batch_stores_nothing(sc: Scenario) -> None:
     with pytest.raises(ValueError):
         sc.store.write(sc.batch([post("b1", ORG, at(days=1)), bad]))
     assert sc.store.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (0,)
+
+
+def test_text_with_nul_and_controls_is_stored_and_read_back(sc: Scenario) -> None:
+    """PostgreSQL text holds no NUL: it goes, as every output drops C0 controls anyway (SPEC §8)."""
+    sc.write(post("b\x001", ORG, at(days=1), text="Story\x00time \x1b[31m#Kids", hashtags=("Kids\x00",)))
+    (report,) = build_report(sc.store, sc.config, NOW).goals
+    assert report.metrics["broadcast"] == 1
+    assert sc.store.texts("src", ["b\x001"]) in ({"b\x001": "Story\x00time \x1b[31m#Kids"}, {"b1": "Storytime \x1b[31m#Kids"})
 
 
 def test_lease_keeps_a_second_poller_out_until_it_expires(sc: Scenario) -> None:
@@ -99,10 +111,11 @@ def test_forget_removes_everything_of_one_source(sc: Scenario) -> None:
         assert sc.store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
 
 
-def test_schema_version_and_a_newer_store_is_refused(sc: Scenario) -> None:
-    assert sc.store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-    assert sc.store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    sc.store.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+def test_schema_version_and_a_newer_store_is_refused(sc: Scenario, backend: Backend) -> None:
+    assert sc.store.dialect.version(sc.store.conn) == SCHEMA_VERSION
+    if backend.name == "sqlite":
+        assert sc.store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    sc.store.dialect.set_version(sc.store.conn, SCHEMA_VERSION + 1)
     sc.store.close()
     with pytest.raises(StoreError, match="newer twoway"):
         Store.open(sc.path)
@@ -110,11 +123,11 @@ def test_schema_version_and_a_newer_store_is_refused(sc: Scenario) -> None:
         Store.open_readonly(sc.path)
 
 
-def test_reopening_keeps_the_salt(sc: Scenario) -> None:
+def test_reopening_keeps_the_salt(sc: Scenario, tmp_path: Path) -> None:
     first = sc.store.author_hash("mastodon", "alice")
     sc.store.close()
     assert Store.open(sc.path).author_hash("mastodon", "alice") == first
-    assert Scenario(sc.path.parent / "other").store.author_hash("mastodon", "alice") != first
+    assert Scenario(tmp_path / "other").store.author_hash("mastodon", "alice") != first
 
 
 def test_pruning_changes_no_metric_of_any_window(tmp_path: Path) -> None:
@@ -147,8 +160,10 @@ def test_pruning_changes_no_metric_of_any_window(tmp_path: Path) -> None:
     assert build_report(sc.store, sc.config, NOW) == before
 
 
-def test_a_new_store_is_readable_by_its_owner_only(sc: Scenario) -> None:
-    assert sc.path.stat().st_mode & 0o077 == 0
+def test_a_new_store_is_readable_by_its_owner_only(sc: Scenario, backend: Backend) -> None:
+    if backend.name != "sqlite":
+        pytest.skip("a file's mode: PostgreSQL's roles and grants say who reads (docs/library-system.md)")
+    assert sc.file.stat().st_mode & 0o077 == 0
 
 
 def test_coverage_is_recorded_once_and_a_schema_2_store_covers_from_its_earliest_post(sc: Scenario) -> None:
@@ -162,10 +177,10 @@ def test_coverage_is_recorded_once_and_a_schema_2_store_covers_from_its_earliest
     _back_to_schema_4(sc.store)
     sc.store.conn.execute("ALTER TABLE sources DROP COLUMN covers_from")
     sc.store.conn.execute("DROP TABLE no_reply_needed")  # schema 2 had neither
-    sc.store.conn.execute("PRAGMA user_version = 2")
+    sc.store.dialect.set_version(sc.store.conn, 2)
     sc.store.close()
     store = Store.open(sc.path, sc.policy)
-    assert store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert store.dialect.version(store.conn) == SCHEMA_VERSION
     assert store.coverage() == {"src": at(days=50)}
     store.close()
 
@@ -222,7 +237,7 @@ def _back_to_schema_4(store: Store) -> None:
     """What schema 5 added (the alert ledger, `down_since`), gone: a store as twoway left it before."""
     for statement in ("DROP TABLE alert_deliveries", "DROP TABLE alerts", "ALTER TABLE sources DROP COLUMN down_since"):
         store.conn.execute(statement)
-    store.conn.execute("PRAGMA user_version = 4")
+    store.dialect.set_version(store.conn, 4)
 
 
 def test_down_since_is_the_first_failure_after_the_last_success_and_a_schema_4_store_knows_its_last(

@@ -658,14 +658,14 @@ def backfilling_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     library-bluesky fails until `TWOWAY_DEMO_FAIL` is unset."""
     from functools import partial
 
-    from twoway.store import Store, store_path, store_policy
+    from twoway.store import Store, store_location, store_policy
     from twoway.wiring import collector_factory
 
     monkeypatch.setenv("TWOWAY_NOW", NOW)
     monkeypatch.setenv("TWOWAY_DEMO_FAIL", "library-bluesky=HTTP 503")
     config = demo_config()
     config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "empty.db"))
-    store = Store.open(store_path(config), store_policy(config))
+    store = Store.open(store_location(config), store_policy(config))
     yield TwowayApp(config, store, partial(collector_factory, config, True), demo=True)
     store.close()
 

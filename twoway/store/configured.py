@@ -6,21 +6,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twoway.store.database import StorePolicy, default_path
+from twoway.store.postgres import PgTarget
 
 if TYPE_CHECKING:
     from twoway.config import Config
 
-__all__ = ["store_path", "store_policy"]
+__all__ = ["store_location", "store_policy"]
 
 
-def store_path(config: Config) -> Path:
+def store_location(config: Config) -> Path | PgTarget:
+    """The SQLite file, or the PostgreSQL server and schema, with the password if one is configured."""
     from twoway.config import PostgresURL
-    from twoway.errors import StoreError
 
-    database = config.dashboard.database
-    if isinstance(database, PostgresURL):  # never a file named after the URL
-        raise StoreError(f"{database}: this twoway has no PostgreSQL store yet")
-    return database or default_path()
+    dashboard = config.dashboard
+    if not isinstance(dashboard.database, PostgresURL):
+        return dashboard.database or default_path()
+    credential = dashboard.password
+    password = credential.resolve() if credential is not None else None
+    unset = str(credential) if credential is not None and password is None else None
+    return PgTarget(dashboard.database.url, dashboard.schema, password, unset)
 
 
 def store_policy(config: Config) -> StorePolicy:

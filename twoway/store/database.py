@@ -1,4 +1,4 @@
-"""The SQLite store: the only place that speaks SQL.
+"""The store, on SQLite or PostgreSQL: the only place that speaks SQL.
 
 Collectors hand it `Batch`es; it writes each in one transaction, so a crash loses at
 most that poll and readers never see half of one. Storing the same batch twice
@@ -9,8 +9,9 @@ posts and the organization's accounts, per thread, whenever a thread changes or 
 set of organization accounts does. The metrics engine then only counts rows with
 indexed range scans instead of walking reply trees at read time.
 
-The SQL stays within what PostgreSQL also runs (no SQLite-only functions), so a
-shared store can follow without touching metrics or views.
+The SQL is the same on both (no SQLite-only functions); `dialect` says where the two
+differ (placeholders, column types, the schema version, how transactions begin) and
+`postgres` how PostgreSQL is reached.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from twoway.errors import StoreError
 from twoway.hours import OpeningHours
 from twoway.matching import matched_keywords, normalize_hashtag, normalize_link
 from twoway.report import PARTS, Part
 from twoway.store.derive import Derivation, ThreadPost
+from twoway.store.dialect import SQLITE, Connection, Dialect, Lock
 from twoway.store.packing import Page, page, voice
+from twoway.store.postgres import PgTarget
 from twoway.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -70,10 +73,6 @@ _BUSY_MS = 30_000
 _NO_STORE = "no store yet: run `twoway collect --once` first"
 
 
-def _user_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchall()[0][0])
-
-
 def _busy(error: sqlite3.Error) -> bool:
     return str(error).startswith(("database is locked", "database is busy"))
 
@@ -102,6 +101,16 @@ def _open_error(path: Path, policy: StorePolicy, error: sqlite3.Error, doing: st
             f" within {policy.timeout:g} s ([dashboard] timeout): try again"
         )
     return StoreError(f"{path}: {doing}: {error}")
+
+
+def _readable(name: Path | PgTarget, version: int) -> None:
+    """A reader never migrates: a store to create or upgrade says what to run."""
+    if version == 0:  # created a moment ago, its tables not committed yet (or never)
+        raise StoreError(f"{name}: {_NO_STORE}")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{name}: made by a newer twoway (schema {version}); upgrade twoway")
+    if version < SCHEMA_VERSION:
+        raise StoreError(f"{name}: older schema {version}: run `twoway migrate` to upgrade it")
 
 
 class StorePolicy(NamedTuple):
@@ -175,10 +184,13 @@ class SourceState(NamedTuple):
 class Store:
     """A connection to the store; `Store.open` for writers, `Store.open_readonly` for readers."""
 
-    def __init__(self, conn: sqlite3.Connection, policy: StorePolicy, *, readonly: bool) -> None:
+    def __init__(
+        self, conn: Connection, policy: StorePolicy, *, readonly: bool, dialect: Dialect = SQLITE
+    ) -> None:
         self.conn = conn
         self.policy = policy
         self.readonly = readonly
+        self.dialect = dialect
         self._dirty: set[tuple[str, str, int]] = set()
         self._lock = threading.RLock()
         self._salt = self._meta("salt") or ""
@@ -186,7 +198,7 @@ class Store:
     # -- opening -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, policy: StorePolicy = StorePolicy()) -> Store:
+    def open(cls, path: Path | PgTarget, policy: StorePolicy = StorePolicy()) -> Store:
         """Open for writing, creating and migrating as needed.
 
         Many processes may open a new store at once (`collect` from cron, a `snapshot`):
@@ -194,8 +206,10 @@ class Store:
         the schema version again, so one migrates and the others find it done. Waiting for
         another's migration takes at most `policy.timeout`, then a `StoreError` says so.
         """
-        path = path.expanduser()
         deadline = time.monotonic() + policy.timeout
+        if isinstance(path, PgTarget):
+            return cls._open_postgres(path, policy, deadline)
+        path = path.expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():  # the store holds community data: readable by its owner only
@@ -220,8 +234,26 @@ class Store:
         return store
 
     @classmethod
-    def open_readonly(cls, path: Path, policy: StorePolicy = StorePolicy()) -> Store:
-        """Open for reading only: a snapshot that does not poll never writes."""
+    def _open_postgres(cls, target: PgTarget, policy: StorePolicy, deadline: float) -> Store:
+        from twoway.store.postgres import connect, failures
+
+        conn, dialect = connect(target, policy.timeout)
+        with failures(target, policy.timeout, conn, "cannot open the store"):
+            store = cls(conn, policy, readonly=False, dialect=dialect)
+            store._migrate(target, deadline)
+            store._salt = store._meta("salt") or ""
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path | PgTarget, policy: StorePolicy = StorePolicy()) -> Store:
+        """Open for reading only: a snapshot that does not poll never writes.
+
+        The connection is one read transaction for its life (a report's): every query sees
+        the same committed state, never a source's status from before a poll beside its
+        posts after.
+        """
+        if isinstance(path, PgTarget):
+            return cls._open_postgres_readonly(path, policy)
         path = path.expanduser()
         if not path.exists():
             raise StoreError(f"{path}: {_NO_STORE}")
@@ -232,23 +264,29 @@ class Store:
         except sqlite3.Error as e:
             raise StoreError(f"{path}: cannot read the store: {e}") from None
         try:
-            version = _user_version(conn)
+            version = SQLITE.version(conn)
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
         except sqlite3.Error as e:
             conn.close()
             raise _open_error(path, policy, e, "cannot read the store") from None
         if version != SCHEMA_VERSION:
             conn.close()
-        if version == 0:  # created a moment ago, its tables not committed yet (or never)
-            raise StoreError(f"{path}: {_NO_STORE}")
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
-        if version < SCHEMA_VERSION:
-            raise StoreError(f"{path}: older schema {version}: run `twoway collect --once` to migrate it")
-        # One read transaction for the connection's life (a report's): every query sees the
-        # same committed state, never a source's status from before a poll beside its posts after.
-        conn.execute("BEGIN")
+        _readable(path, version)
+        conn.execute(SQLITE.read)
         return cls(conn, policy, readonly=True)
+
+    @classmethod
+    def _open_postgres_readonly(cls, target: PgTarget, policy: StorePolicy) -> Store:
+        from twoway.store.postgres import connect, failures
+
+        conn, dialect = connect(target, policy.timeout)
+        with failures(target, policy.timeout, conn, "cannot read the store"):
+            version = dialect.version(conn)
+            if version != SCHEMA_VERSION:
+                conn.close()
+            _readable(target, version)
+            conn.execute(dialect.read)
+            return cls(conn, policy, readonly=True, dialect=dialect)
 
     def close(self) -> None:
         self.conn.close()
@@ -260,47 +298,48 @@ class Store:
 
         return AlertLedger(self)
 
-    def _migrate(self, path: Path, deadline: float) -> None:
+    def _migrate(self, name: Path | PgTarget, deadline: float) -> None:
         """Bring the schema and the derived data up to date, under the exclusive lock.
 
         Only a store that needs it takes the lock; the version is read again once it is
         held, since another process may have migrated it while this one waited.
         """
-        version = _user_version(self.conn)
+        version = self.dialect.version(self.conn)
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
+            raise StoreError(f"{name}: made by a newer twoway (schema {version}); upgrade twoway")
         if version == SCHEMA_VERSION and self._meta("derived_with") == self.policy.signature:
             return
         remaining = max(deadline - time.monotonic(), 0.001)
-        self.conn.execute(f"PRAGMA busy_timeout = {int(remaining * 1000) or 1}")
-        with self.transaction("EXCLUSIVE"):
-            version = _user_version(self.conn)
+        with self.transaction("EXCLUSIVE", wait_ms=int(remaining * 1000)):
+            self.dialect.create_schema(self.conn)
+            version = self.dialect.version(self.conn)
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{path}: made by a newer twoway (schema {version}); upgrade twoway")
+                raise StoreError(f"{name}: made by a newer twoway (schema {version}); upgrade twoway")
             for target in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
-                        self.conn.execute(statement)
+                        self.conn.execute(self.dialect.ddl(statement))
                 if target == 0:
                     import secrets
 
                     self.conn.execute(
                         "INSERT INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_hex(16),)
                     )
-                self.conn.execute(f"PRAGMA user_version = {target + 1}")
+                self.dialect.set_version(self.conn, target + 1)
             self._salt = self._meta("salt") or ""
             if self._meta("derived_with") != self.policy.signature:
                 self._derive_all()
                 self._set_meta("derived_with", self.policy.signature)
 
     @contextmanager
-    def transaction(self, lock: Literal["IMMEDIATE", "EXCLUSIVE"] = "IMMEDIATE") -> Iterator[None]:
-        """One write transaction; `BEGIN IMMEDIATE` so two writers queue instead of failing.
+    def transaction(self, lock: Lock = "IMMEDIATE", *, wait_ms: int = 0) -> Iterator[None]:
+        """One write transaction, begun so that two writers queue instead of failing (`dialect`).
 
         The lock lets polls write from worker threads through this one connection.
         """
         with self._lock:
-            self.conn.execute(f"BEGIN {lock}")
+            for statement in self.dialect.begin(lock, wait_ms):
+                self.conn.execute(statement)
             self._dirty = set()
             try:
                 yield
@@ -313,7 +352,7 @@ class Store:
     def _meta(self, key: str) -> str | None:
         try:
             row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError:
+        except self.dialect.missing_table:
             return None
         return None if row is None else str(row[0])
 
