@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.core.test_cli import NOW
+from tests.core.test_cli import NOW, run
+from tests.core.test_report_html import _hostile
 from tests.smtp import smtp_server
 from twoway import cli, wiring
 from twoway.alerts.model import Alerts, Smtp
@@ -65,6 +66,31 @@ def _snapshot_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     assert cli.main(["snapshot", "--demo", "--format", "json", "--period", "2026-10"]) == 0
     data: dict[str, Any] = json.loads(capsys.readouterr().out)
     return data
+
+
+def test_from_a_configuration_file_with_hostile_names(tmp_path: Path) -> None:
+    """`[alerts] smtp` as the file says it, a whole process, a store with hostile names: the
+    subject stays one line of inert text, the attachment is the file `-o` writes."""
+    config = _hostile(tmp_path)
+    out = tmp_path / "report.html"
+    env = {"TWOWAY_NOW": "2026-06-30T12:00:00Z"}
+    with smtp_server() as server:
+        with config.open("a", encoding="utf-8") as toml:
+            toml.write(f'[alerts]\nsmtp = {{ host = "127.0.0.1", port = {server.port}, starttls = false,'
+                       ' from = "dash@riverside.example" }\n')
+        result = run("--config", str(config), "report", "--no-poll", "--period", "2026-05", "-o", str(out),
+                     "--email", "director@riverside.example", env=env)
+        assert result.returncode == 0, result.stderr
+        (received,) = server.received
+    assert result.stdout == "" and result.stderr == ""
+    message = received.message
+    assert not message.defects and message["Bcc"] is None
+    assert message["Subject"].strip() == "Riverside <Library> & \\u202eFriends: the twoway report for May 2026"
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == "twoway-report-2026-05.html"
+    assert attachment.get_content() == out.read_text(encoding="utf-8")
+    body = message.get_body(("plain",))
+    assert body is not None and "\u202e" not in body.get_content() and "\x1b" not in body.get_content()
 
 
 def test_markdown_goes_as_a_markdown_attachment(demo_with_smtp: Config, monkeypatch: pytest.MonkeyPatch) -> None:
