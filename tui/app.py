@@ -21,7 +21,7 @@ import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -43,9 +43,11 @@ if TYPE_CHECKING:
     from twoway.plugin import Collector
     from twoway.report import Report
     from twoway.scheduler import CollectorFor
-    from twoway.store import Store
+    from twoway.store import AlertLedger, ChannelDeliveries, LedgerAlert, Store
 
 __all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "TwowayApp", "run_dashboard"]
+
+T = TypeVar("T")
 
 CollectorFactory = Callable[["httpx.AsyncClient", "dict[str, Collector]"], "CollectorFor"]
 """Makes each source's collector around the app's HTTP client, keeping them in the dict
@@ -129,6 +131,8 @@ class TwowayApp(App[int]):
         self._collector_for: CollectorFor | None = None
         self._collectors: dict[str, Collector] = {}
         """Each source's collector, made once by `make_collectors` and kept for the process."""
+        self._alerting = False
+        """An alert evaluation is running: a cycle ending meanwhile starts none."""
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -250,6 +254,37 @@ class TwowayApp(App[int]):
         self._count_backfilling()
         self._tell_failures(results)
         self.refresh_report(self.window)
+        if self.config.alerts.rules and not self._alerting:  # one evaluation at a time, beside the polls
+            self._alerting = True
+            self.run_worker(self._alert(), name="alerts", group="alerts", exit_on_error=False)
+
+    async def _alert(self) -> None:
+        """Evaluate after a cycle, as every process that polled does (SPEC §9): the store read and
+        written in threads, the deliveries on the network, so neither the UI nor the next poll waits."""
+        from twoway.alerts.evaluate import after_poll
+
+        try:
+            await after_poll(self.store, self.config, client=self._client, threads=True)
+        finally:
+            self._alerting = False
+
+    def firing_alerts(self) -> list[LedgerAlert]:
+        """What fires now, from the store's ledger: what this app shows (app, bell, desktop). It reads
+        SQLite on a connection of its own: call it from a thread worker."""
+        return self._read_ledger(lambda ledger: ledger.firing())
+
+    def alert_deliveries(self) -> list[ChannelDeliveries]:
+        """Each claimed channel's last delivery and failure, for the sources screen (from a thread worker)."""
+        return self._read_ledger(lambda ledger: ledger.deliveries())
+
+    def _read_ledger(self, read: Callable[[AlertLedger], T]) -> T:
+        from twoway.store import Store, store_location, store_policy
+
+        store = Store.open_readonly(store_location(self.config), store_policy(self.config))
+        try:
+            return read(store.ledger)
+        finally:
+            store.close()
 
     def _count_backfilling(self) -> None:
         from twoway.scheduler import backfilling, polled_sources

@@ -20,6 +20,7 @@ from twoway.errors import TwowayError, UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from twoway.alerts.evaluate import Evaluation
     from twoway.config import Config, Source
     from twoway.model import Batch
     from twoway.periods import Period
@@ -110,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check-config", parents=[common], help="validate the configuration")
 
+    alerts = commands.add_parser(
+        "alerts", parents=[common], help="what fires now (exit 1 when something does); --once sends, --test tries"
+    )
+    alerts.add_argument("--format", choices=("text", "json"), default="text")
+    alerting = alerts.add_mutually_exclusive_group()
+    alerting.add_argument("--once", action="store_true", help="evaluate and send what is due, as after a poll")
+    alerting.add_argument("--test", action="store_true", help="send a test through every channel and say how it went")
+
     imports = commands.add_parser(
         "import", parents=[common], help="read an export, an archive or a CSV file into a source"
     )
@@ -195,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "report": _publish,
             "collect": _collect,
             "check-config": _check_config,
+            "alerts": _alerts,
             "done": _done,
             "forget": _forget,
             "migrate": _migrate,
@@ -242,14 +252,25 @@ def _poll(
     import httpx
 
     from twoway import clock
+    from twoway.alerts.evaluate import after_poll
     from twoway.scheduler import poll_once
 
     async def cycle() -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:
             make = wiring.collector_factory(config, demo, client, {}, series=series)
-            return await poll_once(store, sources, make, clock.now, deadline=deadline, progress=progress)
+            results = await poll_once(store, sources, make, clock.now, deadline=deadline, progress=progress)
+            _tell_alerts(await after_poll(store, config, client=client))  # its deliveries finish here
+            return results
 
     return asyncio.run(cycle())
+
+
+def _tell_alerts(evaluation: Evaluation | None) -> None:
+    """A delivery that failed, in one line on stderr; the exit code stays the poll's."""
+    if evaluation is not None:
+        from twoway.alerts.command import tell
+
+        tell(evaluation, sys.stdout, sys.stderr, quiet=True)
 
 
 def _backfills(config: Config, store: Store) -> Tracker:
@@ -516,9 +537,15 @@ def _collect_forever(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        from twoway.alerts.evaluate import after_poll
+
+        async def alert() -> None:
+            _tell_alerts(await after_poll(store, config, client=client))
+
         client = httpx.AsyncClient()
         factory = wiring.collector_factory(config, demo, client, {}, series=series)
         pruned = now()
+        alerting: asyncio.Task[None] | None = None
         while not stop.is_set():
             if (now() - pruned).total_seconds() >= 86400:
                 pruned = now()
@@ -528,11 +555,15 @@ def _collect_forever(
                 with _backfills(config, store) as tracker:
                     results = await poll_once(store, due, factory, now, progress=tracker)
                 _tell(results, tracker)
+                if alerting is None or alerting.done():  # deliveries go on beside the next polls
+                    alerting = asyncio.create_task(alert())
             shortest = min(s.interval for s in config.sources)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(shortest, 60))
             except asyncio.TimeoutError:
                 pass
+        if alerting is not None:
+            await alerting  # bounded by the timeout
         await client.aclose()
 
     asyncio.run(run())
@@ -540,8 +571,33 @@ def _collect_forever(
 
 
 def _prune(config: Config, store: Store, now: datetime) -> None:
-    """Counter history and community text older than `retain` go; everything else stays."""
+    """Counter history, community text and alerts resolved longer than `retain` ago go; everything else stays."""
     store.prune(now - timedelta(seconds=config.dashboard.retain))
+    store.ledger.prune(now - timedelta(seconds=config.dashboard.retain))
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    """`twoway alerts`: what fires now; `--once` evaluates and sends; `--test` tries every channel (SPEC §9)."""
+    from twoway import clock
+    from twoway.alerts import command
+    from twoway.alerts.channels import deliver
+    from twoway.store import Store, store_location, store_policy
+
+    config = _load(args)
+    now = clock.now()
+    if args.test:
+        return command.trial(config, now, deliver, sys.stdout)
+    if _is_demo(args):
+        store = wiring.open_demo_store(config)
+    else:
+        path, policy = store_location(config), store_policy(config)
+        store = Store.open(path, policy) if args.once else Store.open_readonly(path, policy)
+    try:
+        if args.once:
+            return command.once(store, config, now, args.format, deliver, sys.stdout, sys.stderr)
+        return command.show(store, config, now, args.format, sys.stdout)
+    finally:
+        store.close()
 
 
 def _check_config(args: argparse.Namespace) -> int:

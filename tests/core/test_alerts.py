@@ -1,5 +1,6 @@
 """Alert evaluation (SPEC §9) in-process: the conditions, the ledger's once, repeat, quiet hours,
-retries, on a hand-built store, with a recording channel and an injected clock."""
+retries, on a hand-built store, with a recording channel and an injected clock. Every test runs
+on SQLite and on PostgreSQL (`backend`, tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from twoway.alerts.model import Alerts, Channel, Digest, Rule, Smtp, Webhook
 from twoway.config import Config, Credential, Organization
 from twoway.hours import parse_hours
 from twoway.store import Store
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 HOOK = Webhook(Credential(env="TWOWAY_TEST_HOOK"))
 WAITING = Rule("Questions waiting", "waiting > 2h", "waiting", 7200, (), ("app", HOOK))

@@ -24,11 +24,24 @@ from twoway.alerts.digest import make_digest
 from twoway.alerts.model import Alert, Apprise, Command, Digest, Email, Rule, Smtp, Webhook, channel_id
 
 if TYPE_CHECKING:
+    import httpx
+
     from twoway.config import Config
     from twoway.report import Report
     from twoway.store import AlertLedger, Due, Firing, Store
 
-__all__ = ["Deliver", "Evaluation", "Outcome", "Sent", "alerts_report", "evaluate", "firing", "held"]
+__all__ = [
+    "Deliver",
+    "Evaluation",
+    "Outcome",
+    "Sent",
+    "after_poll",
+    "alerts_report",
+    "as_alerts",
+    "evaluate",
+    "firing",
+    "held",
+]
 
 T = TypeVar("T")
 Claimed = Webhook | Email | Command | Apprise
@@ -236,3 +249,34 @@ async def evaluate(
         Sent(c.rule.name, channel_id(c.channel), len(c.won), o.ok, o.detail) for c, o in zip(claims, outcomes)
     )
     return Evaluation(as_alerts(found, report), sent, held(config, now))
+
+
+def _read_report(config: Config, now: datetime) -> Report:
+    """The report on a read-only connection of its own, which never sees a poll's write half done."""
+    from twoway.store import Store, store_location, store_policy
+
+    store = Store.open_readonly(store_location(config), store_policy(config))
+    try:
+        return alerts_report(store, config, now)
+    finally:
+        store.close()
+
+
+async def after_poll(
+    store: Store, config: Config, *, client: httpx.AsyncClient | None = None, threads: bool = False
+) -> Evaluation | None:
+    """What every process that polled runs after its cycle: evaluate the store now and send
+    through the channels (webhooks on the process's shared `client`). With `threads` (the live
+    app), the report is read on a connection of its own and the store's steps run in threads,
+    so the event loop only waits on the network. `None` without rules."""
+    if not config.alerts.rules:
+        return None
+    from functools import partial
+
+    from twoway import clock
+    from twoway.alerts.channels import deliver
+
+    now = clock.now()
+    report = await asyncio.to_thread(_read_report, config, now) if threads else alerts_report(store, config, now)
+    offload = asyncio.to_thread if threads else _inline
+    return await evaluate(store, config, report, partial(deliver, client=client), offload=offload)
