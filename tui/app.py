@@ -2,7 +2,9 @@
 
 Data flow (SPEC §1, one way): polls write the store, a thread worker reads it into a
 frozen `Report`, the report comes back as a message and lands on `TwowayApp.report`,
-and every screen watches that one attribute. The UI never reads the store itself.
+and every screen watches that one attribute. The UI never reads the store itself; a
+goal screen's `x` ("no reply needed", SPEC §9) asks the app, whose thread worker marks
+the message through the writer and reads the report again.
 
 Collection: each poll cycle is an async worker around `twoway.scheduler.poll_once`,
 so the network waits never block the UI. A source is never polled twice at once
@@ -43,7 +45,8 @@ if TYPE_CHECKING:
     from twoway.plugin import Collector
     from twoway.report import Report
     from twoway.scheduler import CollectorFor
-    from twoway.store import AlertLedger, ChannelDeliveries, LedgerAlert, Store
+    from twoway.store import AlertLedger, ChannelDeliveries, DoneMark, LedgerAlert, Store
+    from twoway.tui.screens.goal import GoalScreen
 
 __all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "TwowayApp", "run_dashboard"]
 
@@ -133,6 +136,8 @@ class TwowayApp(App[int]):
         """Each source's collector, made once by `make_collectors` and kept for the process."""
         self._alerting = False
         """An alert evaluation is running: a cycle ending meanwhile starts none."""
+        self._marked: list[str] = []
+        """The links `x` marked "no reply needed" in this run, the latest last: what `u` takes back."""
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -214,6 +219,48 @@ class TwowayApp(App[int]):
 
     def on_twoway_app_report_ready(self, message: ReportReady) -> None:
         self.report = message.report
+
+    # -- no reply needed (SPEC §9): x on a goal's waiting list -----------------------
+
+    def on_goal_screen_mark_done(self, message: GoalScreen.MarkDone) -> None:
+        """`x` marks a link; `u` (no link) takes back this run's last mark."""
+        if message.url is not None:
+            self.mark_done(message.url, undo=False)
+        elif self._marked:
+            self.mark_done(self._marked.pop(), undo=True)
+        else:
+            self.notify(
+                "x marks a waiting message; `twoway done --undo URL` takes back an older mark.",
+                title="Nothing to undo",
+                severity="warning",
+                markup=False,
+            )
+
+    @work(thread=True, group="done", exit_on_error=False)
+    def mark_done(self, url: str, *, undo: bool) -> None:
+        """On the writer, off the event loop: finding a link reads the whole store."""
+        from twoway import clock
+
+        marks = self.store.unmark_done(url) if undo else self.store.mark_done(url, clock.now())
+        self.call_from_thread(self._said_done, url, marks, undo)
+
+    def _said_done(self, url: str, marks: tuple[DoneMark, ...], undo: bool) -> None:
+        from twoway.tui.render import clean, local
+
+        if not marks:
+            why = "no longer in the store" if undo else "no longer waiting: answered or gone"
+            self.notify(f"{clean(url)} is {why}", title="Not changed", severity="warning", markup=False)
+            return
+        if not undo:
+            self._marked.append(url)
+        written = local(marks[0].written_at, self.config.organization.timezone)
+        sources = ", ".join(clean(m.source_id) for m in marks)
+        said = f"{sources}: the message of {written:%Y-%m-%d %H:%M}"
+        if undo:
+            self.notify(f"{said} is no longer marked done", title="Mark taken back", markup=False)
+        else:
+            self.notify(f"{said} leaves the waiting list (u takes it back)", title="No reply needed", markup=False)
+        self.refresh_report(self.window)
 
     # -- collecting: sources → store (async) ------------------------------------------
 

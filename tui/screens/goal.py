@@ -3,7 +3,9 @@ for a response.
 
 `o` opens the selected broadcast or waiting message: only an http(s) URL, and only in a browser
 when there is a display; over SSH the URL is shown and copied with OSC 52 instead,
-so a text browser never takes over the terminal (SPEC §8).
+so a text browser never takes over the terminal (SPEC §8). `x` marks the selected waiting
+message "no reply needed" and `u` takes back the last mark (SPEC §9): the screen asks the
+app (`MarkDone`), which owns the store, and the list follows the report that comes back.
 
 The first line (`TitleBar`) is docked: the goal's name, its status and DEMO stay in
 view while the rest scrolls. Under it, the goal's `description` (the purpose behind it),
@@ -26,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
@@ -142,7 +145,16 @@ class GoalScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("o", "open", "Open link"),
+        Binding("x", "done", "Done"),
+        Binding("u", "undo_done", "Undo x", show=False),
     ]
+
+    class MarkDone(Message):
+        """Mark a waiting message "no reply needed" (`url`), or take the last mark back (`None`)."""
+
+        def __init__(self, url: str | None) -> None:
+            super().__init__()
+            self.url = url
 
     def __init__(self, goal_name: str) -> None:
         super().__init__()
@@ -396,6 +408,18 @@ class GoalScreen(Screen[None]):
         if not items or table.row_count == 0:
             return None
         return items[min(table.cursor_row, len(items) - 1)].url
+
+    def action_done(self) -> None:
+        """`x`: the selected waiting message needs no reply; a broadcast cannot be marked."""
+        goal = self._goal(getattr(self.app, "report", None))
+        table = self.query_one("#waiting", DataTable)
+        if self.query_one("#broadcasts", DataTable).has_focus or goal is None or not goal.waiting:
+            self.notify("x marks a message of the waiting list: select one there.", severity="warning")
+            return
+        self.post_message(self.MarkDone(goal.waiting[min(table.cursor_row, len(goal.waiting) - 1)].url))
+
+    def action_undo_done(self) -> None:
+        self.post_message(self.MarkDone(None))
 
     def action_open(self) -> None:
         url = self.selected_url()

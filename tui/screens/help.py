@@ -31,6 +31,8 @@ KEYS = (
     ("enter", "open the selected goal: its sources and waiting list; on a waiting message, open it"),
     ("v", "switch between the goal panels and the compact overview, one row per goal"),
     ("o", "on a goal: open the selected link (or copy it, without a display)"),
+    ("x", "on a goal's waiting list: no reply needed (a “thanks!”): it leaves the list, its counts stay"),
+    ("u", "on a goal: take back the last x"),
     ("escape", "back"),
     ("r", "poll every source now"),
     ("w", "cycle the window: each goal's own, 7d, 30d, 90d"),
