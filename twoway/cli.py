@@ -245,8 +245,9 @@ def _poll(
     deadline: float | None = None,
     progress: Progress | None = None,
     series: ProcessSeries | None = None,
+    elsewhere: dict[str, str] | None = None,
 ) -> dict[str, str | None]:
-    """One cycle over `sources`."""
+    """One cycle over `sources`; `elsewhere` hears of those another process polls."""
     import asyncio
 
     import httpx
@@ -258,7 +259,9 @@ def _poll(
     async def cycle() -> dict[str, str | None]:
         async with httpx.AsyncClient() as client:
             make = wiring.collector_factory(config, demo, client, {}, series=series)
-            results = await poll_once(store, sources, make, clock.now, deadline=deadline, progress=progress)
+            results = await poll_once(
+                store, sources, make, clock.now, deadline=deadline, progress=progress, elsewhere=elsewhere
+            )
             _tell_alerts(await after_poll(store, config, client=client))  # its deliveries finish here
             return results
 
@@ -512,8 +515,12 @@ def _collect(args: argparse.Namespace) -> int:
         _prune(config, store, clock.now())
         with _serving_metrics(args, config, demo) as series:
             if args.once:
+                elsewhere: dict[str, str] = {}
                 with _backfills(config, store) as tracker:
-                    results = _poll(config, store, polled_sources(config), demo, progress=tracker, series=series)
+                    sources = polled_sources(config)
+                    results = _poll(config, store, sources, demo, progress=tracker, series=series, elsewhere=elsewhere)
+                for sid, line in elsewhere.items():  # not a failure: its poll lands from there (SPEC §11)
+                    print(f"{sid}: {line}", flush=True)
                 return EXIT_FAILED if _tell(results, tracker) else EXIT_OK
             return _collect_forever(config, store, demo, clock.now, series)
     finally:

@@ -16,18 +16,24 @@ from typing import TYPE_CHECKING
 
 from twoway.config import Config, Source
 from twoway.store import Store
+from twoway.text import neutralize
 
 if TYPE_CHECKING:
     from twoway.plugin import Collector
     from twoway.progress import Progress
 
-__all__ = ["CollectorFor", "backfilling", "due_sources", "poll_once", "polled_sources"]
+__all__ = ["CollectorFor", "LEASE_SECONDS", "backfilling", "due_sources", "poll_once", "polled_sources"]
 
 CollectorFor = Callable[[Source], "Collector"]
 """Each source's collector, made once per process by whoever wires the command."""
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
-LEASE_SECONDS = 600
+LEASE_SECONDS = 120
+"""A poll's lease: renewed every `RENEW_SECONDS` while it runs, so a collector that died
+(killed, its machine gone) leaves its sources to another within two minutes."""
+RENEW_SECONDS = 40
+wait = asyncio.sleep
+"""The pause between renewals (tests replace it: they never wait on real time)."""
 
 
 def _dead(owner: str | None) -> bool:
@@ -60,13 +66,15 @@ async def poll_once(
     *,
     deadline: float | None = None,
     progress: Progress | None = None,
+    elsewhere: dict[str, str] | None = None,
 ) -> dict[str, str | None]:
     """One cycle over `sources`, concurrently; returns each source's error or `None`.
 
     With a `deadline` (seconds), a source still polling then is given up for this
     cycle: a snapshot never waits on a dead network longer than `[dashboard] timeout`.
     `progress` hears each source start, read its pages, store its posts and finish; a
-    source another process is polling never starts.
+    source another process is polling never starts, and `elsewhere` (when given) gets a
+    line saying who holds it. A poll renews its lease while it runs.
     """
 
     from twoway.plugin import FetchError
@@ -87,8 +95,11 @@ async def poll_once(
         if state is not None and state.lease_owner is not None and _dead(state.lease_owner):
             store.release_lease(source.id, state.lease_owner)
         if not store.acquire_lease(source.id, source.platform, OWNER, started, LEASE_SECONDS):
-            return None  # another process is polling it right now; its result will land
+            if elsewhere is not None:  # another process is polling it right now; its result will land
+                elsewhere[source.id] = _held(store, source)
+            return None
         http = None
+        renewing = asyncio.create_task(renew(source))
         try:
             collector = collector_for(source)
             if progress is not None:
@@ -114,12 +125,27 @@ async def poll_once(
             store.record_error(source.id, source.platform, now(), message)
             return message
         finally:
+            renewing.cancel()
             if http is not None:
                 http.on_page = None
             store.release_lease(source.id, OWNER)
 
+    async def renew(source: Source) -> None:
+        while True:
+            await wait(RENEW_SECONDS)
+            await asyncio.to_thread(store.renew_lease, source.id, OWNER, now(), LEASE_SECONDS)
+
     results = await asyncio.gather(*(poll(s) for s in sources))
     return {s.id: r for s, r in zip(sources, results)}
+
+
+def _held(store: Store, source: Source) -> str:
+    """Who polls `source` instead, and until when at most."""
+    state = store.source_states().get(source.id)
+    if state is None or state.lease_owner is None or state.lease_until is None:
+        return "polled by another collector: skipped"
+    until = state.lease_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"polled by {neutralize(state.lease_owner)} (its lease runs until {until}): skipped"
 
 
 def polled_sources(config: Config) -> list[Source]:

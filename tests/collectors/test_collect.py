@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,48 @@ def test_once_a_fault_clears_the_next_cycle_equals_a_fault_free_run(
         recovered, clean = snapshot_json(faulty), snapshot_json(reference)
     assert recovered["sources"][0]["status"] == "ok"
     assert recovered["goals"] == clean["goals"]
+
+
+def test_a_source_leased_elsewhere_is_skipped_in_one_line_until_its_lease_runs_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep
+) -> None:
+    """SPEC §11: each source polled by one process at a time; `collect --once` says so and exits 0,
+    and a lease its holder never gave back (killed on another machine) is taken once it expires."""
+    from datetime import datetime, timedelta
+
+    from tests import pg
+    from tests.collecting import run_cli
+    from twoway.scheduler import LEASE_SECONDS
+    from twoway.store import Store
+
+    start = datetime(2026, 6, 30, 12, 0, tzinfo=timezone.utc)
+    with replay_server() as server:
+        for path in ("/news.xml", "/events.xml"):
+            server.route("GET", path, lambda r: Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"}))
+        config = write_config(
+            tmp_path,
+            f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/news.xml"\n'
+            f'[[sources]]\nid = "events"\nplatform = "rss"\nurl = "{server.url}/events.xml"\n',
+            '[[goals]]\nname = "News"\nsources = ["news"]\n',
+        )
+        store = Store.open(pg.current.location(tmp_path))
+        assert store.acquire_lease("news", "rss", "branch-2:4242", start, LEASE_SECONDS)
+        store.close()
+        monkeypatch.setenv("TWOWAY_NOW", (start + timedelta(seconds=30)).isoformat())
+        code, out, err = run_cli("--config", str(config), "collect", "--once")
+        until = (start + timedelta(seconds=LEASE_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert (code, err) == (0, "")
+        skipped = f"news: polled by branch-2:4242 (its lease runs until {until}): skipped"
+        lines = out.splitlines()
+        assert lines[0] == skipped and len(lines) == 2 and lines[1].startswith("events: backfilled 1 page, 1 post in ")
+        assert [r.path for r in server.requests()] == ["/events.xml"]  # the other source was polled
+        assert snapshot_json(config)["goals"][0]["metrics"]["broadcast"] is None  # never polled: unknown
+        server.reset_log()
+        monkeypatch.setenv("TWOWAY_NOW", (start + timedelta(seconds=LEASE_SECONDS + 1)).isoformat())
+        code, out, err = run_cli("--config", str(config), "collect", "--once")
+        assert (code, err) == (0, "") and out.startswith("news: backfilled 1 page, 1 post")
+        assert sorted(r.path for r in server.requests()) == ["/events.xml", "/news.xml"]
+    assert snapshot_json(config)["goals"][0]["metrics"]["broadcast"] == 1
+    store = Store.open_readonly(pg.current.location(tmp_path))
+    assert {s.lease_owner for s in store.source_states().values()} == {None}  # each lease given back
+    store.close()

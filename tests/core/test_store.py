@@ -258,3 +258,48 @@ def test_down_since_is_the_first_failure_after_the_last_success_and_a_schema_4_s
     assert store.source_states()["src"].down_since == NOW + timedelta(minutes=25)
     assert store.ledger.firing() == []
     store.close()
+
+
+def test_a_lease_is_renewed_by_its_holder_only_and_never_after_it_was_given_back(sc: Scenario) -> None:
+    assert sc.store.acquire_lease("src", "mastodon", "a", NOW, 60)
+    assert not sc.store.renew_lease("src", "b", NOW, 60)
+    assert sc.store.renew_lease("src", "a", NOW + timedelta(seconds=50), 60)
+    assert not sc.store.acquire_lease("src", "mastodon", "b", NOW + timedelta(seconds=61), 60)  # renewed: still a's
+    sc.store.release_lease("src", "a")
+    assert not sc.store.renew_lease("src", "a", NOW, 60)
+    assert sc.store.source_states()["src"].lease_owner is None
+
+
+async def test_a_long_poll_renews_its_lease_while_it_runs(sc: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from twoway import scheduler
+
+    loop = asyncio.get_running_loop()
+    renewed = asyncio.Event()
+    real = sc.store.renew_lease
+
+    def renew(*args: object) -> bool:
+        held = real(*args)  # type: ignore[arg-type]
+        loop.call_soon_threadsafe(renewed.set)
+        return held
+
+    async def no_wait(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(sc.store, "renew_lease", renew)
+    monkeypatch.setattr(scheduler, "wait", no_wait)
+    moments = iter([NOW] + [NOW + timedelta(seconds=90)] * 10)
+    seen: list[object] = []
+
+    class Slow:
+        async def poll(self, cursor: str | None, now: object) -> object:
+            await renewed.wait()
+            seen.append(sc.store.source_states()["src"].lease_until)
+            return sc.batch([post("b1", ORG, at(days=1))])
+
+    source = sc.config.source("src")
+    results = await scheduler.poll_once(sc.store, [source], lambda s: Slow(), lambda: next(moments))  # type: ignore[arg-type, return-value]
+    assert results == {"src": None}
+    assert seen == [NOW + timedelta(seconds=90 + scheduler.LEASE_SECONDS)]
+    assert sc.store.source_states()["src"].lease_owner is None

@@ -904,13 +904,26 @@ class Store:
             )
 
     def acquire_lease(self, source_id: str, platform: str, owner: str, now: datetime, seconds: int) -> bool:
-        """Take the source's poll lease unless another live process holds it."""
+        """Take the source's poll lease unless another live process holds it.
+
+        One conditional UPDATE in a write transaction: on SQLite and on PostgreSQL (where
+        collectors on many machines share the store) two processes asking at once queue,
+        and exactly one gets it; a lease past its time is anyone's (its holder died)."""
         with self.transaction():
             self._ensure_source(source_id, platform)
             cur = self.conn.execute(
                 "UPDATE sources SET lease_owner = ?, lease_until = ? WHERE source_id = ?"
                 " AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
                 (owner, _ts(now) + seconds, source_id, owner, _ts(now)),
+            )
+            return cur.rowcount == 1
+
+    def renew_lease(self, source_id: str, owner: str, now: datetime, seconds: int) -> bool:
+        """Extend a lease `owner` still holds; once released (or taken over) it stays so."""
+        with self.transaction():
+            cur = self.conn.execute(
+                "UPDATE sources SET lease_until = ? WHERE source_id = ? AND lease_owner = ?",
+                (_ts(now) + seconds, source_id, owner),
             )
             return cur.rowcount == 1
 
