@@ -303,3 +303,61 @@ async def test_a_long_poll_renews_its_lease_while_it_runs(sc: Scenario, monkeypa
     assert results == {"src": None}
     assert seen == [NOW + timedelta(seconds=90 + scheduler.LEASE_SECONDS)]
     assert sc.store.source_states()["src"].lease_owner is None
+
+
+def test_twenty_readers_beside_a_writer_each_see_whole_polls(sc: Scenario) -> None:
+    """SPEC §3 and §11: readers taking reports while polls land never see half of one.
+
+    Each poll adds a broadcast, two replies and a response: a whole poll keeps
+    replies = 2 × broadcast and responses = broadcast, which half of one would break.
+    """
+    import threading
+
+    polls = 12
+    seen: list[tuple[int, int, int]] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def poll(n: int) -> None:
+        b, day = f"b{n}", at(days=2 + n / 24)
+        sc.store.write(sc.batch([
+            post(b, ORG, day),
+            post(f"r{n}", "alice", day + timedelta(minutes=5), parent_id=b, root_id=b),
+            post(f"s{n}", "bob", day + timedelta(minutes=6), parent_id=b, root_id=b),
+            post(f"a{n}", ORG, day + timedelta(minutes=9), parent_id=f"r{n}", root_id=b),
+        ]))
+
+    def write() -> None:
+        try:
+            for n in range(polls):
+                poll(n)
+        finally:
+            done.set()
+
+    def read() -> None:
+        try:
+            while True:
+                finished = done.is_set()
+                reader = Store.open_readonly(sc.path, sc.policy)
+                try:
+                    m = build_report(reader, sc.config, NOW).goals[0].metrics
+                finally:
+                    reader.close()
+                counts = [int(m[k] or 0) for k in ("broadcast", "replies", "mentions", "responses", "two_way")]
+                seen.append((counts[0], counts[1], counts[3]))
+                assert counts[4] == counts[1] + counts[2] + counts[3]
+                if finished:
+                    return
+        except BaseException as e:
+            errors.append(e)
+
+    poll(-1)  # the store exists, its source polled once
+    readers = [threading.Thread(target=read) for _ in range(20)]
+    writer = threading.Thread(target=write)
+    for thread in (*readers, writer):
+        thread.start()
+    for thread in (writer, *readers):
+        thread.join()
+    assert errors == []
+    assert all(replies == 2 * broadcast and responses == broadcast for broadcast, replies, responses in seen)
+    assert max(b for b, _, _ in seen) == polls + 1 and len(seen) >= 20

@@ -83,6 +83,10 @@ def test_each_organization_has_its_schema(on_server: PgServer, tmp_path: Path) -
     assert a.store.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (1,)
     assert b.store.conn.execute("SELECT COUNT(*) FROM posts").fetchone() == (0,)
     assert a.store.author_hash("mastodon", "x") != b.store.author_hash("mastodon", "x")  # a salt each
+    plan = " ".join(r[0] for r in a.store.conn.execute(
+        "EXPLAIN (VERBOSE) SELECT day FROM pages WHERE source_id = ? AND kind = ? AND day >= ?", ("src", "broadcast", 0)
+    ))
+    assert f"{a.path.schema}.pages" in plan and str(b.path.schema) not in plan  # its own schema's tables only
     a.store.close()
     b.store.close()
 
