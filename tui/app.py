@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from twoway.report import Report
     from twoway.scheduler import CollectorFor
     from twoway.store import AlertLedger, ChannelDeliveries, DoneMark, LedgerAlert, Store
+    from twoway.tui.prometheus import ProcessSeries
     from twoway.tui.screens.goal import GoalScreen
 
 __all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "TwowayApp", "run_dashboard"]
@@ -116,8 +117,18 @@ class TwowayApp(App[int]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TwowayApp.ReportReady)
 
-    def __init__(self, config: Config, store: Store, collectors: CollectorFactory, *, demo: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        collectors: CollectorFactory,
+        *,
+        demo: bool = False,
+        series: ProcessSeries | None = None,
+    ) -> None:
         super().__init__()
+        self.series = series
+        """`--metrics`: where the alerts this app delivers are counted."""
         self.config = config
         self.store = store
         """The writer, used by the poll workers only (on the event loop)."""
@@ -311,7 +322,9 @@ class TwowayApp(App[int]):
         from twoway.alerts.evaluate import after_poll
 
         try:
-            await after_poll(self.store, self.config, client=self._client, threads=True)
+            evaluation = await after_poll(self.store, self.config, client=self._client, threads=True)
+            if self.series is not None and evaluation is not None:
+                self.series.delivered(evaluation.sent)
         finally:
             self._alerting = False
 

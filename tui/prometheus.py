@@ -6,8 +6,8 @@ holds at that moment, like a snapshot. `twoway snapshot --format prometheus` and
 `--metrics`' `/metrics` use the same collector, so both expose the same series.
 
 `ProcessSeries` adds what only a serving process knows (`--metrics`, never in the
-snapshot): the requests each source sent and how long its polls took.
-(`twoway_alerts_sent_total{rule,channel}` joins them once alerts, SPEC §9, exist.)
+snapshot): the requests each source sent, how long its polls took, and the alerts it
+delivered per rule and channel (SPEC §9).
 
 Every label value is neutralised (SPEC §8); `prometheus_client` escapes quotes,
 backslashes and newlines, so a goal's name always stays one label value.
@@ -16,11 +16,11 @@ backslashes and newlines, so a goal's name always stays one label value.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -97,15 +97,39 @@ def exposition(report: Report) -> str:
     return generate_latest(registry).decode("utf-8")
 
 
+class Sent(Protocol):
+    """A digest an evaluation sent (`twoway.alerts.evaluate.Sent`), as far as counting it goes."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def alerts(self) -> int: ...
+    @property
+    def ok(self) -> bool: ...
+
+
 class ProcessSeries(Collector):
-    """`twoway_source_requests_total` and `twoway_source_poll_seconds`, for this process only.
+    """`twoway_source_requests_total`, `twoway_source_poll_seconds` and `twoway_alerts_sent_total`,
+    for this process only.
 
     Requests are read at each collect from the collectors a factory made (`watch`), so
-    nothing is counted twice; poll durations are observed by the collectors `timed` wraps.
+    nothing is counted twice; poll durations are observed by the collectors `timed` wraps;
+    alerts are counted from each evaluation's digests the channel accepted (`delivered`).
     """
 
-    def __init__(self, sources: Sequence[str]) -> None:
-        """`sources`: the ids this process polls, each with its series from the start (at 0, no polls yet)."""
+    def __init__(self, sources: Sequence[str], alert_channels: Sequence[tuple[str, str]] = ()) -> None:
+        """`sources`: the ids this process polls; `alert_channels`: (rule, channel kind) pairs; each
+        with its series from the start (at 0, nothing done yet)."""
+        self._alerts_sent = Counter(
+            "twoway_alerts_sent",
+            "Alerts this process delivered (each one listed or counted in a digest a channel accepted).",
+            ["rule", "channel"],
+            registry=None,
+        )
+        for rule, channel in alert_channels:
+            self._alerts_sent.labels(rule=neutralize(rule), channel=channel)
         self._sources = tuple(sources)
         self._made: list[Mapping[str, SourceCollector]] = []
         self._poll_seconds = Histogram(
@@ -121,6 +145,13 @@ class ProcessSeries(Collector):
     def watch(self, made: Mapping[str, SourceCollector]) -> None:
         """Count the requests of the collectors a factory keeps in `made` (filled as sources first poll)."""
         self._made.append(made)
+
+    def delivered(self, digests: Iterable[Sent]) -> None:
+        """Count the alerts of every digest its channel accepted."""
+        for sent in digests:
+            if sent.ok:
+                kind = sent.channel.split(" ", 1)[0]  # the channel id's kind: webhook, email, command, apprise
+                self._alerts_sent.labels(rule=neutralize(sent.rule), channel=kind).inc(sent.alerts)
 
     def timed(self, collector: SourceCollector) -> SourceCollector:
         return _Timed(collector, self._poll_seconds.labels(source=neutralize(collector.context.source.id)).observe)
@@ -140,6 +171,7 @@ class ProcessSeries(Collector):
             requests.add_metric([neutralize(source)], count)
         yield requests
         yield from self._poll_seconds.collect()
+        yield from self._alerts_sent.collect()
 
 
 class _Timed:

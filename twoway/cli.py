@@ -20,7 +20,8 @@ from twoway.errors import TwowayError, UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from twoway.alerts.evaluate import Evaluation
+    import httpx
+
     from twoway.config import Config, Source
     from twoway.model import Batch
     from twoway.periods import Period
@@ -253,7 +254,6 @@ def _poll(
     import httpx
 
     from twoway import clock
-    from twoway.alerts.evaluate import after_poll
     from twoway.scheduler import poll_once
 
     async def cycle() -> dict[str, str | None]:
@@ -262,17 +262,26 @@ def _poll(
             results = await poll_once(
                 store, sources, make, clock.now, deadline=deadline, progress=progress, elsewhere=elsewhere
             )
-            _tell_alerts(await after_poll(store, config, client=client))  # its deliveries finish here
+            await _alert(config, store, client, series)  # its deliveries finish here
             return results
 
     return asyncio.run(cycle())
 
 
-def _tell_alerts(evaluation: Evaluation | None) -> None:
-    """A delivery that failed, in one line on stderr; the exit code stays the poll's."""
-    if evaluation is not None:
-        from twoway.alerts.command import tell
+async def _alert(config: Config, store: Store, client: httpx.AsyncClient, series: ProcessSeries | None) -> None:
+    """Alerts after a poll (SPEC §9): a delivery that failed, or an evaluation that could not
+    run, is one line on stderr and never the poll's exit code; what was sent is counted for `--metrics`."""
+    from twoway.alerts.command import tell
+    from twoway.alerts.evaluate import after_poll
 
+    try:
+        evaluation = await after_poll(store, config, client=client)
+    except Exception as e:  # the poll's results are stored whatever becomes of its alerts
+        print(f"twoway: alerts not evaluated: {' '.join(str(e).split()) or type(e).__name__}", file=sys.stderr)
+        return
+    if evaluation is not None:
+        if series is not None:
+            series.delivered(evaluation.sent)
         tell(evaluation, sys.stdout, sys.stderr, quiet=True)
 
 
@@ -301,11 +310,13 @@ def _serving_metrics(args: argparse.Namespace, config: Config, demo: bool) -> It
     if not hasattr(args, "metrics"):
         yield None
         return
+    from twoway.alerts.model import channel_name
     from twoway.scheduler import polled_sources
     from twoway.tui.prometheus import ProcessSeries
 
     host, port = args.metrics
-    series = ProcessSeries([s.id for s in polled_sources(config)])
+    channels = [(r.name, channel_name(c)) for r in config.alerts.rules for c in r.notify if not isinstance(c, str)]
+    series = ProcessSeries([s.id for s in polled_sources(config)], list(dict.fromkeys(channels)))
     server = wiring.serve_metrics(config, demo, host, port, series)
     try:
         yield series
@@ -544,11 +555,6 @@ def _collect_forever(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        from twoway.alerts.evaluate import after_poll
-
-        async def alert() -> None:
-            _tell_alerts(await after_poll(store, config, client=client))
-
         client = httpx.AsyncClient()
         factory = wiring.collector_factory(config, demo, client, {}, series=series)
         pruned = now()
@@ -563,7 +569,7 @@ def _collect_forever(
                     results = await poll_once(store, due, factory, now, progress=tracker)
                 _tell(results, tracker)
                 if alerting is None or alerting.done():  # deliveries go on beside the next polls
-                    alerting = asyncio.create_task(alert())
+                    alerting = asyncio.create_task(_alert(config, store, client, series))
             shortest = min(s.interval for s in config.sources)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(shortest, 60))

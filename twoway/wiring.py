@@ -141,7 +141,7 @@ def build_app(config: Config, *, demo: bool, series: ProcessSeries | None = None
     from twoway.tui.app import TwowayApp
 
     store = open_demo_store(config) if demo else Store.open(store_location(config), store_policy(config))
-    return TwowayApp(config, store, partial(collector_factory, config, demo, series=series), demo=demo)
+    return TwowayApp(config, store, partial(collector_factory, config, demo, series=series), demo=demo, series=series)
 
 
 # -- --metrics -------------------------------------------------------------------------

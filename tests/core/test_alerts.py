@@ -267,3 +267,22 @@ def test_more_than_twenty_are_counted(tmp_path: Path) -> None:
     assert digest.to_json()["more"] == 5
     run(sc, config, NOW + timedelta(minutes=1), inbox)
     assert len(inbox.digests) == 1  # the 5 counted were sent too
+
+
+def test_prune_drops_alerts_resolved_before_the_cutoff_and_their_deliveries(waiting: Scenario) -> None:
+    inbox = Inbox()
+    run(waiting, waiting.config, NOW, inbox)
+    waiting.write(post("a3", ORG, NOW + timedelta(minutes=2), parent_id="q3", root_id="b"))
+    run(waiting, waiting.config, NOW + timedelta(minutes=5), inbox)
+
+    def rows() -> tuple[int, int]:
+        conn = waiting.store.conn
+        return conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0], conn.execute(
+            "SELECT COUNT(*) FROM alert_deliveries"
+        ).fetchone()[0]
+
+    assert rows() == (2, 2)
+    waiting.store.ledger.prune(NOW + timedelta(minutes=5))
+    assert rows() == (2, 2)  # resolved at the cutoff: kept
+    waiting.store.ledger.prune(NOW + timedelta(minutes=6))
+    assert rows() == (1, 1) and [a.url for a in waiting.store.ledger.firing()] == ["https://x.example/q30"]

@@ -287,3 +287,15 @@ def test_a_snapshot_that_polled_evaluates_too(polled: Path, receiver: ReplayServ
     assert len(receiver.requests("/hook/")) == 1
     run_cli("--config", str(polled), "snapshot", "--no-poll")
     assert len(receiver.requests("/hook/")) == 1  # one that does not poll sends nothing
+
+
+def test_an_evaluation_that_cannot_run_leaves_the_poll_alone(polled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twoway.errors import StoreError
+
+    async def locked(*args: object, **kw: object) -> None:
+        raise StoreError("store.db: database is locked")
+
+    monkeypatch.setattr("twoway.alerts.evaluate.after_poll", locked)
+    code, _, err = run_cli("--config", str(polled), "collect", "--once")
+    assert (code, err) == (0, "twoway: alerts not evaluated: store.db: database is locked\n")
+    assert _waiting(polled)  # the poll is stored

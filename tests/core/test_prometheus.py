@@ -447,3 +447,30 @@ def test_the_live_app_serves_while_it_runs_and_times_its_polls(
     assert polls(seen["after"]) == dict.fromkeys(demo_sources, 1.0)
     assert seen["health"] == 200
     assert goal_metrics(seen["before"])  # the store's series too
+
+
+def test_the_alerts_a_process_delivered_per_rule_and_channel() -> None:
+    """SPEC §11: `twoway_alerts_sent_total{rule,channel}`, at 0 from the start for each claimed channel;
+    only what a channel accepted counts."""
+    from prometheus_client.registry import CollectorRegistry
+
+    from twoway.alerts.evaluate import Sent
+
+    series = ProcessSeries(["src"], [("Questions waiting", "webhook"), (HOSTILE_GOAL, "email")])
+    registry = CollectorRegistry()
+    registry.register(series)
+
+    def sent() -> dict[tuple[str, str], float]:
+        from prometheus_client.exposition import generate_latest
+
+        families = samples(generate_latest(registry).decode())
+        return {(s.labels["rule"], s.labels["channel"]): s.value for s in families["twoway_alerts_sent"]
+                if s.name == "twoway_alerts_sent_total"}
+
+    assert sent() == {("Questions waiting", "webhook"): 0, (neutralize(HOSTILE_GOAL), "email"): 0}
+    series.delivered([
+        Sent("Questions waiting", "webhook env TWOWAY_ALERT_WEBHOOK", 2, True, "HTTP 204"),
+        Sent("Questions waiting", "webhook env TWOWAY_ALERT_WEBHOOK", 3, False, "HTTP 500"),
+        Sent(HOSTILE_GOAL, "email comms@example.org", 1, True, "250 OK"),
+    ])
+    assert sent() == {("Questions waiting", "webhook"): 2, (neutralize(HOSTILE_GOAL), "email"): 1}

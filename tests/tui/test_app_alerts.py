@@ -14,6 +14,7 @@ from tests.tui.test_app import demo_app, settle
 from twoway.alerts.model import Alerts, Rule, Webhook
 from twoway.config import Credential
 from twoway.tui.app import TwowayApp
+from twoway.tui.prometheus import ProcessSeries
 
 HOOK = Webhook(Credential(env="TWOWAY_TEST_HOOK"))
 
@@ -37,6 +38,7 @@ async def test_the_app_evaluates_after_its_poll_and_reads_what_fires(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, receiver: ReplayServer
 ) -> None:
     for app in alerting_app(monkeypatch, tmp_path):
+        app.series = ProcessSeries([], [("Questions waiting", "webhook")])  # as with --metrics
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
             assert receiver.requests("/hook/") == []  # the demo's sources are fresh: no cycle yet
@@ -48,6 +50,9 @@ async def test_the_app_evaluates_after_its_poll_and_reads_what_fires(
             firing = await app.run_worker(app.firing_alerts, thread=True).wait()
             assert digest["alerts"] and {a["key"] for a in digest["alerts"]} <= {a.key for a in firing}
             assert all(a["state"] == "firing" and a["waiting_seconds"] > 7200 for a in digest["alerts"])
+            counted = next(m for m in app.series.collect() if m.name == "twoway_alerts_sent")
+            total = len(digest["alerts"]) + digest["more"]  # the listed and the counted
+            assert [s.value for s in counted.samples if s.name == "twoway_alerts_sent_total"] == [total]
             (channel,) = await app.run_worker(app.alert_deliveries, thread=True).wait()
             assert (channel.channel, channel.failed, channel.last_error) == ("webhook env TWOWAY_TEST_HOOK", 0, None)
             await pilot.press("r")
