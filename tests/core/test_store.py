@@ -361,3 +361,20 @@ def test_twenty_readers_beside_a_writer_each_see_whole_polls(sc: Scenario) -> No
     assert errors == []
     assert all(replies == 2 * broadcast and responses == broadcast for broadcast, replies, responses in seen)
     assert max(b for b, _, _ in seen) == polls + 1 and len(seen) >= 20
+
+
+def test_a_message_two_sources_stored_is_marked_in_both(tmp_path: Path) -> None:
+    """A mention both accounts saw is one message: marking its link marks it wherever it is stored."""
+    from tests.scenario import goal, make_config
+
+    config = make_config(sources=(("a", "mastodon"), ("b", "mastodon")), goals=[goal(sources=("a", "b"))])
+    sc = Scenario(tmp_path, config)
+    mention = post("m1", "bob", at(days=2), mentions_source=True)
+    sc.write(mention, source="b")
+    sc.write(mention, source="a")
+    assert [w.source for w in sc.report().waiting] == ["a"]
+    marks = sc.store.mark_done("https://x.example/m1", NOW)
+    assert [(m.source_id, m.post_id, m.marked_at) for m in marks] == [("a", "m1", NOW), ("b", "m1", NOW)]
+    assert sc.report().waiting == () and sc.report().waiting_total == 0
+    assert [m.source_id for m in sc.store.unmark_done("https://x.example/m1")] == ["a", "b"]
+    assert [w.source for w in sc.report().waiting] == ["a"]

@@ -833,7 +833,8 @@ class Store:
                 " AND answered_at IS NULL ORDER BY source_id, post_id",
                 (url,),
             ).fetchall()
-            for sid, post_id, root, _ in found:
+            marks = []
+            for sid, post_id, root, written in found:
                 added = self.conn.execute(
                     "INSERT INTO no_reply_needed (source_id, post_id, marked_at) VALUES (?, ?, ?)"
                     " ON CONFLICT (source_id, post_id) DO NOTHING",
@@ -841,13 +842,11 @@ class Store:
                 ).rowcount
                 if added:
                     self._derive(sid, [root], self.organization_hashes())
-            marks = self.conn.execute(
-                "SELECT p.source_id, p.post_id, p.created_at, d.marked_at FROM no_reply_needed d"
-                " JOIN posts p ON p.source_id = d.source_id AND p.post_id = d.post_id"
-                f" WHERE p.url = ? AND {_MESSAGE} AND p.answered_at IS NULL ORDER BY p.source_id, p.post_id",
-                (url,),
-            ).fetchall()
-        return tuple(_mark(*row) for row in marks)
+                (marked,) = self.conn.execute(
+                    "SELECT marked_at FROM no_reply_needed WHERE source_id = ? AND post_id = ?", (sid, post_id)
+                ).fetchone()
+                marks.append(_mark(sid, post_id, written, marked))
+        return tuple(marks)
 
     def unmark_done(self, url: str) -> tuple[DoneMark, ...]:
         """Undo `mark_done`: the community messages at `url`, each with the mark removed (`None`
