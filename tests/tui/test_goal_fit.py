@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.tui.test_app import demo_app, settle
 from twoway.report import GoalReport
@@ -29,6 +30,16 @@ def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
 
 def screen_lines(app: TwowayApp) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def resized(app: TwowayApp, pilot: Pilot[int], size: tuple[int, int]) -> None:
+    """Resize, then wait until the screen is laid out at that size: on a loaded machine it lags a refresh."""
+    await pilot.resize_terminal(*size)
+    for _ in range(100):
+        if app.size == size and len(screen_lines(app)) == size[1]:
+            return
+        await pilot.pause()
+    raise AssertionError(f"never laid out at {size[0]}×{size[1]}")
 
 
 def goal_of(app: TwowayApp, screen: GoalScreen) -> GoalReport:
@@ -87,8 +98,7 @@ async def test_every_figure_of_the_goal_column_is_whole_at_every_size(app: Twowa
         goal = goal_of(app, screen)
         for width in (80, 100, 120):
             for height in HEIGHTS:
-                await pilot.resize_terminal(width, height)
-                assert app.size == (width, height)
+                await resized(app, pilot, (width, height))
                 check_goal_screen(app, goal, (width, height))
 
 
@@ -102,7 +112,7 @@ async def test_sources_that_do_not_fit_give_way_whole(app: TwowayApp) -> None:
         assert isinstance(screen, GoalScreen)
         goal = goal_of(app, screen)
         for width in (44, 56, 64, 72):
-            await pilot.resize_terminal(width, 24)
+            await resized(app, pilot, (width, 24))
             await pilot.pause()
             check_goal_screen(app, goal, (width, 24))
         header = next(line for line in screen_lines(app) if line.split()[:1] == ["metric"])
