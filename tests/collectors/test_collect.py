@@ -156,3 +156,54 @@ def test_a_source_leased_elsewhere_is_skipped_in_one_line_until_its_lease_runs_o
     store = Store.open_readonly(pg.current.location(tmp_path))
     assert {s.lease_owner for s in store.source_states().values()} == {None}  # each lease given back
     store.close()
+
+
+def test_a_collector_killed_mid_poll_leaves_its_source_to_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sleep: FakeSleep
+) -> None:
+    """SIGKILL mid-poll: its lease names a process that is gone, so the next collector of this
+    machine takes the source at once (another machine's waits for the lease to run out, above);
+    nothing is lost or counted twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from tests import pg
+    from twoway.store import Store
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(request: object) -> Reply:
+        arrived.set()
+        release.wait(60)  # answered only once the collector asking is dead
+        return Reply(200, FEED.encode(), {"Content-Type": "application/rss+xml"})
+
+    monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:00Z")
+    with replay_server() as server:
+        server.route("GET", "/feed.xml", held)
+        config = write_config(
+            tmp_path, f'[[sources]]\nid = "news"\nplatform = "rss"\nurl = "{server.url}/feed.xml"\n',
+            '[[goals]]\nname = "News"\nsources = ["news"]\n',
+        )
+        killed = subprocess.Popen(
+            [sys.executable, "-m", "twoway", "--config", str(config), "collect", "--once"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+        )
+        try:
+            assert arrived.wait(120), "the collector never asked for the feed"
+            store = Store.open_readonly(pg.current.location(tmp_path))
+            assert store.source_states()["news"].lease_owner == f"{socket.gethostname()}:{killed.pid}"
+            store.close()
+        finally:
+            killed.send_signal(signal.SIGKILL)
+            killed.wait()
+            release.set()
+        monkeypatch.setenv("TWOWAY_NOW", "2026-06-30T12:00:30Z")
+        code, err = collect_once(config)
+    assert (code, err) == (0, "")
+    assert snapshot_json(config)["goals"][0]["metrics"]["broadcast"] == 1
+    store = Store.open_readonly(pg.current.location(tmp_path))
+    assert store.source_states()["news"].lease_owner is None
+    store.close()
