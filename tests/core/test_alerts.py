@@ -286,3 +286,17 @@ def test_prune_drops_alerts_resolved_before_the_cutoff_and_their_deliveries(wait
     assert rows() == (2, 2)  # resolved at the cutoff: kept
     waiting.store.ledger.prune(NOW + timedelta(minutes=6))
     assert rows() == (1, 1) and [a.url for a in waiting.store.ledger.firing()] == ["https://x.example/q30"]
+
+
+def test_network_text_in_a_digest_is_inert_and_stays_on_its_line() -> None:
+    from twoway.alerts.digest import make_digest
+    from twoway.alerts.model import Alert
+
+    url = "https://x.example/q\r\nBcc: x@evil.example\x1b]8;;https://evil.example\x07\x1b[31mred\u202e"
+    alert = Alert("waiting-1", WAITING.name, "firing", "G\x1b[2J", "src", url, NOW, 3 * 3600.0)
+    digest = make_digest("Test \x1b]52;c;ZXZpbA==\x07Library", WAITING, [alert], NOW)
+    assert digest.text.splitlines() == [
+        "Test Library: Questions waiting (waiting > 2h): 1 firing",
+        "- waiting 3h on src (G): https://x.example/q Bcc: x@evil.examplered\\u202e",  # the OSC 8 and SGR gone
+    ]
+    assert digest.alerts == (alert,)  # the JSON carries the values; JSON escapes them, a view neutralises them
