@@ -23,7 +23,7 @@ import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -33,6 +33,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from twoway.errors import TwowayError
 from twoway.tui import palette
 from twoway.tui.commands import GoalCommands
 from twoway.tui.screens.home import HomeScreen
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from twoway.tui.prometheus import ProcessSeries
     from twoway.tui.screens.goal import GoalScreen
 
-__all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "TwowayApp", "run_dashboard"]
+__all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "Starting", "TwowayApp", "run_dashboard"]
 
 T = TypeVar("T")
 
@@ -65,6 +66,19 @@ TEXTUAL_COMMANDS_KEPT = frozenset({"Screenshot"})
 """Textual's own palette commands worth keeping here: a screenshot to send to whoever helps."""
 REREAD_SECONDS = 60
 """How often the report is read again without a poll, so "5m ago" and `stale` stay true."""
+
+
+class Starting(Protocol):
+    """A store still being prepared as the app starts, by another process that reads its first report too."""
+
+    def done(self) -> bool:
+        """Whether `wait` would return at once."""
+
+    def wait(self) -> None:
+        """Until the store is ready; raises a `TwowayError` if it never will be."""
+
+    def first(self) -> Report | None:
+        """The first report, once, after `wait`; then `None`."""
 
 
 class SourcePlan(NamedTuple):
@@ -125,6 +139,7 @@ class TwowayApp(App[int]):
         *,
         demo: bool = False,
         series: ProcessSeries | None = None,
+        start: Starting | None = None,
     ) -> None:
         super().__init__()
         self.series = series
@@ -134,6 +149,10 @@ class TwowayApp(App[int]):
         """The writer, used by the poll workers only (on the event loop)."""
         self.make_collectors = collectors
         self.demo = demo
+        self._starting = start
+        """The store being prepared while the app starts, and its first report (the demo's `DemoStart`)."""
+        self._collecting = False
+        """Whether the first report was read and collecting began."""
         self.goal_names = tuple(g.name for g in config.goals)
         self.polls = 0
         """Finished poll cycles, for the status line and tests."""
@@ -153,20 +172,62 @@ class TwowayApp(App[int]):
     # -- lifecycle ------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        """The home screen with the first report when it is read already, else read while the screen is put
+        together; collecting waits for it."""
         from twoway.tui.preferences import load_theme
 
+        report = None
+        if self._starting is not None and self._starting.done():
+            with contextlib.suppress(TwowayError):  # the report worker says what failed
+                self._starting.wait()
+                report = self._starting.first()
+        if report is None:
+            self.refresh_report(self.window)
+        else:  # the panels are made with their numbers: one layout, no "loading…" first
+            self.report = report
         remembered = load_theme()
         if remembered in self.available_themes:
             self.theme = remembered
         self._remember_theme = True
         sources = [s.id for s in self.config.sources]
-        await self.push_screen(HomeScreen(self.goal_names, sources, self.config.organization.hours))
-        self.refresh_report(self.window)
+        home = HomeScreen(self.goal_names, sources, self.config.organization.hours)
+        await self.push_screen(home.update_classes(self._breakpoint_classes(), update=False))
+        if report is not None:
+            self._collect_after_paint()
+        self._quit_on_hangup()
+
+    def _breakpoint_classes(self) -> dict[str, bool]:
+        """The width and height classes (`-wide`, `-tall`) Textual gives a screen at its first resize.
+
+        Given before the home screen mounts, so its widgets are styled once: set at that
+        resize, they restyled every widget again (about 70 ms on the demo).
+        """
+        classes: dict[str, bool] = {}
+        width, height = self.size
+        for breakpoints, size in ((self.HORIZONTAL_BREAKPOINTS, width), (self.VERTICAL_BREAKPOINTS, height)):
+            edges = sorted(breakpoints or [])
+            chosen = next((name for edge, name in reversed(edges) if size >= edge), None)
+            classes.update((name, name == chosen) for _, name in edges)
+        return classes
+
+    def _collect_after_paint(self) -> None:
+        """Once, when the first report is read: start collecting after it is painted (in a worker, so whoever
+        waits for the workers waits for the first poll too)."""
+        if not self._collecting:
+            self._collecting = True
+            self.run_worker(self._start_collecting(), name="start", group="start", exit_on_error=False)
+
+    async def _start_collecting(self) -> None:
+        """After the first report's paint: the backfill count, the first poll cycle and the re-read timer.
+
+        Nothing of it shows before a report does, and a poll's first cycle (httpx, the
+        collectors, a store write) would only hold the first paint back.
+        """
+        await self.screen.wait_for_refresh()
         self._count_backfilling()
         self.poll()
         # Relative times and `stale` depend on now, not only on new data.
         self.set_interval(REREAD_SECONDS, lambda: self.refresh_report(self.window), name="reread")
-        self._quit_on_hangup()
 
     def _quit_on_hangup(self) -> None:
         """A closed terminal or a `kill` quits like `q`: the store closes and the demo's temporary files go."""
@@ -188,13 +249,20 @@ class TwowayApp(App[int]):
     async def on_unmount(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+        if self._starting is not None:  # a demo quit at once: its child finishes before the files go
+            with contextlib.suppress(TwowayError):
+                self._starting.wait()
 
     # -- reading: store → report (thread) --------------------------------------------
 
     @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def refresh_report(self, window: int | None) -> None:
         """Read the store on its own read-only connection, so a poll's write is never seen half done."""
-        report = self._read_report(window, daily=True)
+        first = None
+        if self._starting is not None:  # the store is being filled: read it once it is
+            self._starting.wait()
+            first = self._starting.first() if window is None else None
+        report = first or self._read_report(window, daily=True)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ReportReady(report))
 
@@ -401,6 +469,8 @@ class TwowayApp(App[int]):
                 self.notify("collecting again", title=f"{source_id} recovered", markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "report" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._collect_after_paint()  # its report, if any, was handled before this
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             self.notify(

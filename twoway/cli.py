@@ -329,11 +329,12 @@ def _serving_metrics(args: argparse.Namespace, config: Config, demo: bool) -> It
 
 def _dashboard(args: argparse.Namespace) -> int:
     """`twoway` alone: the live dashboard, collecting in the background while open."""
-    from twoway.tui.app import run_dashboard
-
     config, demo = _load(args), _is_demo(args)
     with _serving_metrics(args, config, demo) as series:
-        return run_dashboard(wiring.build_app(config, demo=demo, series=series))
+        app = wiring.build_app(config, demo=demo, series=series)  # the demo's fill runs while Textual loads
+        from twoway.tui.app import run_dashboard
+
+        return run_dashboard(app)
 
 
 def _waiting_listed(value: str) -> int | None:

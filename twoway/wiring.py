@@ -14,15 +14,18 @@ import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from twoway.errors import TwowayError
 
 if TYPE_CHECKING:
+    import subprocess
+
     import httpx
 
     from twoway.config import Config, Source
     from twoway.plugin import Collector
+    from twoway.report import Report
     from twoway.scheduler import CollectorFor
     from twoway.store import Store
     from twoway.tui.app import TwowayApp
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from twoway.tui.prometheus import ProcessSeries
 
 __all__ = [
+    "DemoStart",
     "build_app",
     "collector_factory",
     "demo_config",
@@ -130,18 +134,105 @@ def _fill_demo_store(store: Store, now: datetime) -> None:
     store.analyze()
 
 
+_DEMO_CHILD = "import sys; from twoway.wiring import _demo_child; _demo_child(sys.stdin.buffer, sys.stdout.buffer)"
+
+
+class DemoStart:
+    """The live demo's history written, and its first report read, by a child process while the app starts.
+
+    Writing the history takes about as long as Textual's own start-up (150 ms:
+    `Store.write` derives every thread) and the report some 40 ms more; in the app's
+    process both came before the first full paint, in a child they run on another core
+    meanwhile. The child writes through the same `_fill_demo_store` and reads the
+    report the app's first read would (`daily`, each goal's own window), at the
+    parent's now. The app takes that report once (`first`) and reads the store itself
+    after (`wait` first).
+    """
+
+    def __init__(self, config: Config) -> None:
+        import pickle
+        import subprocess
+        import sys
+        import threading
+
+        from twoway import clock
+
+        self._lock = threading.Lock()
+        self._report: Report | None = None
+        self._error: str | None = None
+        pipe = subprocess.PIPE
+        self._child: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-c", _DEMO_CHILD], stdin=pipe, stdout=pipe, stderr=pipe
+        )
+        with self._child.stdin as given:  # type: ignore[union-attr]  # a PIPE: never None
+            given.write(pickle.dumps((config, clock.now())))
+        self._child.stdin = None  # closed: `communicate` reads the child's two outputs only
+
+    def done(self) -> bool:
+        """Whether the child has finished, so `wait` returns at once."""
+        child = self._child
+        return child is None or child.poll() is not None
+
+    def wait(self) -> None:
+        """Until the history is written; a child that failed raises its last line as a `TwowayError`, every time."""
+        import pickle
+
+        with self._lock:
+            child, self._child = self._child, None
+            if child is not None:
+                out, err = child.communicate()
+                said = err.decode(errors="replace").strip().splitlines()
+                if child.returncode:
+                    self._error = said[-1] if said else f"exit status {child.returncode}"
+                else:
+                    self._report = pickle.loads(out)
+        if self._error is not None:
+            raise TwowayError(f"the demo store was not filled: {self._error}")
+
+    def first(self) -> Report | None:
+        """The child's report, once (after `wait`): later reads see polls the child never saw."""
+        with self._lock:
+            report, self._report = self._report, None
+        return report
+
+
+def _demo_child(given: IO[bytes], out: IO[bytes]) -> None:
+    """The child of `DemoStart`: write the demo history into the config's store, then its first report to `out`."""
+    import pickle
+
+    from twoway.metrics import build_report
+    from twoway.store import Store, store_location, store_policy
+
+    config, now = pickle.load(given)
+    store = Store.open(store_location(config), store_policy(config))
+    try:
+        _fill_demo_store(store, now)
+    finally:
+        store.close()
+    reader = Store.open_readonly(store_location(config), store_policy(config))
+    try:
+        report = build_report(reader, config, now, demo=True, daily=True)
+    finally:
+        reader.close()
+    pickle.dump(report, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 # -- the live app ------------------------------------------------------------------------
 
 
 def build_app(config: Config, *, demo: bool, series: ProcessSeries | None = None) -> TwowayApp:
-    """The app on its store (the demo's filled temporary store, or the configured one) and its collectors."""
+    """The app on its store (the demo's temporary store, filled beside the start-up, or the configured one)
+    and its collectors. The demo's fill starts before Textual is imported, so both run at once."""
     from functools import partial
 
     from twoway.store import Store, store_location, store_policy
+
+    start = DemoStart(config) if demo else None
+    store = Store.open(store_location(config), store_policy(config))
     from twoway.tui.app import TwowayApp
 
-    store = open_demo_store(config) if demo else Store.open(store_location(config), store_policy(config))
-    return TwowayApp(config, store, partial(collector_factory, config, demo, series=series), demo=demo, series=series)
+    factory = partial(collector_factory, config, demo, series=series)
+    return TwowayApp(config, store, factory, demo=demo, series=series, start=start)
 
 
 # -- --metrics -------------------------------------------------------------------------
@@ -157,7 +248,7 @@ def serve_metrics(config: Config, demo: bool, host: str, port: int, series: Proc
 
     from twoway import clock
     from twoway.metrics import build_report, source_report
-    from twoway.report import Report, SourceReport
+    from twoway.report import SourceReport
     from twoway.scheduler import polled_sources
     from twoway.store import Store, store_location, store_policy
     from twoway.tui.metrics_server import MetricsServer, health

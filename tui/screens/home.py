@@ -22,10 +22,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from twoway.tui.render import bar_top
 from twoway.tui.screens.goal import GoalScreen
-from twoway.tui.widgets.daily_chart import screen_scales
-from twoway.tui.widgets.goal_panel import GoalPanel
+from twoway.tui.widgets.goal_panel import GoalPanel, panels_shown
 from twoway.tui.widgets.header import DashboardHeader
 from twoway.tui.widgets.keys_footer import KeysFooter
 from twoway.tui.widgets.overview import Overview
@@ -62,10 +60,12 @@ class HomeScreen(Screen[None]):
         self._shown_compact: bool | None = None
 
     def compose(self) -> ComposeResult:
+        report: Report | None = getattr(self.app, "report", None)  # read already: the panels are made with it
+        shown = panels_shown(report, self.goal_names) if report is not None else {}
         yield DashboardHeader(self.source_ids, hours=self.hours, id="header")
         with Grid(id="goals"):
             for index, name in enumerate(self.goal_names):
-                yield GoalPanel(name, id=f"goal-{index}")
+                yield GoalPanel(name, shown.get(name), id=f"goal-{index}")
         yield Overview(id="overview", cursor_type="row")
         yield KeysFooter()
 
@@ -120,14 +120,10 @@ class HomeScreen(Screen[None]):
             return
         self.query_one(DashboardHeader).report = report
         self.query_one(Overview).show(report.goals)
-        goals = {g.name: g for g in report.goals}
-        health = {s.id: s.status for s in report.sources}
-        top, scales = bar_top(report.goals), screen_scales(report.goals)  # one scale per screen
-        for panel in self.panels:
-            goal = goals.get(panel.goal_name)
-            panel.top, panel.scales = top, scales
-            panel.goal = goal
-            panel.stale = goal is not None and any(health.get(sid, "ok") != "ok" for sid in goal.by_source)
+        panels = self.panels
+        shown = panels_shown(report, [panel.goal_name for panel in panels])
+        for panel in panels:
+            panel.show(shown[panel.goal_name])
 
     def action_move(self, dx: int, dy: int) -> None:
         panels = self.panels

@@ -71,6 +71,12 @@ class DailyChart(Widget):
     scales: reactive[Scales] = reactive(Scales, layout=True)
     """The screen's scales, set by the screen from every goal it shows."""
 
+    def __init__(self, goal: GoalReport | None = None, scales: Scales | None = None) -> None:
+        """Made with its panel's goal and scales when it has them, so its `-empty` class is right from the start."""
+        super().__init__(classes="" if goal is not None and goal.daily else "-empty")
+        self.set_reactive(DailyChart.goal, goal)
+        self.set_reactive(DailyChart.scales, scales or Scales())
+
     def watch_goal(self, goal: GoalReport | None) -> None:
         self.set_class(goal is None or not goal.daily, "-empty")
 

@@ -13,7 +13,7 @@ to go when space is short: the panel marks itself `-cramped` when narrower than
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Group
 from rich.text import Text
@@ -27,6 +27,7 @@ from twoway.tui.render import (
     ONE_WAY,
     UNICODE,
     Flowing,
+    bar_top,
     bars,
     clean,
     coverage_note,
@@ -40,21 +41,46 @@ from twoway.tui.render import (
     targets,
     waiting_summary,
 )
-from twoway.tui.widgets.daily_chart import DailyChart, Scales
+from twoway.tui.widgets.daily_chart import DailyChart, Scales, screen_scales
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import RenderableType
     from textual.events import Resize
 
-    from twoway.report import GoalReport
+    from twoway.report import GoalReport, Report
 
-__all__ = ["GoalPanel"]
+__all__ = ["GoalPanel", "Shown", "panels_shown"]
 
 RATES = {"conversation_rate": "conversation", "response_rate": "response", "median_response_seconds": "median"}
 """The key rates a tile has room for, with the short labels that keep them on one line."""
 STATUS_CLASSES = ("-met", "-missed", "-no-data", "-no-targets")
 CHART_MIN_WIDTH = 40
 """Narrower than this (content cells), a sparkline would be too short to read: the chart hides."""
+
+
+class Shown(NamedTuple):
+    """What a panel shows of a report: its goal, whether a source of it is behind, and the screen's scales."""
+
+    goal: GoalReport | None
+    stale: bool
+    top: float
+    scales: Scales
+
+
+def panels_shown(report: Report, names: Sequence[str]) -> dict[str, Shown]:
+    """Goal name → what its panel shows (no goal when the report has none of that name), every goal's bars and
+    charts on the screen's scales."""
+    goals = {g.name: g for g in report.goals}
+    health = {s.id: s.status for s in report.sources}
+    top, scales = bar_top(report.goals), screen_scales(report.goals)  # one scale per screen
+    shown = {}
+    for name in names:
+        goal = goals.get(name)
+        stale = goal is not None and any(health.get(sid, "ok") != "ok" for sid in goal.by_source)
+        shown[name] = Shown(goal, stale, top, scales)
+    return shown
 
 
 class GoalTotals(Widget):
@@ -140,22 +166,39 @@ class GoalPanel(Widget, can_focus=True):
         def goal_name(self) -> str:
             return self.panel.goal_name
 
-    def __init__(self, goal_name: str, *, id: str | None = None) -> None:
+    def __init__(self, goal_name: str, shown: Shown | None = None, *, id: str | None = None) -> None:
+        """`shown`: what the screen's report says of the goal, when it has one before the panel is mounted."""
         super().__init__(id=id)
         self.goal_name = goal_name
         self.border_title = Text(clean(goal_name))
+        if shown is not None:  # its classes before it is first styled: restyling a panel restyles its parts
+            self.set_reactive(GoalPanel.goal, shown.goal)
+            self.set_reactive(GoalPanel.stale, shown.stale)
+            self.set_reactive(GoalPanel.top, shown.top)
+            self.set_reactive(GoalPanel.scales, shown.scales)
+            self._status(shown.goal, update=False)
+            self.set_class(shown.stale, "-stale", update=False)
 
-    def watch_goal(self, goal: GoalReport | None) -> None:
+    def _status(self, goal: GoalReport | None, *, update: bool = True) -> None:
         status = f"-{goal.status}" if goal is not None else None
         for name in STATUS_CLASSES:
-            self.set_class(name == status, name)
+            self.set_class(name == status, name, update=update)
+
+    def watch_goal(self, goal: GoalReport | None) -> None:
+        self._status(goal)
 
     def watch_stale(self, stale: bool) -> None:
         self.set_class(stale, "-stale")
 
+    def show(self, shown: Shown) -> None:
+        """A new report's numbers for this goal."""
+        self.top, self.scales = shown.top, shown.scales
+        self.goal = shown.goal
+        self.stale = shown.stale
+
     def compose(self) -> ComposeResult:
         yield GoalTotals().data_bind(GoalPanel.goal, GoalPanel.top)
-        yield DailyChart().data_bind(GoalPanel.goal, GoalPanel.scales)
+        yield DailyChart(self.goal, self.scales).data_bind(GoalPanel.goal, GoalPanel.scales)
         yield GoalDetails().data_bind(GoalPanel.goal)
 
     def on_resize(self, event: Resize) -> None:
