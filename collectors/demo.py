@@ -73,6 +73,14 @@ targets = { two_way_per_broadcast = ">= 1.0" }
 [[goals]]
 name = "Makerspace"
 hashtags = ["Makerspace"]
+
+# A DEMO alert: each question waiting over a day is counted in the header, marked on its
+# goal's panel and listed under `a`. It notifies this app only: the demo sends nothing.
+[[alerts.rules]]
+name = "Questions waiting (DEMO)"
+when = "waiting > 1d"
+goals = ["Answer every question"]
+notify = ["app"]
 """
 
 DAY = 86400

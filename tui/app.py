@@ -4,7 +4,9 @@ Data flow (SPEC §1, one way): polls write the store, a thread worker reads it i
 frozen `Report`, the report comes back as a message and lands on `TwowayApp.report`,
 and every screen watches that one attribute. The UI never reads the store itself; a
 goal screen's `x` ("no reply needed", SPEC §9) asks the app, whose thread worker marks
-the message through the writer and reads the report again.
+the message through the writer and reads the report again. After each report, what
+fires is read from the alert ledger the same way (`twoway.tui.alert_feed`) onto
+`TwowayApp.alerts`, and each new alert is told once.
 
 Collection: each poll cycle is an async worker around `twoway.scheduler.poll_once`,
 so the network waits never block the UI. A source is never polled twice at once
@@ -23,7 +25,7 @@ import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -35,6 +37,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from twoway.errors import TwowayError
 from twoway.tui import palette
+from twoway.tui.alert_feed import AlertNews, AlertsView
 from twoway.tui.commands import GoalCommands
 from twoway.tui.screens.home import HomeScreen
 
@@ -46,13 +49,12 @@ if TYPE_CHECKING:
     from twoway.plugin import Collector
     from twoway.report import Report
     from twoway.scheduler import CollectorFor
-    from twoway.store import AlertLedger, ChannelDeliveries, DoneMark, LedgerAlert, Store
+    from twoway.store import DoneMark, Store
     from twoway.tui.prometheus import ProcessSeries
+    from twoway.tui.screens.alerts import AlertsScreen
     from twoway.tui.screens.goal import GoalScreen
 
 __all__ = ["WINDOWS", "CollectorFactory", "SourcePlan", "Starting", "TwowayApp", "run_dashboard"]
-
-T = TypeVar("T")
 
 CollectorFactory = Callable[["httpx.AsyncClient", "dict[str, Collector]"], "CollectorFor"]
 """Makes each source's collector around the app's HTTP client, keeping them in the dict
@@ -107,6 +109,7 @@ class TwowayApp(App[int]):
         Binding("r", "poll_now", "Poll"),
         Binding("w", "cycle_window", "Window"),
         Binding("s", "sources", "Sources"),
+        Binding("a", "alerts", "Alerts"),
         Binding("R", "write_report", "Report"),
         Binding("t", "toggle_dark", "Theme", show=False),
         Binding("question_mark", "help", "Help"),
@@ -120,6 +123,8 @@ class TwowayApp(App[int]):
     """Source id → its `SourcePlan`; replaced whole whenever a poll starts, ends or is armed."""
     backfilling: reactive[tuple[int, int]] = reactive((0, 0), init=False)
     """(sources still in their first backfill, polled sources): the header's "backfilling 2/3 sources"."""
+    alerts: reactive[AlertsView] = reactive(AlertsView, init=False)
+    """What fires, from the store's alert ledger, read after each report and each evaluation."""
 
     class ReportReady(Message):
         """A fresh report from the report worker; a newer one replaces a queued older one."""
@@ -168,6 +173,7 @@ class TwowayApp(App[int]):
         """An alert evaluation is running: a cycle ending meanwhile starts none."""
         self._marked: list[str] = []
         """The links `x` marked "no reply needed" in this run, the latest last: what `u` takes back."""
+        self._news = AlertNews()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -224,6 +230,7 @@ class TwowayApp(App[int]):
         collectors, a store write) would only hold the first paint back.
         """
         await self.screen.wait_for_refresh()
+        self.refresh_alerts()  # a first report from the demo's child came without a `ReportReady`
         self._count_backfilling()
         self.poll()
         # Relative times and `stale` depend on now, not only on new data.
@@ -298,6 +305,29 @@ class TwowayApp(App[int]):
 
     def on_twoway_app_report_ready(self, message: ReportReady) -> None:
         self.report = message.report
+        self.refresh_alerts()
+
+    @work(thread=True, exclusive=True, group="alert-read", exit_on_error=False)
+    def refresh_alerts(self) -> None:
+        """What fires now, from the ledger on a read-only connection, then told where new."""
+        from twoway.tui.alert_feed import read_alerts
+
+        view = read_alerts(self.config)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._alerts_read, view)
+
+    def _alerts_read(self, view: AlertsView) -> None:
+        self.alerts = view
+        if self.report is not None:
+            self._news.tell(self, view, self.config, self.report)
+
+    def on_alerts_screen_snooze(self, message: AlertsScreen.Snooze) -> None:
+        """`z` on the alerts screen: not repeated before then (SPEC §9), written off the event loop."""
+        self.run_worker(partial(self._snooze, message.key, message.until), thread=True, exit_on_error=False)
+
+    def _snooze(self, key: str, until: datetime) -> None:
+        self.store.ledger.snooze(key, until)
+        self.call_from_thread(self.refresh_alerts)
 
     # -- no reply needed (SPEC §9): x on a goal's waiting list -----------------------
 
@@ -395,24 +425,7 @@ class TwowayApp(App[int]):
                 self.series.delivered(evaluation.sent)
         finally:
             self._alerting = False
-
-    def firing_alerts(self) -> list[LedgerAlert]:
-        """What fires now, from the store's ledger: what this app shows (app, bell, desktop). It reads
-        SQLite on a connection of its own: call it from a thread worker."""
-        return self._read_ledger(lambda ledger: ledger.firing())
-
-    def alert_deliveries(self) -> list[ChannelDeliveries]:
-        """Each claimed channel's last delivery and failure, for the sources screen (from a thread worker)."""
-        return self._read_ledger(lambda ledger: ledger.deliveries())
-
-    def _read_ledger(self, read: Callable[[AlertLedger], T]) -> T:
-        from twoway.store import Store, store_location, store_policy
-
-        store = Store.open_readonly(store_location(self.config), store_policy(self.config))
-        try:
-            return read(store.ledger)
-        finally:
-            store.close()
+        self.refresh_alerts()  # what this evaluation fired, shown now rather than at the next report
 
     def _count_backfilling(self) -> None:
         from twoway.scheduler import backfilling, polled_sources
@@ -506,6 +519,12 @@ class TwowayApp(App[int]):
         if not isinstance(self.screen, SourcesScreen):
             self.push_screen(SourcesScreen())
 
+    def action_alerts(self) -> None:
+        from twoway.tui.screens.alerts import AlertsScreen
+
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
+
     def action_help(self) -> None:
         from twoway.tui.screens.help import HelpScreen
 
@@ -516,6 +535,7 @@ class TwowayApp(App[int]):
         """Ours first; of Textual's, only the screenshot (the rest repeat ours or do nothing here)."""
         yield SystemCommand("Cycle window", "Each goal's own window, 7d, 30d, 90d", self.action_cycle_window)
         yield SystemCommand("Sources", "Every source's status, last success and errors", self.action_sources)
+        yield SystemCommand("Alerts", "What fires, since when, which channels it reached", self.action_alerts)
         yield SystemCommand("Poll now", "Poll every source now", self.action_poll_now)
         yield SystemCommand(
             "Write the report", "The HTML report of this window into your documents folder", self.action_write_report

@@ -131,6 +131,8 @@ class Glyphs:
     arrow: str = "→"
     ge: str = "≥"
     le: str = "≤"
+    flag: str = "⚑"
+    """An alert fires."""
     encoding: str = "utf-8"
 
 
@@ -148,6 +150,7 @@ ASCII = Glyphs(
     arrow="->",
     ge=">=",
     le="<=",
+    flag="!",
     encoding="ascii",
 )
 

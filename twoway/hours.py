@@ -69,6 +69,18 @@ class OpeningHours(NamedTuple):
             day += timedelta(days=1)
         return total
 
+    def opening_after(self, at: datetime) -> datetime | None:
+        """The first opening on a day after `at`'s (its local date), within a week: "until tomorrow's
+        opening" (the alerts screen's snooze). `None` when no day of the week opens."""
+        _require_aware(at)
+        zone = self.zone
+        today = at.astimezone(zone).date()
+        for offset in range(1, 8):
+            day = today + timedelta(days=offset)
+            if self.week[day.weekday()]:
+                return _instant(day, self.week[day.weekday()][0][0], zone)
+        return None
+
 
 def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
     """The UTC instant of a local wall-clock minute (1440 is the next midnight)."""

@@ -114,24 +114,40 @@ def demo_config() -> Config:
 
 
 def open_demo_store(config: Config) -> Store:
-    """The demo's store, filled with its generated history the first time."""
+    """The demo's store, prepared the first time (`_prepare_demo_store`)."""
     from twoway import clock
     from twoway.store import Store, store_location, store_policy
 
     store = Store.open(store_location(config), store_policy(config))
-    _fill_demo_store(store, clock.now())
+    _prepare_demo_store(store, config, clock.now())
     return store
 
 
-def _fill_demo_store(store: Store, now: datetime) -> None:
-    """Write the demo history once; a store that already has it is left alone."""
+def _prepare_demo_store(store: Store, config: Config, now: datetime) -> None:
+    """The generated history, written once, and its alert rule evaluated then, as a collector
+    would have after its polls: the demo opens with what fires."""
+    if _fill_demo_store(store, now) and config.alerts.rules:
+        _evaluate_demo(store, config, now)
+
+
+def _fill_demo_store(store: Store, now: datetime) -> bool:
+    """Write the demo history once; a store that already has it is left alone (`False`)."""
     from twoway.collectors.demo import demo_history, history_start
 
     if store.source_states():
-        return
+        return False
     for batch in demo_history(now):
         store.write(batch, covers_from=history_start(now))
     store.analyze()
+    return True
+
+
+def _evaluate_demo(store: Store, config: Config, now: datetime) -> None:
+    """What fires, settled in the ledger as an evaluation settles it, without claiming any
+    delivery: the demo sends nothing (its rule notifies the app only)."""
+    from twoway.alerts.evaluate import alerts_report, firing
+
+    store.ledger.settle(firing(config, alerts_report(store, config, now)), {}, now)
 
 
 _DEMO_CHILD = "import sys; from twoway.wiring import _demo_child; _demo_child(sys.stdin.buffer, sys.stdout.buffer)"
@@ -143,7 +159,7 @@ class DemoStart:
     Writing the history takes about as long as Textual's own start-up (150 ms:
     `Store.write` derives every thread) and the report some 40 ms more; in the app's
     process both came before the first full paint, in a child they run on another core
-    meanwhile. The child writes through the same `_fill_demo_store` and reads the
+    meanwhile. The child writes through the same `_prepare_demo_store` and reads the
     report the app's first read would (`daily`, each goal's own window), at the
     parent's now. The app takes that report once (`first`) and reads the store itself
     after (`wait` first).
@@ -206,7 +222,7 @@ def _demo_child(given: IO[bytes], out: IO[bytes]) -> None:
     config, now = pickle.load(given)
     store = Store.open(store_location(config), store_policy(config))
     try:
-        _fill_demo_store(store, now)
+        _prepare_demo_store(store, config, now)
     finally:
         store.close()
     reader = Store.open_readonly(store_location(config), store_policy(config))

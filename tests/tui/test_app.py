@@ -39,11 +39,13 @@ WEEKDAYS = "Mon-Fri 09:00-17:00"
 
 
 def demo_app(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, now: str = NOW, hours: str | None = None
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, now: str = NOW, hours: str | None = None, alerts: bool = False
 ) -> Iterator[TwowayApp]:
     """The app as `twoway --demo` builds it, on a store of its own, at a fixed now, with no display.
 
-    `hours` gives the demo organization opening hours (in its timezone).
+    `hours` gives the demo organization opening hours (in its timezone). Without `alerts`, the
+    demo's alert rule is left out, so what fires (a notification over the screen, the header's
+    count) stays out of the tests of everything else.
     """
     monkeypatch.setenv("TWOWAY_NOW", now)
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -51,6 +53,8 @@ def demo_app(
     monkeypatch.setattr("sys.platform", "linux")
     config = demo_config()
     config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "demo.db"))
+    if not alerts:
+        config = config._replace(alerts=config.alerts._replace(rules=()))
     if hours is not None:
         organization = config.organization
         config = config._replace(organization=organization._replace(hours=parse_hours(hours, organization.timezone)))
@@ -315,7 +319,15 @@ async def test_the_palette_lists_our_commands_before_textuals(app: TwowayApp) ->
         await settle(app, pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert titles == [
-            "Cycle window", "Sources", "Poll now", "Write the report", "Toggle light/dark", "Help", "Quit", "Screenshot"
+            "Cycle window",
+            "Sources",
+            "Alerts",
+            "Poll now",
+            "Write the report",
+            "Toggle light/dark",
+            "Help",
+            "Quit",
+            "Screenshot",
         ]
 
 
@@ -655,7 +667,7 @@ async def test_a_short_terminal_opens_on_the_overview_and_v_switches(app: Twoway
 
 def backfilling_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TwowayApp]:
     """The demo app on an empty store (not the demo's history), so every polled source backfills;
-    library-bluesky fails until `TWOWAY_DEMO_FAIL` is unset."""
+    library-bluesky fails until `TWOWAY_DEMO_FAIL` is unset. Without the demo's alert rule."""
     from functools import partial
 
     from twoway.store import Store, store_location, store_policy
@@ -665,6 +677,7 @@ def backfilling_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("TWOWAY_DEMO_FAIL", "library-bluesky=HTTP 503")
     config = demo_config()
     config = config._replace(dashboard=config.dashboard._replace(database=tmp_path / "empty.db"))
+    config = config._replace(alerts=config.alerts._replace(rules=()))  # as `demo_app`: no alert over the screen
     store = Store.open(store_location(config), store_policy(config))
     yield TwowayApp(config, store, partial(collector_factory, config, True), demo=True)
     store.close()

@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from twoway import clock
 from twoway.tui.screens.goal import GoalScreen
 from twoway.tui.widgets.goal_panel import GoalPanel, panels_shown
 from twoway.tui.widgets.header import DashboardHeader
@@ -31,6 +32,7 @@ from twoway.tui.widgets.overview import Overview
 if TYPE_CHECKING:
     from twoway.hours import OpeningHours
     from twoway.report import Report
+    from twoway.tui.alert_feed import AlertsView
 
 __all__ = ["COMPACT_BELOW", "HomeScreen"]
 
@@ -72,6 +74,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "report", self._show)
         self.watch(self.app, "backfilling", self._show_backfilling)
+        self.watch(self.app, "alerts", self._show_alerts)
         self._lay_out()
 
     @property
@@ -114,6 +117,19 @@ class HomeScreen(Screen[None]):
 
     def _show_backfilling(self, backfilling: tuple[int, int]) -> None:
         self.query_one(DashboardHeader).backfilling = backfilling
+
+    def _show_alerts(self, alerts: AlertsView) -> None:
+        """The header's count, and each goal's waiting alerts on its panel and its overview row."""
+        self.query_one(DashboardHeader).firing = (len(alerts.firing), alerts.snoozed(clock.now()))
+        counts = alerts.on_waiting_lists()
+        for panel in self.panels:
+            panel.alerts = counts.get(panel.goal_name, 0)
+        overview = self.query_one(Overview)
+        if overview.alerts != counts:
+            overview.alerts = counts
+            report: Report | None = getattr(self.app, "report", None)
+            if report is not None:
+                overview.show(report.goals)
 
     def _show(self, report: Report | None) -> None:
         if report is None:

@@ -50,8 +50,9 @@ if TYPE_CHECKING:
     from textual.events import Resize
 
     from twoway.report import GoalReport, Report
+    from twoway.tui.render import Glyphs
 
-__all__ = ["GoalPanel", "Shown", "panels_shown"]
+__all__ = ["GoalPanel", "Shown", "alert_marker", "panels_shown"]
 
 RATES = {"conversation_rate": "conversation", "response_rate": "response", "median_response_seconds": "median"}
 """The key rates a tile has room for, with the short labels that keep them on one line."""
@@ -83,6 +84,11 @@ def panels_shown(report: Report, names: Sequence[str]) -> dict[str, Shown]:
     return shown
 
 
+def alert_marker(count: int, glyphs: Glyphs = UNICODE) -> str:
+    """`⚑ 2 alerts`: a goal's waiting alerts firing."""
+    return f"{glyphs.flag} {count:,} alert{'s' * (count != 1)}"
+
+
 class GoalTotals(Widget):
     """Status and window, then broadcast next to two-way as bars."""
 
@@ -111,6 +117,8 @@ class GoalDetails(Widget):
     """One-way engagement, the key rates, targets and what waits for a response."""
 
     goal: reactive[GoalReport | None] = reactive(None, layout=True)
+    alerts: reactive[int] = reactive(0, layout=True)
+    """Alerts firing for messages on its waiting list."""
 
     def watch_goal(self, goal: GoalReport | None) -> None:
         self.display = goal is not None
@@ -127,9 +135,17 @@ class GoalDetails(Widget):
         )
         rates = Flowing([self._rate(goal, m, label) for m, label in RATES.items()], separator="  ")
         imported = imported_note(goal.imported, glyphs)
-        parts: list[RenderableType] = [one_way, rates, targets(goal, glyphs), waiting_summary(goal, glyphs)]
+        parts: list[RenderableType] = [one_way, rates, targets(goal, glyphs), self._waiting(goal, glyphs)]
         notes = [Text(note, style="dim") for note in (coverage_note(goal, glyphs),) if note is not None]
         return Group(*parts, *notes, *([imported] if imported is not None else []))
+
+    def _waiting(self, goal: GoalReport, glyphs: Glyphs) -> Text:
+        """What waits, and `⚑ 2 alerts` where some of it fires (the alerts screen, `a`, lists them)."""
+        text = waiting_summary(goal, glyphs)
+        if self.alerts:
+            text.append("  ")
+            text.append(alert_marker(self.alerts, glyphs), "bold red")
+        return text
 
     @staticmethod
     def _rate(goal: GoalReport, metric: str, label: str) -> Text:
@@ -154,6 +170,8 @@ class GoalPanel(Widget, can_focus=True):
     """The longest bar of the screen: every goal's bars on one scale (`render.bar_top`)."""
     scales: reactive[Scales] = reactive(Scales)
     """The daily charts' scales, shared by every goal of the screen."""
+    alerts: reactive[int] = reactive(0)
+    """Alerts firing for its waiting list, from the app's alert ledger read."""
 
     class Selected(Message):
         """The user asked for this goal's detail."""
@@ -199,7 +217,7 @@ class GoalPanel(Widget, can_focus=True):
     def compose(self) -> ComposeResult:
         yield GoalTotals().data_bind(GoalPanel.goal, GoalPanel.top)
         yield DailyChart(self.goal, self.scales).data_bind(GoalPanel.goal, GoalPanel.scales)
-        yield GoalDetails().data_bind(GoalPanel.goal)
+        yield GoalDetails().data_bind(GoalPanel.goal, GoalPanel.alerts)
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(self.content_size.width < CHART_MIN_WIDTH, "-cramped")

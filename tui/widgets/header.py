@@ -11,7 +11,10 @@ opening hours configured, it also says whether the response clock runs: waits co
 open hours only, so outside them the numbers hold still on purpose, and the header
 says so (`-paused`) with the next opening.
 
-A fifth row shows only while sources are in their first backfill (`backfilling 2/3
+A row shows only while alerts fire (`2 alerts firing`, in the theme's error colour,
+with how many of them are snoozed): what the alerts screen (`a`) lists.
+
+Another shows only while sources are in their first backfill (`backfilling 2/3
 sources`): long work, which the numbers above do not show yet, on a row of its own so
 it never crowds the others at 80 columns.
 """
@@ -79,6 +82,8 @@ class DashboardHeader(Widget):
     report: reactive[Report | None] = reactive(None)
     backfilling: reactive[tuple[int, int]] = reactive((0, 0))
     """(sources in their first backfill, polled sources), from the app: shown until the count is 0."""
+    firing: reactive[tuple[int, int]] = reactive((0, 0))
+    """(alerts firing, of which snoozed), from the app's alert ledger read: shown while any fires."""
 
     def __init__(self, source_ids: Sequence[str], *, hours: OpeningHours | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -103,6 +108,9 @@ class DashboardHeader(Widget):
         with Horizontal(classes="row", id="clock-row"):
             yield Label("", id="now")
             yield Label("", id="clock")
+        with Horizontal(classes="row", id="alerts-row"):
+            yield Label("", id="alerts-firing", classes="-error")
+            yield Label("", id="alerts-snoozed")
         with Horizontal(classes="row", id="backfill-row"):
             yield Label("", id="backfilling")
 
@@ -110,6 +118,15 @@ class DashboardHeader(Widget):
         self.query_one("#clock").display = self.hours is not None
         self.watch_report(self.report)
         self.watch_backfilling(self.backfilling)
+        self.watch_firing(self.firing)
+
+    def watch_firing(self, firing: tuple[int, int]) -> None:
+        if not self.is_mounted:
+            return
+        count, snoozed = firing
+        self.query_one("#alerts-row").display = count > 0
+        self.query_one("#alerts-firing", Label).update(Content(f"{count} alert{'s' * (count != 1)} firing"))
+        self.query_one("#alerts-snoozed", Label).update(Content(f" ({snoozed} snoozed)" if snoozed else ""))
 
     def watch_backfilling(self, backfilling: tuple[int, int]) -> None:
         if not self.is_mounted:

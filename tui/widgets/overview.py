@@ -5,10 +5,13 @@ median response, what waits and for how long. Laid out like the goal screen's ta
 (`twoway.tui.widgets.fit`): the numbers are whole or not there, and the goal's name
 takes what they leave; where the name would get too narrow beside the status word,
 the status shows as its mark only (the panels' ✓, ✗, ?, ·), coloured as ever.
+While alerts fire for a goal's waiting list, a narrow `⚑` column at the end counts
+them, as a panel's `⚑ 2 alerts` does; it is not there while none fires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -53,11 +56,19 @@ def overview_cells(goal: GoalReport) -> list[Text]:
 class Overview(FitTable):
     """Every goal, one row each; `Enter` on a row opens its goal as on the panels."""
 
+    alerts: Mapping[str, int] = {}
+    """Goal name → its waiting alerts firing, as the home screen last gave them."""
+
     def show(self, goals: tuple[GoalReport, ...]) -> None:
         row = self.cursor_row
         pad = 2 * CELL_PADDING
         heads = [head for head, _ in COLUMNS] + ["waiting", "longest"]
         rows = [overview_cells(goal) for goal in goals]
+        if any(self.alerts.get(goal.name) for goal in goals):
+            heads.append(UNICODE.flag)
+            for goal, cells in zip(goals, rows):
+                count = self.alerts.get(goal.name, 0)
+                cells.append(Text(f"{count:,}" if count else "", style="bold red", justify="right"))
         widths = [column_width(head, [r[i] for r in rows]) for i, head in enumerate(heads)]
         statuses = [goal_status(goal) for goal in goals]
         marks = [Text(s.plain.split(" ", 1)[0], style=STATUS_STYLE.get(g.status, "")) for s, g in zip(statuses, goals)]

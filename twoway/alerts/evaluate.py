@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from twoway.config import Config
     from twoway.report import Report
-    from twoway.store import AlertLedger, Due, Firing, Store
+    from twoway.store import AlertLedger, Due, Firing, LedgerAlert, Store
 
 __all__ = [
     "Deliver",
@@ -146,8 +146,9 @@ def _waited(report: Report) -> dict[tuple[str, str], float]:
     return {(w.source, w.url): w.waiting_seconds for g in report.goals for w in g.waiting}
 
 
-def as_alerts(found: Sequence[Firing], report: Report) -> tuple[Alert, ...]:
-    """What fires, as `twoway alerts` prints it and webhooks receive it."""
+def as_alerts(found: Sequence[Firing | LedgerAlert], report: Report) -> tuple[Alert, ...]:
+    """What fires (as found, or as the ledger keeps it), as `twoway alerts` prints it, webhooks
+    receive it and the live app tells it: each waiting message's wait as `report` counts it."""
     waited = _waited(report)
     return tuple(
         Alert(f.key, f.rule, "firing", f.goal, f.source, f.url, f.at, waited.get((f.source or "", f.url or "")))

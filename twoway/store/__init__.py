@@ -6,7 +6,7 @@ how PostgreSQL is reached; `derive` and `packing` the pure-Python steps between 
 posts collectors saw and the columns metrics count.
 """
 
-from twoway.store.alert_ledger import AlertLedger, ChannelDeliveries, Due, Firing, LedgerAlert
+from twoway.store.alert_ledger import AlertDelivery, AlertLedger, ChannelDeliveries, Due, Firing, LedgerAlert
 from twoway.store.configured import store_location, store_policy
 from twoway.store.database import DoneMark, ImportRecord, SourceState, Store, StorePolicy, default_path
 from twoway.store.packing import MATCH_SEPARATOR, PAGE_COUNTS, RECORD_SEPARATOR, Page, unpack, voice
@@ -14,6 +14,7 @@ from twoway.store.postgres import PgTarget
 from twoway.store.schema import SCHEMA_VERSION
 
 __all__ = [
+    "AlertDelivery",
     "AlertLedger",
     "ChannelDeliveries",
     "Due",

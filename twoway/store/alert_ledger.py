@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 if TYPE_CHECKING:
     from twoway.store.database import Store
 
-__all__ = ["MAX_TRIES", "AlertLedger", "ChannelDeliveries", "Due", "Firing", "LedgerAlert"]
+__all__ = ["MAX_TRIES", "AlertDelivery", "AlertLedger", "ChannelDeliveries", "Due", "Firing", "LedgerAlert"]
 
 MAX_TRIES = 5
 """Tries of one delivery before it is marked failed (SPEC §9)."""
@@ -90,6 +90,22 @@ class ChannelDeliveries(NamedTuple):
     """Deliveries given up after `MAX_TRIES`."""
     retrying: int
     """Deliveries that failed and are tried again at the next evaluation."""
+
+
+class AlertDelivery(NamedTuple):
+    """A claimed channel of one firing alert, as the alerts screen shows it: reached or not, and what failed."""
+
+    key: str
+    channel: str
+    sent_at: datetime | None
+    """When the channel accepted this firing; `None` while it has not (a delivery from before it last
+    fired does not count)."""
+    error: str | None
+    """The last try's failure since it fired and since it was last accepted; `None` without one."""
+    tries: int
+    """Tries of the delivery being made, while it fails."""
+    failed: bool
+    """Given up after `MAX_TRIES`."""
 
 
 _ALERT_COLUMNS = (
@@ -246,6 +262,29 @@ class AlertLedger:
                 seen = seen._replace(retrying=seen.retrying + 1)
             found[(rule, channel)] = seen
         return [found[k] for k in sorted(found)]
+
+    def firing_deliveries(self) -> list[AlertDelivery]:
+        """Each claimed channel of each alert firing now: which reached it and what failed."""
+        rows = self.conn.execute(
+            "SELECT d.alert_key, d.channel, d.sent_state, d.sent_at, a.fired_at, d.last_error, d.last_error_at,"
+            " d.tries, d.failed_at FROM alert_deliveries d JOIN alerts a ON a.alert_key = d.alert_key"
+            " WHERE a.resolved_at IS NULL"
+        ).fetchall()
+        found = []
+        for key, channel, sent_state, sent_at, fired_at, error, error_at, tries, failed_at in rows:
+            reached = sent_state == "firing" and sent_at is not None and sent_at >= fired_at
+            recent = error_at is not None and error_at >= fired_at and (not reached or error_at >= sent_at)
+            found.append(
+                AlertDelivery(
+                    key,
+                    channel,
+                    _dt(sent_at) if reached else None,
+                    error if recent else None,
+                    tries if recent else 0,
+                    failed_at is not None and recent,
+                )
+            )
+        return sorted(found)
 
     def snooze(self, key: str, until: datetime) -> None:
         """Not repeated before `until` (`z` on the alerts screen)."""
