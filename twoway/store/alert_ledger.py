@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from twoway.store.database import _dt, _ts  # the store's one conversion of times; it imports this module lazily
+
 if TYPE_CHECKING:
     from twoway.store.database import Store
 
@@ -28,14 +30,6 @@ MAX_TRIES = 5
 """Tries of one delivery before it is marked failed (SPEC §9)."""
 
 State = Literal["firing", "resolved"]
-
-
-def _ts(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _dt(ts: int | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
 
 
 class Firing(NamedTuple):
